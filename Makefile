@@ -1,0 +1,37 @@
+# Two commands for a fresh machine: `make run` (dashboard) and `make test` (the whole suite).
+# Both create or refresh .venv; pip runs again only when requirements.txt changes.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+PORT ?= 8501
+
+.PHONY: run test test-fast browser-deps bench lint clean-venv
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	cp requirements.txt $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+
+# Debian's Chromium for the real-browser tests (Playwright drives it; it never downloads a browser).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest -q
+
+# Everything except the real-browser tests.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not browser"
+
+bench: $(STAMP) browser-deps
+	for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

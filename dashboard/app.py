@@ -1,0 +1,44 @@
+"""Chest X-ray decision-support dashboard: ``streamlit run dashboard/app.py``.
+
+A thin shell over :mod:`xray_core`: navigation, the first-visit notice and the model banners; each page
+lives in ``dashboard/views/``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import components  # noqa: E402
+
+VIEWS = Path(__file__).resolve().parent / "views"
+PAGES = [
+    st.Page(VIEWS / "diagnose.py", title="Diagnose", icon=":material/radiology:", url_path="diagnose", default=True),
+    st.Page(VIEWS / "batch.py", title="Batch", icon=":material/stacks:", url_path="batch"),
+    st.Page(VIEWS / "explore.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
+    st.Page(VIEWS / "model_card.py", title="Model card", icon=":material/description:", url_path="model-card"),
+]
+
+
+def main() -> None:
+    st.set_page_config(page_title="Chest X-ray decision support", page_icon=":material/radiology:", layout="wide",
+                       menu_items={"About": "Chest X-ray decision support. Not a diagnosis."})
+    page = st.navigation(PAGES)
+    with st.sidebar:
+        st.markdown("#### :material/radiology: CXR decision support")
+    loaded, error = components.get_model()
+    components.sidebar_status(loaded)
+    if not components.notice_acknowledged():
+        st.stop()
+    if loaded is not None and not loaded.trained:
+        components.model_banner(loaded, error)  # persistent: every page, every run
+    page.run()
+
+
+main()

@@ -1,0 +1,144 @@
+"""Batch: many radiographs or ZIPs of them; a results table, a CSV download and a thumbnail grid."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components
+from xray_core.checkpoint import LoadedModel
+from xray_core.config import CLASS_TITLES
+from xray_core.dashboard_data import (apply_window, batch_row, expand_uploads, percentages, prediction_flags,
+                                      results_csv, thumbnail)
+from xray_core.io import XrayInputError, read_image
+from xray_core.predict import predict_batch
+
+CHUNK = 16  # images decoded and predicted together (bounded memory; the progress bar moves per chunk)
+GRID_COLUMNS = 6
+GRID_LIMIT = 60  # thumbnails drawn at once (the table lists every file)
+
+
+def _signature(files: list[Any]) -> str:
+    return hashlib.sha1("|".join(f"{f.file_id}:{f.name}:{f.size}" for f in files).encode()).hexdigest()
+
+
+def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
+    """Decode and predict every file in chunks, with a progress bar; unreadable files become flagged rows."""
+    expanded = expand_uploads((f.name, f.getvalue()) for f in files)
+    total = len(expanded.files)
+    bar = st.progress(0.0, text=f"Analysing {total} image(s)…")
+    items: list[dict[str, Any]] = []
+    for start in range(0, total, CHUNK):
+        chunk, images = expanded.files[start:start + CHUNK], []
+        for name, data in chunk:
+            try:
+                images.append((name, data, read_image(data, name=name)))
+            except XrayInputError as error:
+                items.append({"name": name, "data": None, "thumb": None, "prediction": None, "error": str(error)})
+        predictions = predict_batch(loaded, [image for _, _, image in images]) if images else []
+        for (name, data, image), prediction in zip(images, predictions):
+            items.append({"name": name, "data": data, "thumb": thumbnail(image.pixels), "prediction": prediction,
+                          "error": ""})
+        done = min(start + CHUNK, total)
+        bar.progress(done / max(total, 1), text=f"Analysed {done} of {total} image(s)")
+    bar.empty()
+    order = {name: index for index, (name, _) in enumerate(expanded.files)}
+    items.sort(key=lambda item: order[item["name"]])
+    rows = [batch_row(i["name"], i["prediction"], loaded.class_names, i["error"]) for i in items]
+    return {"items": items, "rows": rows, "skipped": expanded.skipped}
+
+
+@st.dialog("Heatmap", width="large")
+def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
+    image, problem = components.decode(item["name"], item["data"])
+    if image is None:
+        st.error(problem)
+        return
+    prediction = item["prediction"]
+    st.markdown(f"**{item['name']}**: most similar to {CLASS_TITLES[prediction.label]}")
+    if prediction.refused:
+        st.error("Refused as out-of-distribution (not like a frontal chest radiograph); shown for review only.")
+    left, right = st.columns(2)
+    display = apply_window(image.pixels, 0.5, 1.0)
+    left.image(thumbnail(image.pixels, 640), caption="Original", width="stretch")
+    explanation, message = components.explain(loaded, components.digest(item["data"]), image, "gradcam", None)
+    if explanation is None:
+        right.info(message)
+    else:
+        right.image(components.overlay(display, explanation.cam, 0.45), caption="Grad-CAM (top class)",
+                    width="stretch")
+    st.plotly_chart(charts.probability_bars(percentages(prediction.probabilities), prediction.label),
+                    key="batch_dialog_probabilities", config={**charts.CONFIG, "displayModeBar": False})
+
+
+def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
+    frame = pd.DataFrame(rows)
+    config = {f"{c} %": st.column_config.ProgressColumn(CLASS_TITLES[c], min_value=0, max_value=100, format="%.1f %%")
+              for c in loaded.class_names}
+    st.dataframe(frame, hide_index=True, column_config=config, key="batch_table")
+    st.download_button("Download results (CSV)", results_csv(rows), "xray_batch_results.csv", "text/csv",
+                       key="batch_csv", icon=":material/download:", on_click="ignore")
+
+
+def _grid(loaded: LoadedModel, items: list[dict[str, Any]]) -> None:
+    readable = [i for i in items if i["prediction"] is not None]
+    choices = ["All", "Flagged", *[CLASS_TITLES[c] for c in loaded.class_names]]
+    shown = st.selectbox("Show", choices, key="batch_grid_filter")
+    if shown == "Flagged":
+        readable = [i for i in readable if prediction_flags(i["prediction"])]
+    elif shown != "All":
+        readable = [i for i in readable if CLASS_TITLES[i["prediction"].label] == shown]
+    if len(readable) > GRID_LIMIT:
+        st.caption(f"Showing the first {GRID_LIMIT} of {len(readable)} images; narrow the filter to see others.")
+    columns = st.columns(GRID_COLUMNS)
+    for index, item in enumerate(readable[:GRID_LIMIT]):
+        prediction = item["prediction"]
+        flags = prediction_flags(prediction)
+        with columns[index % GRID_COLUMNS]:
+            share = percentages(prediction.probabilities)[prediction.label]
+            st.image(item["thumb"], width="stretch",
+                     caption=f"{item['name'][-28:]} · {CLASS_TITLES[prediction.label]} {share:.0f} %"
+                     + (f" · ⚠ {', '.join(flags)}" if flags else ""))
+            if st.button("Heatmap", key=f"batch_open_{index}", icon=":material/visibility:", width="stretch"):
+                _overlay_dialog(loaded, item)
+
+
+def render() -> None:
+    st.title("Batch analysis")
+    loaded, error = components.get_model()
+    if loaded is None:
+        st.error(error, icon=":material/error:")
+        st.stop()
+    files = st.file_uploader("Radiographs (PNG, JPEG, TIFF, DICOM) or ZIP archives of them", key="batch_files",
+                             accept_multiple_files=True, help="Up to 500 images per ZIP; patient fields in DICOM "
+                             "headers are never read into the app.")
+    if not files:
+        st.info("Upload several images, or a ZIP of images, to analyse them together.", icon=":material/upload:")
+        st.stop()
+    signature = _signature(files)
+    stored = st.session_state.get("batch_result")
+    if stored is None or stored["signature"] != (signature, loaded.sha256):
+        if not st.button(f"Analyse {len(files)} upload(s)", key="batch_run", type="primary",
+                         icon=":material/play_arrow:"):
+            st.stop()
+        stored = {"signature": (signature, loaded.sha256), **_analyse(loaded, files)}
+        st.session_state["batch_result"] = stored
+    for message in stored["skipped"]:
+        st.warning(f"Skipped: {message}", icon=":material/warning:")
+    if not stored["rows"]:
+        st.error("None of the uploads contained a readable image.")
+        st.stop()
+    failed = sum(1 for item in stored["items"] if item["prediction"] is None)
+    st.success(f"{len(stored['rows']) - failed} image(s) analysed" + (f", {failed} unreadable" if failed else "")
+               + ". Decision support only, not a diagnosis.", icon=":material/task_alt:")
+    _table(loaded, stored["rows"])
+    st.subheader("Thumbnails")
+    _grid(loaded, stored["items"])
+    components.confounding_note(loaded)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,207 @@
+"""Diagnose: one radiograph in; calibrated class probabilities and a Grad-CAM heatmap beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard import charts, components
+from xray_core.checkpoint import LoadedModel
+from xray_core.config import CLASS_NAMES, CLASS_TITLES
+from xray_core.dashboard_data import (apply_window, default_window, fit, needs_window, percentages, png_bytes,
+                                      result_json, result_record, sample_rows, zoom_crop)
+from xray_core.io import XrayImage
+from xray_core.predict import Prediction
+
+DISPLAY_SIDE = 1024  # pixels sent to the browser per image; the model always sees the full-resolution image
+META_FIELDS = ("name", "format", "width", "height", "bit_depth", "photometric", "modality", "view_position",
+               "body_part", "manufacturer", "manufacturer_model", "pixel_spacing", "converted_from_color")
+
+
+def _upload() -> tuple[str, bytes] | None:
+    file = st.file_uploader("Chest radiograph: PNG, JPEG, TIFF or DICOM (frontal PA/AP view)", key="dx_upload",
+                            max_upload_size=100, help="DICOM files without an extension are accepted too. "
+                            "Patient fields in DICOM headers are never read into the app.")
+    return None if file is None else (file.name, file.getvalue())
+
+
+def _sample() -> tuple[str, bytes] | None:
+    table, error = components.load_table(components.default_dataset())
+    if table is None:
+        st.info(error, icon=":material/dataset:")
+        return None
+    left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
+    label = left.selectbox("Class", ["any", *CLASS_NAMES], key="dx_sample_class",
+                           format_func=lambda c: CLASS_TITLES.get(c, "Any class"))
+    split = middle.selectbox("Split", ["test", "val", "train", "any"], key="dx_sample_split")
+    rows = sample_rows(table, 40, seed=st.session_state.get("dx_seed", 0),
+                       label=[] if label == "any" else [label], split=[] if split == "any" else [split])
+    if rows.empty:
+        st.info("No images match this class and split.")
+        return None
+    names = {path: f"{CLASS_TITLES[lab]} · {Path(path).name}" for path, lab in zip(rows["path"], rows["label"])}
+    path = right.selectbox("Image (true class · file)", list(names), format_func=names.get, key="dx_sample_path")
+    if st.button("Another set of samples", key="dx_reshuffle", icon=":material/shuffle:"):
+        st.session_state["dx_seed"] = st.session_state.get("dx_seed", 0) + 1
+        st.rerun()
+    try:
+        return Path(path).name, Path(path).read_bytes()
+    except OSError as error:
+        st.error(f"Cannot read {path}: {error}")
+        return None
+
+
+def _viewer(image: XrayImage, key: str) -> tuple[Any, dict[str, float]]:
+    """Display controls (window/level, invert, zoom); returns the windowed uint8 image and the zoom view."""
+    level, width = default_window(image)
+    with st.expander("Display: window / level, invert, zoom", expanded=needs_window(image),
+                     icon=":material/tune:"):
+        low, high = st.slider("Window (display range)", 0.0, 1.0, (max(0.0, level - width / 2),
+                              min(1.0, level + width / 2)), 0.01, key=f"dx_window_{key[:10]}",
+                              help="Display only: the model always sees the full image as read.")
+        invert = st.checkbox("Invert", key=f"dx_invert_{key[:10]}")
+        zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"dx_zoom_{key[:10]}", format="%.2fx")
+        view = {"zoom": zoom, "x": 0.5, "y": 0.5}
+        if zoom > 1:
+            pan_x, pan_y = st.columns(2)
+            view["x"] = pan_x.slider("Horizontal centre", 0.0, 1.0, 0.5, 0.05, key=f"dx_pan_x_{key[:10]}")
+            view["y"] = pan_y.slider("Vertical centre", 0.0, 1.0, 0.5, 0.05, key=f"dx_pan_y_{key[:10]}")
+    display = apply_window(image.pixels, (low + high) / 2, max(high - low, 0.01), invert)
+    return display, view
+
+
+def _show(array: Any, view: dict[str, float], caption: str) -> None:
+    st.image(fit(zoom_crop(array, view["zoom"], view["x"], view["y"]), DISPLAY_SIDE), caption=caption,
+             width="stretch")
+
+
+def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
+    """Banners and the probability chart; False when an out-of-distribution refusal is not overridden."""
+    if prediction.refused:
+        st.error(f"**Refused: this does not look like a frontal chest radiograph.** Out-of-distribution score "
+                 f"{prediction.ood_score:.1f} is above the threshold {prediction.ood_threshold:.1f} learned from "
+                 "validation radiographs. No classification is shown.", icon=":material/block:")
+        if not st.checkbox("Show the prediction anyway", key=f"dx_anyway_{key[:10]}"):
+            return False
+        st.warning("Shown at your request: the input is unlike the training radiographs, so the probabilities "
+                   "and the heatmap are unreliable.", icon=":material/warning:")
+    shares = percentages(prediction.probabilities)
+    st.markdown(f"#### Most similar to: {CLASS_TITLES.get(prediction.label, prediction.label)} "
+                f"({shares[prediction.label]:.1f} %)")
+    if prediction.low_confidence:
+        st.warning(f"**Low confidence.** The top class has only {shares[prediction.label]:.1f} %: the image does "
+                   "not clearly resemble one class. Rely on clinical reading.", icon=":material/help:")
+    st.plotly_chart(charts.probability_bars(shares, prediction.label), key="dx_probabilities",
+                    config={**charts.CONFIG, "displayModeBar": False})
+    st.caption("Calibrated probabilities (temperature scaling), summing to 100 %.")
+    if prediction.ood_score is not None and not prediction.refused:
+        st.caption(f"Out-of-distribution score {prediction.ood_score:.1f} (refusal above "
+                   f"{prediction.ood_threshold:.1f}): resembles the training radiographs.")
+    components.confounding_note(loaded)
+    return True
+
+
+STRENGTH_HELP = ("Calibrated log-odds the highlighted regions contribute to the explained class: strong >= 2, "
+                 "moderate >= 0.5, else weak; flat = no region stands out.")
+
+
+def _heatmap_controls(prediction: Prediction) -> tuple[str, str | None, float, bool]:
+    methods = components.cam_methods()
+    method_col, target_col = st.columns(2)
+    method = method_col.selectbox("Method", list(methods), key="dx_method", format_func=lambda m: methods[m] or m)
+    target = target_col.selectbox("Explain class", [None, *CLASS_NAMES], key="dx_target", format_func=lambda t: (
+        f"Top class ({CLASS_TITLES[prediction.label]})" if t is None else CLASS_TITLES[t]))
+    alpha_col, outline_col = st.columns([3, 2], vertical_alignment="bottom")
+    alpha = alpha_col.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
+    outline = outline_col.checkbox("Outline hottest 10 %", key="dx_outline")
+    return method, target, alpha, outline
+
+
+def _explanation_summary(explanation: Any, method: str) -> dict[str, Any]:
+    if hasattr(explanation, "summary"):
+        summary = explanation.summary()
+        summary.pop("prediction", None)  # the result JSON carries the prediction once
+        return summary
+    return {"method": method, "target": getattr(explanation, "target", None)}
+
+
+def _heatmap(loaded: LoadedModel, key: str, image: XrayImage, display: Any, view: dict[str, float],
+             prediction: Prediction) -> tuple[Any | None, dict[str, Any] | None]:
+    """The overlay image and its strength; returns (overlay RGB, summary for the JSON)."""
+    slot = st.container(key="dx_heatmap")  # image first, controls below it, aligned with the original
+    method, target, alpha, outline = _heatmap_controls(prediction)
+    explanation, problem = components.explain(loaded, key, image, method, target)
+    if explanation is None:
+        slot.info(problem, icon=":material/info:")
+        return None, None
+    rgb = components.overlay(display, explanation.cam, alpha, outline)
+    summary = _explanation_summary(explanation, method)
+    explained = CLASS_TITLES.get(summary.get("target"), summary.get("target"))
+    with slot:
+        _show(rgb, view, f"{components.cam_methods().get(method, method)} for {explained}")
+        strength, evidence = summary.get("strength"), summary.get("evidence")
+        if strength is not None:
+            st.markdown(f"Heatmap strength: **{strength}**" + (f" · evidence {evidence:.2f} log-odds"
+                        if isinstance(evidence, float) else ""), help=STRENGTH_HELP)
+        for note in summary.get("notes") or []:
+            st.caption(f":material/info: {note}")
+    return rgb, summary
+
+
+def _downloads(loaded: LoadedModel, image: XrayImage, prediction: Prediction, rgb: Any,
+               summary: dict[str, Any] | None) -> None:
+    model = {k: v for k, v in (("version", loaded.version), ("arch", loaded.arch), ("sha256", loaded.sha256),
+                               ("trained", loaded.trained), ("temperature", loaded.temperature))}
+    stem = Path(str(image.meta.get("name", "image"))).stem or "image"
+    record = result_record(prediction, image.meta, model, summary)
+    left, right = st.columns(2)
+    left.download_button("Result (JSON)", result_json(record), f"{stem}_result.json", "application/json",
+                         key="dx_download_json", icon=":material/download:", on_click="ignore", width="stretch")
+    right.download_button("Overlay (PNG)", png_bytes(rgb) if rgb is not None else b"", f"{stem}_overlay.png",
+                          "image/png", key="dx_download_png", icon=":material/image:", on_click="ignore",
+                          disabled=rgb is None, width="stretch")
+
+
+def render() -> None:
+    st.title("Diagnose")
+    loaded, error = components.get_model()
+    source = st.radio("Image source", ["Upload a file", "Sample from the dataset"], key="dx_source",
+                      horizontal=True, label_visibility="collapsed")
+    picked = _upload() if source == "Upload a file" else _sample()
+    if picked is None:
+        st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
+        st.stop()
+    image, problem = components.decode(*picked)
+    if image is None:
+        st.error(f"**This file cannot be analysed.** {problem}", icon=":material/broken_image:")
+        st.stop()
+    key = components.digest(picked[1])
+    original_col, heat_col, result_col = st.columns([1, 1, 1.15], gap="medium")
+    with original_col:
+        slot = st.container(key="dx_original")
+        display, view = _viewer(image, key)
+        with slot:
+            _show(display, view, f"{image.meta.get('name', 'image')} · {image.width} x {image.height} px")
+        with st.expander("Image details", icon=":material/info:"):
+            st.json({k: image.meta[k] for k in META_FIELDS if k in image.meta}, expanded=True)
+    if loaded is None:
+        result_col.error(error, icon=":material/error:")
+        st.stop()
+    prediction = components.predict(loaded, key, image)
+    with result_col:
+        shown = _results(loaded, prediction, key)
+    rgb, summary = None, None
+    with heat_col:
+        if shown:
+            rgb, summary = _heatmap(loaded, key, image, display, view, prediction)
+        else:
+            st.info("The heatmap is hidden with the refused prediction.", icon=":material/visibility_off:")
+    if shown:
+        with result_col:
+            _downloads(loaded, image, prediction, rgb, summary)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,89 @@
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from xray_core.checkpoint import load_checkpoint
+from xray_core.config import REPO_ROOT, TrainConfig
+from xray_core.io import read_image
+from xray_core.predict import predict_image
+from xray_core.train import balanced_indices, run
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _config(tiny_dataset, out, **overrides) -> TrainConfig:
+    values = dict(data=str(tiny_dataset), out=str(out), image_size=32, epochs=2, samples_per_epoch=32,
+                  batch_size=16, workers=1, threads=1, patience=5)
+    return TrainConfig(**{**values, **overrides})
+
+
+def test_two_epoch_smoke_run_writes_a_usable_checkpoint(tiny_dataset, tmp_path):
+    path = run(_config(tiny_dataset, tmp_path / "run"))
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(0 <= h["val_macro_auc"] <= 1 and np.isfinite(h["train_loss"]) for h in history)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["image_size"] == 32
+    loaded = load_checkpoint(path)
+    assert loaded.trained and loaded.preprocessing.image_size == 32 and loaded.temperature > 0
+    assert loaded.meta["data_summary"]["n_images"] == 72  # train + val rows
+    assert loaded.meta["ood"]["threshold"] > 0
+    result = predict_image(loaded, read_image(tiny_dataset / "images" / "000.png"))
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_resume_continues_where_it_stopped(tiny_dataset, tmp_path):
+    out = tmp_path / "run"
+    run(_config(tiny_dataset, out, epochs=1))
+    run(_config(tiny_dataset, out, epochs=2, resume=True))
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2]
+
+
+def test_seeded_runs_are_identical(tiny_dataset, tmp_path):
+    first = load_checkpoint(run(_config(tiny_dataset, tmp_path / "a", epochs=1)))
+    second = load_checkpoint(run(_config(tiny_dataset, tmp_path / "b", epochs=1)))
+    assert first.sha256 == second.sha256
+
+
+def test_balanced_draws_equalise_classes():
+    labels = torch.tensor([0] * 90 + [1] * 5 + [2] * 3 + [3] * 2)
+    draws = balanced_indices(labels, 4000, torch.Generator().manual_seed(0), "sampler")
+    shares = torch.bincount(labels[draws], minlength=4).float() / 4000
+    assert torch.all((shares - 0.25).abs() < 0.03)
+
+
+def test_fine_tune_from_an_earlier_checkpoint(tiny_dataset, tmp_path):
+    first = run(_config(tiny_dataset, tmp_path / "a", epochs=1))
+    second = run(_config(tiny_dataset, tmp_path / "b", epochs=1, init=str(first), freeze=2, lr=1e-4))
+    before, after = load_checkpoint(first).model, load_checkpoint(second).model
+    torch.testing.assert_close(before.layer1[0].conv1.weight, after.layer1[0].conv1.weight)  # frozen stage
+    assert not torch.equal(before.fc.weight, after.fc.weight)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes(tiny_dataset, tmp_path):
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+               "-m", "xray_core", "train", "--data", str(tiny_dataset), "--out", str(out), "--image-size", "32",
+               "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "8", "--workers", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert set(record) >= {"epoch", "train_loss", "val_macro_auc", "val_accuracy", "lr", "seconds"}
+    assert load_checkpoint(out / "model.pt").trained

@@ -1,0 +1,128 @@
+"""Project-wide constants, paths and the typed configuration objects.
+
+Everything numeric that describes how an image becomes a tensor lives in
+:class:`Preprocessing`; everything that describes a training run lives in
+:class:`TrainConfig`. Both are frozen dataclasses that round-trip through
+plain JSON-able dicts so they can be embedded in checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: The four canonical labels, in the order of the model's output units.
+CLASS_NAMES: tuple[str, ...] = ("normal", "bacterial", "viral", "covid")
+
+#: Human-readable names for the UI and the model card.
+CLASS_TITLES: dict[str, str] = {
+    "normal": "Normal",
+    "bacterial": "Bacterial pneumonia",
+    "viral": "Viral pneumonia",
+    "covid": "COVID-19",
+}
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT = REPO_ROOT / "weights" / "xray_resnet.pt"
+DEFAULT_MAX_PIXELS = 50_000_000  # decompression-bomb cap for read_image (about 7000 x 7000)
+
+
+def default_data_dir() -> Path:
+    """The real corpus: ``$XRAY_DATA_DIR`` or ``../shared/cxr`` beside the repository."""
+    return Path(os.environ.get("XRAY_DATA_DIR") or REPO_ROOT.parent / "shared" / "cxr")
+
+
+def default_checkpoint() -> Path:
+    """The shipped checkpoint: ``$XRAY_CHECKPOINT`` or ``weights/xray_resnet.pt``."""
+    return Path(os.environ.get("XRAY_CHECKPOINT") or DEFAULT_CHECKPOINT)
+
+
+def cache_dir() -> Path:
+    """Where decoded-image and statistics caches go (never inside the repository)."""
+    root = os.environ.get("XRAY_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "xray_core")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a [0, 1] grayscale image becomes the network's input tensor.
+
+    Geometry is normalised the same way for every image: the whole film is
+    resized ("squashed") to ``image_size`` x ``image_size`` regardless of its
+    aspect ratio, because most of the corpus only exists as 224 x 224 squashed
+    copies and aspect ratio would otherwise identify the source.
+    """
+
+    image_size: int = 160  # square side in pixels after resizing
+    in_channels: int = 1  # radiographs are grayscale; 3 repeats the channel
+    mean: float = 0.5  # applied after scaling to [0, 1]
+    std: float = 0.25
+    interpolation: str = "area"  # OpenCV interpolation used for downsizing
+    geometry: str = "squash"  # the only mode: resize the whole image to a square
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Preprocessing":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Each field is a ``--flag`` of ``python -m xray_core train``."""
+
+    data: str = ""  # dataset root or manifest CSV (empty: $XRAY_DATA_DIR or ../shared/cxr)
+    out: str = "runs/latest"  # run folder: config.json, metrics.jsonl, last.pt, best.pt
+    arch: str = "resnet18"  # resnet18 | resnet34 | resnet50
+    image_size: int = 160  # input side in pixels
+    in_channels: int = 1  # 1 = grayscale input stem
+    epochs: int = 10
+    samples_per_epoch: int = 0  # class-balanced draws per epoch; 0 = size of the train split
+    batch_size: int = 64
+    optimizer: str = "adamw"  # adamw | sgd
+    lr: float = 2e-3  # peak learning rate of the one-cycle schedule
+    weight_decay: float = 0.05  # decoupled (AdamW) weight decay
+    schedule: str = "onecycle"  # onecycle | cosine
+    warmup_fraction: float = 0.15  # share of steps spent warming up (one-cycle)
+    label_smoothing: float = 0.05
+    balance: str = "sampler"  # sampler (class-balanced draws) | weights (weighted loss) | none
+    augment: float = 1.0  # augmentation strength: 0 = none, 1 = default ranges
+    hflip: bool = False  # off: the heart sits on the left; flipping teaches an impossible anatomy
+    patience: int = 4  # early stopping: epochs without val macro-AUC improvement
+    seed: int = 0
+    workers: int = 0  # DataLoader workers (images are decoded once into memory, so 0 is usually fastest)
+    threads: int = 0  # torch intra-op threads; 0 = all cores
+    init: str = ""  # '' (scratch), a weights/checkpoint path, or 'imagenet' (local torch cache only)
+    freeze: int = 0  # freeze this many early stages (0-4) when fine-tuning
+    limit: int = 0  # debug: cap the number of train/val images (0 = all)
+    resume: bool = False  # continue from <out>/last.pt
+    tta: bool = True  # evaluate val with test-time augmentation (mean over small shifts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(image_size=self.image_size, in_channels=self.in_channels)
+
+
+__all__ = [
+    "CLASS_NAMES",
+    "CLASS_TITLES",
+    "Preprocessing",
+    "TrainConfig",
+    "cache_dir",
+    "default_checkpoint",
+    "default_data_dir",
+]
