@@ -24,6 +24,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--card", default=None, metavar="OUT", help="write the markdown model card here")
     parser.add_argument("--bootstrap", type=int, default=500, help="patient-bootstrap resamples (default: 500)")
     parser.add_argument("--train-command", default="", help="the training command to quote in the card")
+    parser.add_argument("--faithfulness", default=None, metavar="JSON",
+                        help="a 'python -m xray_core faithfulness --json' report to include in the card")
+    parser.add_argument("--notes", default=None, metavar="MD", help="a markdown file appended to the card "
+                                                                     "(e.g. what was tried and not shipped)")
     parser.set_defaults(run=run)
     return parser
 
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     command = "python -m xray_core evaluate " + " ".join(shlex.quote(a) for a in args.argv if a != "evaluate")
     report["command"] = command
+    _attach_sections(report, args)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     if args.card:
@@ -51,6 +56,20 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"macro_auc": m["macro_auc"], "accuracy": m["accuracy"], **m["clinical"],
                       "ece": m["calibration"]["ece"]}, indent=2))
     return 0
+
+
+def _attach_sections(report: dict, args: argparse.Namespace) -> None:
+    """Faithfulness and notes sections, kept in the report too so metrics.json and the card agree."""
+    sections = []
+    if args.faithfulness:
+        from .faithfulness import faithfulness_markdown
+
+        faithfulness = json.loads(Path(args.faithfulness).read_text())
+        report["faithfulness"] = faithfulness
+        sections.append(["## Grad-CAM faithfulness", "", faithfulness_markdown(faithfulness), ""])
+    if args.notes:
+        sections.append([Path(args.notes).read_text().rstrip(), ""])
+    report["extra_sections"] = sections
 
 
 def main(argv: Sequence[str] | None = None) -> int:

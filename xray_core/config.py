@@ -103,7 +103,6 @@ class TrainConfig:
     freeze: int = 0  # freeze this many early stages (0-4) when fine-tuning
     limit: int = 0  # debug: cap the number of train/val images (0 = all)
     resume: bool = False  # continue from <out>/last.pt
-    tta: bool = True  # evaluate val with test-time augmentation (mean over small shifts)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

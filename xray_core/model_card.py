@@ -32,6 +32,28 @@ LIMITATIONS = [
 ]
 
 
+# Targets from the project's training issue, checked against the evaluated split.
+TARGETS = [
+    ("pneumonia vs normal AUC", ("metrics", "clinical", "pneumonia_vs_normal_auc"), ">=", 0.98),
+    ("bacterial vs viral AUC", ("metrics", "clinical", "bacterial_vs_viral_auc"), ">=", 0.96),
+    ("macro 4-class AUC", ("metrics", "macro_auc"), ">=", 0.97),
+    ("COVID sensitivity at 95 % specificity", ("metrics", "clinical", "covid_sensitivity_at_95_specificity"), ">=", 0.95),
+    ("ECE after calibration", ("metrics", "calibration", "ece"), "<=", 0.03),
+]
+
+
+def targets_table(report: dict[str, Any]) -> list[str]:
+    """Target, achieved value and whether it is met, for each of :data:`TARGETS`."""
+    rows = []
+    for name, path, op, goal in TARGETS:
+        value: Any = report
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        met = None if value is None else (value >= goal if op == ">=" else value <= goal)
+        rows.append([name, f"{op} {goal}", value, {True: "met", False: "**not met**", None: "undefined"}[met]])
+    return _table(["measure", "target", "achieved", ""], rows)
+
+
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "undefined"
@@ -135,6 +157,7 @@ def render(report: dict[str, Any], meta: dict[str, Any], command: str = "", trai
         lines += ["Re-run the training:", "", "```", train_command, "```", ""]
     if command:
         lines += ["Re-run this evaluation (writes this card and metrics.json):", "", "```", command, "```", ""]
+    lines += ["## Targets", ""] + targets_table(report) + [""]
     lines += _data_section(meta) + _metrics_section(report) + _calibration_section(report, meta)
     shortcut = report["shortcut"]
     lines += ["## Shortcut check", "",
