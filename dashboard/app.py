@@ -15,26 +15,33 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
-from dashboard import components  # noqa: E402
+from dashboard import notice  # noqa: E402  (light: no torch)
 
 VIEWS = Path(__file__).resolve().parent / "views"
-PAGES = [
-    st.Page(VIEWS / "diagnose.py", title="Diagnose", icon=":material/radiology:", url_path="diagnose", default=True),
-    st.Page(VIEWS / "batch.py", title="Batch", icon=":material/stacks:", url_path="batch"),
-    st.Page(VIEWS / "explore.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
-    st.Page(VIEWS / "model_card.py", title="Model card", icon=":material/description:", url_path="model-card"),
-]
+PAGES = {
+    "Images": [
+        st.Page(VIEWS / "diagnose.py", title="Diagnose", icon=":material/radiology:", url_path="diagnose",
+                default=True),
+        st.Page(VIEWS / "batch.py", title="Batch", icon=":material/stacks:", url_path="batch"),
+    ],
+    "Data and model": [
+        st.Page(VIEWS / "explore.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
+        st.Page(VIEWS / "model_card.py", title="Model card", icon=":material/description:", url_path="model-card"),
+    ],
+}
 
 
 def main() -> None:
     st.set_page_config(page_title="Chest X-ray decision support", page_icon=":material/radiology:", layout="wide",
                        menu_items={"About": "Chest X-ray decision support. Not a diagnosis."})
     page = st.navigation(PAGES)
-    with st.sidebar:
-        st.markdown("#### :material/radiology: CXR decision support")
-    loaded, error = components.get_model()
+    acknowledged = notice.acknowledged()  # painted first: a new session is interactive before torch loads
+    from dashboard import components
+
+    loaded, error = components.get_model()  # loads (once) while the user reads the notice
+    components.explain_module()  # imports pytorch-grad-cam now rather than at the first upload
     components.sidebar_status(loaded)
-    if not components.notice_acknowledged():
+    if not acknowledged:
         st.stop()
     if loaded is not None and not loaded.trained:
         components.model_banner(loaded, error)  # persistent: every page, every run

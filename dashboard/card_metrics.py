@@ -13,6 +13,9 @@ from xray_core.config import CLASS_TITLES
 from xray_core.dashboard_data import roc_points, split_probabilities
 
 PER_CLASS = ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")
+CLINICAL = {"pneumonia_vs_normal_auc": "Pneumonia vs normal, AUC", "bacterial_vs_viral_auc": "Bacterial vs viral, AUC",
+            "covid_vs_rest_auc": "COVID-19 vs rest, AUC",
+            "covid_sensitivity_at_95_specificity": "COVID-19 sensitivity at 95 % specificity"}
 
 
 def _with_ci(value: Any, interval: list[float] | None) -> str:
@@ -46,8 +49,9 @@ def _headline(report: dict[str, Any]) -> None:
     cols[3].metric("Refused as OOD", f"{100 * ood.get('rate', 0):.1f} %" if ood else "n/a")
     clinical = metrics.get("clinical") or {}
     if clinical:
-        st.dataframe(pd.DataFrame({"value (95 % CI)": {k.replace("_", " "): _with_ci(v, intervals.get(f"clinical.{k}"))
-                                                       for k, v in clinical.items()}}), key="mc_clinical")
+        values = {CLINICAL.get(k, k.replace("_", " ")): _with_ci(v, intervals.get(f"clinical.{k}"))
+                  for k, v in clinical.items()}
+        st.dataframe(pd.DataFrame({"value (95 % CI)": values}), key="mc_clinical")
 
 
 @st.cache_resource

@@ -119,7 +119,8 @@ def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> go.Figur
     fig = go.Figure(go.Heatmap(z=share.to_numpy(), x=labels, y=labels, colorscale="Blues", zmin=0, zmax=100,
                                text=frame.to_numpy(), texttemplate="%{text}", customdata=share.to_numpy(),
                                colorbar=dict(title="% of row", ticksuffix=" %"),
-                               hovertemplate="truth %{y}<br>predicted %{x}<br>%{text} (%{customdata:.1f} %)<extra></extra>"))
+                               hovertemplate="truth %{y}<br>predicted %{x}<br>%{text} "
+                                             "(%{customdata:.1f} %)<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="truth")
     fig.update_xaxes(title="prediction")
     return _layout(fig, "Confusion matrix (test split)", height=380)

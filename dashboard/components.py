@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -119,6 +120,25 @@ def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
         return None, f"The heatmap could not be computed: {error}"
 
 
+@st.cache_data(max_entries=64, show_spinner="Checking faithfulness…")
+def _faithfulness(model: str, key: str, method: str, target: str, _loaded: LoadedModel, _image: XrayImage,
+                  _cam_input: Any) -> dict[str, Any]:
+    from xray_core.faithfulness import faithfulness as score
+
+    return score(_loaded, _image, _cam_input, target)
+
+
+def faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: Any) -> tuple[dict | None, str]:
+    """ROAD/keep scores of the map vs a random map (xray_core.faithfulness), or (None, why not)."""
+    if importlib.util.find_spec("xray_core.faithfulness") is None:
+        return None, "The faithfulness check is not available in this installation."
+    try:
+        return _faithfulness(model_key(loaded), key, explanation.method, explanation.target, loaded, image,
+                             explanation.cam_input), ""
+    except (ValueError, RuntimeError, AttributeError) as error:
+        return None, f"The faithfulness check failed: {error}"
+
+
 def overlay(display: Any, cam: Any, alpha: float, outline: bool = False) -> Any:
     """RGB uint8 heatmap over the displayed (windowed) uint8 image; optionally the hottest region outlined."""
     try:
@@ -163,21 +183,6 @@ def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
 # ------------------------------------------------------------------------------------------------ banners
 
 
-def notice_acknowledged() -> bool:
-    """The first-visit notice; True once the user has acknowledged it in this session."""
-    if st.session_state.get("notice_ack"):
-        return True
-    with st.container(border=True, key="notice"):
-        st.markdown("### :material/info: Before you start")
-        st.markdown(f"**{DISCLAIMER}** This tool shows how strongly a frontal chest radiograph resembles the "
-                    "normal, bacterial pneumonia, viral pneumonia and COVID-19 films it was trained on, with a "
-                    "heatmap of the regions that drove the result. It is not a medical device and has not been "
-                    "clinically validated. Do not upload identifiable patient data.")
-        st.button("I understand — continue", key="notice_ack_button", type="primary",
-                  on_click=lambda: st.session_state.update(notice_ack=True))
-    return False
-
-
 def model_banner(loaded: LoadedModel | None, error: str) -> None:
     """Persistent warnings about the model itself: missing or untrained."""
     if loaded is None:
@@ -200,7 +205,6 @@ def confounding_note(loaded: LoadedModel) -> None:
 
 def sidebar_status(loaded: LoadedModel | None) -> None:
     with st.sidebar:
-        st.divider()
         if loaded is None:
             st.caption(":material/error: No model loaded")
         else:

@@ -129,7 +129,8 @@ def _caption(truth: str, prediction: Any) -> str:
     share = percentages(prediction.probabilities)[prediction.label]
     mark = "✓" if prediction.label == truth else "✗"
     refused = " · OOD" if prediction.refused else ""
-    return f"True: {CLASS_TITLES.get(truth, truth)} · Model: {CLASS_TITLES[prediction.label]} {share:.0f} % {mark}{refused}"
+    model = f"{CLASS_TITLES[prediction.label]} {share:.0f} % {mark}{refused}"
+    return f"True: {CLASS_TITLES.get(truth, truth)} · Model: {model}"
 
 
 def gallery(table: pd.DataFrame) -> None:

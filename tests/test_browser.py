@@ -6,6 +6,7 @@ browser here: it launches the system one through ``executable_path``.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -95,6 +96,14 @@ def test_upload_renders_probabilities_and_heatmap(server, corpus_dir, tmp_path):
             assert page.locator(".st-key-dx_probabilities .bars path").count() == 4
             assert page.locator("[data-testid='stException']").count() == 0
             page.screenshot(path=str(tmp_path / "diagnose.png"), full_page=True)
+            with page.expect_download() as download:  # built on click (deferred) from the shown result
+                page.get_by_role("button", name="Result (JSON)").click()
+            result = json.loads(Path(download.value.path()).read_text())
+            assert sum(result["prediction"]["percentages"].values()) == pytest.approx(100)
+            assert result["explanation"]["method"] == "gradcam"
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Overlay (PNG)").click()
+            assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
         finally:
             browser.close()
     assert (tmp_path / "diagnose.png").stat().st_size > 10_000

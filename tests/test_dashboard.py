@@ -61,7 +61,8 @@ def start(page: str | None = None) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("error", "warning", "info", "markdown", "caption", "success") for e in getattr(at, kind)]
+    kinds = ("error", "warning", "info", "markdown", "caption", "success")
+    parts = [e.value for kind in kinds for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
 
 
@@ -109,6 +110,8 @@ def test_diagnose_controls_rerun_without_error(env):
     at.selectbox(key="dx_target").set_value("covid").run()
     at.slider(key="dx_alpha").set_value(0.8).run()
     at.checkbox(key="dx_outline").check().run()
+    at.toggle(key="dx_faithfulness").set_value(True).run()
+    assert any("hottest 20 %" in m.label for m in at.metric) or "Undefined for a flat map" in texts(at)
     zoom = [s for s in at.slider if s.key and s.key.startswith("dx_zoom_")][0]
     zoom.set_value(2.0).run()
     [c for c in at.checkbox if c.key and c.key.startswith("dx_invert_")][0].check().run()

@@ -229,3 +229,10 @@ def test_cli_explain_text_and_errors(tiny_checkpoint, tmp_path, capsys):
     assert "expected 'auto' or one of" in capsys.readouterr().err
     (tmp_path / "bad.png").write_bytes(b"not an image")
     assert explain_main([str(tmp_path / "bad.png"), "--checkpoint", str(tiny_checkpoint)]) == 1
+
+
+def test_plain_arrays_uint8_and_float_agree(loaded):
+    pixels = textured(50, 70, seed=5, low=0.0).pixels
+    as_float, as_uint8 = explain(loaded, pixels), explain(loaded, np.round(pixels * 255).astype(np.uint8))
+    assert as_float.cam.shape == (50, 70) and as_float.target == as_uint8.target
+    np.testing.assert_allclose(as_float.prediction.logits, as_uint8.prediction.logits, atol=0.05)

@@ -23,7 +23,7 @@ def _xray(seed: int, height: int = 120, width: int = 100) -> np.ndarray:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
     body = ((x - 0.5) / 0.45) ** 2 + ((y - 0.55) / 0.5) ** 2 < 1
-    lungs = (((x - 0.3) / 0.13) ** 2 + ((y - 0.45) / 0.25) ** 2 < 1) | (((x - 0.7) / 0.13) ** 2 + ((y - 0.45) / 0.25) ** 2 < 1)
+    lungs = (((np.abs(x - 0.5) - 0.2) / 0.13) ** 2 + ((y - 0.45) / 0.25) ** 2) < 1  # two ellipses at x = 0.3, 0.7
     image = 0.05 + 0.6 * body - 0.3 * lungs + 0.25 * (np.abs(x - 0.5) < 0.05) * body
     texture = cv2.resize(rng.random((8, 8)).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
     return (np.clip(image + 0.5 * (texture - 0.5), 0, 1) * 255).astype(np.uint8)
@@ -70,7 +70,7 @@ def test_scan_columns_and_values(dataset: pd.DataFrame) -> None:
     assert list(scan.columns[: len(stats_scan.SCAN_COLUMNS)]) == list(stats_scan.SCAN_COLUMNS)
     assert scan["path"].tolist() == dataset["path"].tolist()
     first = scan.iloc[0]
-    assert (first["width"], first["height"], first["format"], first["bit_depth"], first["mode"]) == (100, 120, "JPEG", 8, "L")
+    assert first[["width", "height", "format", "bit_depth", "mode"]].tolist() == [100, 120, "JPEG", 8, "L"]
     assert first["error"] == "" and not first["is_color"] and len(first["hist"]) == stats_scan.HIST_BINS
     assert sum(first["hist"]) == pytest.approx(1.0, abs=1e-5) and len(first["dhash"]) == 16
     assert first["p1"] <= first["p50"] <= first["p99"]
@@ -127,6 +127,18 @@ def test_confounding_single_source_is_undefined_without_warning() -> None:
     assert result["cramers_v"] is None and result["warnings"] == []
 
 
+def test_size_confounding_warning() -> None:
+    table = pd.DataFrame({"path": list("abcd"), "label": ["normal", "normal", "covid", "covid"],
+                          "split": "", "patient_id": "", "source": "S"})
+    scan = pd.DataFrame({"path": list("abcd"), "width": [224, 224, 384, 224], "height": [224, 224, 300, 224],
+                         "aspect": [1.0, 1.0, 1.28, 1.0], "error": "", "is_color": False, "phash": "", "format": "JPEG",
+                         "bit_depth": 8, "mode": "L",
+                         "hist": None, **{c: np.nan for c in ("mean", "std", "p1", "p99", "inversion_score")}})
+    warnings = stats.summarize(table, scan)["warnings"]
+    assert "100% of 'normal' images are square vs 50% of 'covid': image size can reveal the class; resize every " \
+           "image the same way." in warnings
+
+
 def test_outliers_flag_colour_blank_aspect_inverted_and_unreadable(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     photo = np.zeros((90, 120, 3), np.uint8)
@@ -167,11 +179,18 @@ def test_metadata_only_scan_reads_headers(dataset: pd.DataFrame) -> None:
     assert not scan["has_pixels"].any() and (scan["error"] == "").all()
 
 
+def _recording(scanned: list[str], original):
+    def chunk(paths, pixels):
+        scanned.extend(paths)
+        return original(paths, pixels)
+    return chunk
+
+
 def test_cache_reuses_rows_and_rescans_a_changed_file(dataset: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
     first = scan_images(dataset, workers=1)
     scanned: list[str] = []
     original = stats_scan._scan_chunk
-    monkeypatch.setattr(stats_scan, "_scan_chunk", lambda paths, pixels: scanned.extend(paths) or original(paths, pixels))
+    monkeypatch.setattr(stats_scan, "_scan_chunk", _recording(scanned, original))
     calls: list[tuple[int, int]] = []
     again = scan_images(dataset, workers=1, progress=lambda done, total: calls.append((done, total)))
     assert scanned == [] and calls[-1] == (11, 11)

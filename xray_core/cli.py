@@ -115,7 +115,7 @@ def _run_placeholder(args: argparse.Namespace) -> int:
 def _optional_commands() -> list[Callable]:
     """Commands living in their own modules (explain, evaluate, stats), added when present."""
     adders = []
-    for module_name in ("cli_evaluate", "cli_explain", "cli_stats", "cli_ood"):
+    for module_name in ("cli_evaluate", "cli_explain", "cli_stats", "cli_ood", "cli_reliability"):
         try:
             module = __import__(f"xray_core.{module_name}", fromlist=["add_parser"])
         except ImportError as error:

@@ -82,9 +82,16 @@ def fit(array: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
 
-def thumbnail(pixels: np.ndarray, side: int = 192) -> np.ndarray:
-    """uint8 copy of H x W [0, 1] pixels whose longest side is at most ``side``."""
-    return fit(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8), side)
+def thumbnail(pixels: np.ndarray, side: int = 192, square: bool = False) -> np.ndarray:
+    """uint8 copy of H x W [0, 1] pixels whose longest side is at most ``side``; ``square`` pads it with black."""
+    small = fit(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8), side)
+    if not square or small.shape[0] == small.shape[1]:
+        return small
+    size = max(small.shape)
+    top, left = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
+    padded = np.zeros((size, size), np.uint8)
+    padded[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return padded
 
 
 def blend_heatmap(display: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np.ndarray:
@@ -327,7 +334,8 @@ def age_confounding_notes(meta: dict[str, Any]) -> list[str]:
         if total:
             group, n = max(per_group.items(), key=lambda item: item[1])
             if n / total >= 0.8:
-                notes.append(f"{n / total:.0%} of {CLASS_TITLES[label].lower()} training images are {group}")
+                title = CLASS_TITLES[label] if label == "covid" else CLASS_TITLES[label].lower()
+                notes.append(f"{n / total:.0%} of {title} training images are {group}")
     return notes
 
 

@@ -153,11 +153,12 @@ def explain(loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DE
             target: str | int | None = None) -> Explanation:
     """Explain one image: ``target`` None/'auto' = the predicted class, or a class name / index.
 
-    ``image``: an :class:`XrayImage` or an H x W array in [0, 1]. Thread-safe (see the module docstring).
+    ``image``: an :class:`XrayImage` or an H x W array (uint8, or float in [0, 1]).
+    Thread-safe: see the module docstring.
     """
     key = method_key(method)
     wanted = target_index(loaded.class_names, target)
-    xray = image if isinstance(image, XrayImage) else XrayImage(np.asarray(image, dtype=np.float32))
+    xray = image if isinstance(image, XrayImage) else XrayImage(np.asarray(image))
     began = time.perf_counter()
     tensor = to_tensor(xray.pixels, loaded.preprocessing)[None]
     with _borrow(loaded.model) as replica:

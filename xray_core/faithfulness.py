@@ -85,7 +85,7 @@ def faithfulness(loaded: LoadedModel, image: XrayImage | np.ndarray, cam_input: 
     index = target_index(loaded.class_names, target)
     if index is None:
         raise ValueError("faithfulness needs the explained class (name or index), not 'auto'")
-    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image, dtype=np.float32)
+    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
     tensor = to_tensor(pixels, loaded.preprocessing)[None]
     scores = cam_scores(loaded, tensor, cam_input, index, percentile)
     baseline = cam_scores(loaded, tensor, explain(loaded, image, BASELINE, index).cam_input, index, percentile)

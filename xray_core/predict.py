@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from . import ood
+from . import input_checks, ood
 from .checkpoint import LoadedModel
 from .io import XrayImage
 from .model import penultimate_features
@@ -79,12 +79,15 @@ def _prediction(loaded: LoadedModel, image: XrayImage, logits: np.ndarray, proba
     names = loaded.class_names
     top = int(np.argmax(probabilities))
     threshold = ood.threshold(loaded.meta.get("ood"))
-    refused = ood_score is not None and threshold is not None and ood_score > threshold
+    by_score = ood_score is not None and threshold is not None and ood_score > threshold
+    flags = input_checks.input_flags(image, loaded.meta.get("input_stats"))  # cheap image-level checks
+    refused = by_score or bool(flags)
     notes = []
     if not loaded.trained:
         notes.append("UNTRAINED placeholder checkpoint: these probabilities are meaningless")
-    if refused:
+    if by_score:
         notes.append(f"does not look like a frontal chest radiograph (OOD score {ood_score:.1f} > {threshold:.1f})")
+    notes.extend(f"does not look like a frontal chest radiograph: {flag}" for flag in flags)
     return Prediction(
         name=str(image.meta.get("name", "")),
         label=names[top],

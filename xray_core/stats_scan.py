@@ -40,10 +40,13 @@ _FAST_FORMATS = ("JPEG", "PNG")  # decoded here with Pillow; everything else goe
 _EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "RGBA", "LA", "CMYK", "YCbCr", "PA", "La", "RGBa"}
 _COLOR_MODES = {"P", "RGB", "RGBA", "CMYK", "YCbCr", "PA", "RGBa", "HSV", "LAB"}
 _KEY_COLUMNS = ("size_bytes", "mtime_ns")
+# Header reads cost ~0.1 ms of CPU per file: below this many files, starting a pool and shipping rows back
+# costs more wall time than the second core saves (measured: 600 headers, 2.1 s pooled vs 0.3 s CPU in-process).
+_HEADER_POOL_MIN = 20_000
 
 
 def pixel_statistics(gray: np.ndarray) -> dict[str, Any]:
-    """Intensity statistics, dHash and inversion score of a 2-D uint8 array (0 = black, 255 = white).
+    """Intensity statistics, hashes and inversion score of a 2-D uint8 array (0 = black, 255 = white).
 
     Statistics are reported in [0, 1]; percentiles are nearest-rank values on the 1/255 grid (computed from
     a 256-bin histogram, which is several times faster than sorting). ``hist``: :data:`HIST_BINS` fractions.
@@ -184,10 +187,10 @@ def _scan_chunk(paths: Sequence[str], pixels: bool) -> list[dict[str, Any]]:
 
 def _run(paths: Sequence[str], pixels: bool, workers: int, report: Callable[[int], None]) -> list[dict[str, Any]]:
     """Scan ``paths`` in chunks over a process pool (in-process when small or ``workers == 1``)."""
-    if workers <= 1 or len(paths) < 64:
-        rows = []
-        for start in range(0, len(paths), 32):
-            rows.extend(_scan_chunk(paths[start:start + 32], pixels))
+    if workers <= 1 or len(paths) < (64 if pixels else _HEADER_POOL_MIN):
+        rows, step = [], 32 if pixels else 512
+        for start in range(0, len(paths), step):
+            rows.extend(_scan_chunk(paths[start:start + step], pixels))
             report(len(rows))
         return rows
     size = int(np.clip(len(paths) // (workers * 8), 8, 256))
@@ -217,9 +220,15 @@ def _file_keys(paths: Sequence[str]) -> pd.DataFrame:
 
 def _cache_file(paths: Sequence[str]) -> Path:
     """One cache file per dataset root (the deepest folder holding every path)."""
-    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    root = os.path.commonpath([os.path.abspath(folder) for folder in {os.path.dirname(p) for p in paths}])
     digest = hashlib.sha256(root.encode()).hexdigest()[:16]
     return cache_dir() / "stats" / f"scan-v{CACHE_VERSION}-{digest}.parquet"
+
+
+def _isin(paths: pd.Series, others: pd.Series) -> np.ndarray:
+    """``paths.isin(others)`` through Python lists and a set: 20x faster than Arrow-string isin on 16k paths."""
+    known = set(others.tolist())
+    return np.fromiter((path in known for path in paths.tolist()), bool, len(paths))
 
 
 def _read_cache(file: Path) -> pd.DataFrame | None:
@@ -233,7 +242,7 @@ def _write_cache(file: Path, old: pd.DataFrame | None, new: pd.DataFrame) -> Non
     """Merge new rows over the old ones (other tables under the same root keep theirs); atomic replace."""
     keep = new[new["error"] == ""]
     if old is not None:
-        keep = pd.concat([old[~old["path"].isin(new["path"])], keep], ignore_index=True)
+        keep = pd.concat([old[~_isin(old["path"], new["path"])], keep], ignore_index=True)
     file.parent.mkdir(parents=True, exist_ok=True)
     partial = file.with_name(f"{file.name}.{os.getpid()}.tmp")
     keep.to_parquet(partial, index=False)
@@ -259,13 +268,23 @@ def _finish(rows: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
         rows[column] = rows[column].fillna("").astype(str)
     for column in ("is_color", "has_pixels"):
         rows[column] = rows[column].eq(True)  # NaN (not scanned) -> False
-    rows["hist"] = [None if h is None or np.ndim(h) == 0 else np.asarray(h, float).tolist() for h in rows["hist"]]
+    rows["hist"] = _hist_lists(rows["hist"].tolist())
     return rows
 
 
+def _hist_lists(values: list[Any]) -> list[list[float] | None]:
+    """Histograms as lists (None where missing), converted in one ``tolist()``: 16k separate calls take ~0.5 s."""
+    present = [index for index, h in enumerate(values) if h is not None and np.ndim(h) == 1]
+    result: list[list[float] | None] = [None] * len(values)
+    if present:
+        for index, hist in zip(present, np.stack([values[i] for i in present]).astype(float).tolist()):
+            result[index] = hist
+    return result
+
+
 def _paths_of(table: pd.DataFrame | Iterable[str | os.PathLike]) -> list[str]:
-    paths = table["path"] if isinstance(table, pd.DataFrame) else table
-    return list(dict.fromkeys(str(p) for p in paths))
+    paths = table["path"].tolist() if isinstance(table, pd.DataFrame) else table
+    return list(dict.fromkeys(map(str, paths)))
 
 
 def scan_images(table: pd.DataFrame | Iterable[str | os.PathLike], *, pixels: bool = True,
@@ -286,7 +305,7 @@ def scan_images(table: pd.DataFrame | Iterable[str | os.PathLike], *, pixels: bo
     cached = _read_cache(file) if file is not None else None
     reused = _reusable(keys, cached, pixels)
     missing = keys.loc[keys["size_bytes"] < 0, "path"].tolist()
-    todo = keys.loc[(keys["size_bytes"] >= 0) & ~keys["path"].isin(reused["path"])]
+    todo = keys.loc[(keys["size_bytes"] >= 0).to_numpy() & ~_isin(keys["path"], reused["path"])]
     total, done = len(paths), len(reused) + len(missing)
     report = (lambda n: progress(done + n, total)) if progress else (lambda n: None)
     report(0)
@@ -300,4 +319,5 @@ def scan_images(table: pd.DataFrame | Iterable[str | os.PathLike], *, pixels: bo
     return _finish(pd.concat([df for df in (reused, fresh, gone) if not df.empty], ignore_index=True), paths)
 
 
-__all__ = ["ANALYSIS_SIDE", "HIST_BINS", "SCAN_COLUMNS", "dhash", "inversion_score", "phash", "pixel_statistics", "scan_file", "scan_images"]
+__all__ = ["ANALYSIS_SIDE", "HIST_BINS", "SCAN_COLUMNS", "dhash", "inversion_score", "phash", "pixel_statistics",
+           "scan_file", "scan_images"]

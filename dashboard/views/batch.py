@@ -40,8 +40,8 @@ def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
                 items.append({"name": name, "data": None, "thumb": None, "prediction": None, "error": str(error)})
         predictions = predict_batch(loaded, [image for _, _, image in images]) if images else []
         for (name, data, image), prediction in zip(images, predictions):
-            items.append({"name": name, "data": data, "thumb": thumbnail(image.pixels), "prediction": prediction,
-                          "error": ""})
+            items.append({"name": name, "data": data, "thumb": thumbnail(image.pixels, square=True),
+                          "prediction": prediction, "error": ""})
         done = min(start + CHUNK, total)
         bar.progress(done / max(total, 1), text=f"Analysed {done} of {total} image(s)")
     bar.empty()
@@ -78,6 +78,8 @@ def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows)
     config = {f"{c} %": st.column_config.ProgressColumn(CLASS_TITLES[c], min_value=0, max_value=100, format="%.1f %%")
               for c in loaded.class_names}
+    config.update(file=st.column_config.TextColumn("File"), top_class=st.column_config.TextColumn("Top class"),
+                  flags=st.column_config.TextColumn("Flags"))
     st.dataframe(frame, hide_index=True, column_config=config, key="batch_table")
     st.download_button("Download results (CSV)", results_csv(rows), "xray_batch_results.csv", "text/csv",
                        key="batch_csv", icon=":material/download:", on_click="ignore")

@@ -33,12 +33,13 @@ def _model(loaded: LoadedModel) -> None:
             "Parameters": f"{info['n_parameters']:,}",
             "Classes": ", ".join(CLASS_TITLES.get(c, c) for c in info["class_names"]),
             "Input": f"{prep.get('in_channels')} channel, {prep.get('image_size')} x {prep.get('image_size')} px, "
-                     f"whole film squash-resized ({prep.get('interpolation')}), (x - {prep.get('mean')}) / {prep.get('std')}",
+                     f"whole film squash-resized ({prep.get('interpolation')}), "
+                     f"(x - {prep.get('mean')}) / {prep.get('std')}",
             "Temperature (calibration)": _fmt(info["temperature"]),
             "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
-            "Checkpoint file": info["checkpoint"], "Weights SHA-256": info["sha256"],
+            "Checkpoint file": info["checkpoint"], "Weights SHA-256": f"`{info['sha256']}`",
             "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded"}
-    st.table(pd.DataFrame({"": list(rows.values())}, index=list(rows)))
+    st.markdown("| | |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |" for name, value in rows.items()))
     training = loaded.meta.get("training") or {}
     if training:
         st.markdown(f"Trained for **{training.get('epochs_run', '?')} epochs** in "
@@ -65,8 +66,10 @@ def _data(loaded: LoadedModel) -> None:
     if not summary:
         st.info("This checkpoint records no training-data summary.")
         return
-    st.markdown(f"**{summary.get('n_images', '?'):,} images** in the dataset the model was trained on "
-                f"({summary.get('images_without_patient_id', 0):,} without a patient id).")
+    count, missing = summary.get("n_images"), summary.get("images_without_patient_id")
+    lead = f"**{count:,} images** in the dataset" if isinstance(count, int) else "The dataset"
+    tail = f" ({missing:,} without a patient id)." if isinstance(missing, int) else "."
+    st.markdown(f"{lead} the model was trained on{tail}")
     _counts(summary.get("split_class_counts") or {}, "Images per split and class", "mc_split_counts")
     _counts(summary.get("source_class_counts") or {}, "Images per source and class", "mc_source_counts")
     _counts(summary.get("age_group_class_counts") or {}, "Images per age group and class", "mc_age_counts")
@@ -79,7 +82,8 @@ def _data(loaded: LoadedModel) -> None:
 def _calibration(loaded: LoadedModel, report: dict[str, Any] | None) -> None:
     calibration = loaded.meta.get("calibration") or {}
     st.markdown(f"Temperature scaling (Guo et al., 2017) fitted on the {calibration.get('fitted_on', 'validation')} "
-                f"split: **T = {_fmt(calibration.get('temperature'))}**. Displayed probabilities are softmax(logits / T).")
+                f"split: **T = {_fmt(calibration.get('temperature'))}**. "
+                "Displayed probabilities are softmax(logits / T).")
     rows = {}
     for name, values in (("validation, before", calibration.get("val_before")),
                          ("validation, after", calibration.get("val_after"))):
@@ -90,7 +94,9 @@ def _calibration(loaded: LoadedModel, report: dict[str, Any] | None) -> None:
         after = report["metrics"].get("calibration") or {}
         rows["test, after"] = {k: after.get(k) for k in ("ece", "nll", "brier")}
     if rows:
-        st.dataframe(pd.DataFrame(rows).T.map(_fmt), key="mc_calibration")
+        table = pd.DataFrame(rows).T.reindex(columns=["ece", "nll", "brier"])
+        table = table.map(lambda v: "not recorded" if pd.isna(v) else _fmt(float(v)))
+        st.dataframe(table.rename(columns={"ece": "ECE", "nll": "NLL", "brier": "Brier"}), key="mc_calibration")
     bins = ((report or {}).get("metrics") or {}).get("calibration", {}).get("bins")
     if bins:
         st.plotly_chart(charts.reliability(bins), key="mc_reliability", config=charts.CONFIG)

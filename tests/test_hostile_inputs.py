@@ -1,0 +1,186 @@
+"""Hostile inputs: >= 200 generated bad files through read_image, predict, explain and the dashboard's upload paths.
+
+Each must end in a clear XrayInputError (naming the file and saying what is accepted) or a valid result, within
+bounded time and traced memory. A hypothesis test mutates the bytes of valid PNG/JPEG/TIFF/DICOM files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xray_core.checkpoint import load_checkpoint
+from xray_core.dashboard_data import batch_row, expand_uploads
+from xray_core.explain import explain
+from xray_core.input_checks import input_flags
+from xray_core.io import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
+from xray_core.predict import predict_batch, predict_image
+from xray_core.reliability_inputs import Case, film, hostile_cases, valid_files
+
+pytestmark = pytest.mark.timeout(120)
+CASES = hostile_cases(seed=0)
+BASES = valid_files(seed=1)
+MAX_SECONDS = 5.0  # per file and step; generous for a busy 2-core machine (typical: milliseconds)
+MAX_TRACED_BYTES = 256 * 2**20  # the largest accepted case (2048 x 2048) needs about 50 MB
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_checkpoint):
+    return load_checkpoint(tiny_checkpoint)
+
+
+def _bounded(step, *args):
+    """Run ``step(*args)`` and check its wall time and peak traced (Python + numpy) memory."""
+    tracemalloc.start()
+    began = time.perf_counter()
+    try:
+        return step(*args)
+    finally:
+        seconds, (_, peak) = time.perf_counter() - began, tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert seconds < MAX_SECONDS, f"{step.__name__} took {seconds:.1f} s"
+        assert peak < MAX_TRACED_BYTES, f"{step.__name__} traced {peak / 2**20:.0f} MB"
+
+
+def _read(name: str, data: bytes) -> XrayImage | None:
+    """The decoded image, or None after a clear XrayInputError (any other exception fails the test)."""
+    try:
+        image = _bounded(_read_image, data, name)
+    except XrayInputError as error:
+        message = str(error)
+        assert message.startswith(f"{name}:") and "expected" in message, message
+        return None
+    assert image.pixels.dtype == np.float32 and image.pixels.ndim == 2 and min(image.pixels.shape) >= MIN_SIDE
+    assert np.isfinite(image.pixels).all() and 0.0 <= image.pixels.min() and image.pixels.max() <= 1.0
+    json.dumps(image.meta)
+    return image
+
+
+def _read_image(data: bytes, name: str) -> XrayImage:  # positional, for _bounded
+    return read_image(data, name=name)
+
+
+def test_the_suite_covers_the_issue_list():
+    names = " ".join(case.name for case in CASES)
+    assert len(CASES) >= 200
+    for kind in ("_cut", "_flip", "empty.png", "report.png", "scan.pdf.png", "bomb_100k.png", "deflate_bomb.png",
+                 "bomb.jpg", "bomb.tif", "1x1.png", "20000x20.png", "gray16.tif", "float32.tif", "float64.tif",
+                 "rgb.jpg",
+                 "frames3.dcm", "no_pixels.dcm", "pages3.tif", "random"):
+        assert kind in names, kind
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_hostile_file_ends_in_clear_error_or_valid_result(case: Case, loaded):
+    image = _read(case.name, case.data)
+    if case.expect != "any":
+        assert (image is not None) == (case.expect == "valid"), f"expected {case.expect}"
+    if image is None:
+        return
+    prediction = _bounded(predict_image, loaded, image)
+    probabilities = np.array(list(prediction.probabilities.values()))
+    assert np.isfinite(probabilities).all() and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert prediction.refused in (True, False) and np.isfinite(prediction.ood_score)
+    explanation = _bounded(explain, loaded, image)
+    assert explanation.cam.shape == image.pixels.shape and np.isfinite(explanation.cam).all()
+
+
+def test_degenerate_but_readable_images_are_refused_with_a_reason(loaded):
+    by_name = {case.name: case for case in CASES}
+    for name, reason in (("20000x20.png", "aspect ratio"), ("20x20000.png", "aspect ratio"),
+                         ("black_2048.png", "nearly uniform")):
+        prediction = predict_image(loaded, read_image(by_name[name].data, name=name))
+        assert prediction.refused and any(reason in note for note in prediction.notes), prediction.notes
+
+
+def test_batch_upload_path_handles_every_hostile_file(loaded):
+    """The dashboard's batch page: expand_uploads, read_image per file, predict_batch, one table row per file."""
+    expanded = expand_uploads((case.name, case.data) for case in CASES)
+    assert len(expanded.files) + len(expanded.skipped) == len(CASES)
+    for message in expanded.skipped:
+        assert "unsupported file type" in message
+    rows, images = [], []
+    for name, data in expanded.files:
+        image = _read(name, data)
+        if image is None:
+            rows.append(batch_row(name, None, loaded.class_names, "unreadable"))
+        else:
+            images.append(image)
+    for image, prediction in zip(images, predict_batch(loaded, images)):
+        rows.append(batch_row(image.meta["name"], prediction, loaded.class_names))
+    assert len(rows) == len(expanded.files) and len(images) >= 40
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(BASES)),
+       edits=st.lists(st.one_of(
+           st.tuples(st.just("set"), st.floats(0, 1, exclude_max=True), st.binary(min_size=1, max_size=4)),
+           st.tuples(st.just("insert"), st.floats(0, 1), st.binary(min_size=1, max_size=64)),
+           st.tuples(st.just("delete"), st.floats(0, 1, exclude_max=True), st.integers(1, 256))),
+           min_size=1, max_size=8))
+def test_mutated_valid_files_never_crash(name: str, edits: list):
+    """Overwrite, insert and delete bytes anywhere: read_image returns a valid image or a clear error."""
+    data = bytearray(BASES[name])
+    for operation, where, value in edits:
+        at = int(where * len(data))
+        if operation == "set":
+            data[at:at + len(value)] = value
+        elif operation == "insert":
+            data[at:at] = value
+        else:
+            del data[at:at + value]
+    image = _read(name, bytes(data))
+    if image is not None:
+        assert all(isinstance(flag, str) for flag in input_flags(image))
+
+
+@pytest.fixture
+def app_env(monkeypatch, tiny_checkpoint, tmp_path):
+    monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint))
+    monkeypatch.setenv("XRAY_DATA_DIR", str(tmp_path / "no-corpus"))
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
+
+
+DASHBOARD_SAMPLE = ("empty.png", "report.png", "scan.pdf.png", "bomb_100k.png", "deflate_bomb.png", "1x1.png",
+                    "frames3.dcm", "no_pixels.dcm", "nan.tif", "random20000_png.png", "20000x20.png")
+
+
+def test_diagnose_page_survives_hostile_uploads(app_env):
+    """One session uploads a file of each kind in turn: a clear message or a result, never an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+    at = AppTest.from_file(app, default_timeout=600).run()
+    at.button(key="notice_ack_button").click().run()
+    by_name = {case.name: case for case in CASES}
+    sample = [by_name[n] for n in DASHBOARD_SAMPLE if n in by_name] + [c for c in CASES if "gray_flip" in c.name][:2]
+    assert len(sample) >= 13
+    for case in sample + [Case("ok", "film.png", _png(film(96, 80, 3)), "valid")]:
+        at.file_uploader(key="dx_upload").set_value((case.name, case.data, "application/octet-stream")).run()
+        assert not at.exception, (case.name, [e.value for e in at.exception])
+        message = any("cannot be analysed" in e.value for e in at.error)
+        result = any("Refused" in e.value for e in at.error) or any(
+            c.key == "dx_probabilities" for c in at.get("plotly_chart"))
+        assert message != result, case.name  # exactly one of: a clear message, a (possibly refused) result
+        if case.expect == "error":
+            assert message, case.name
+    assert result and not message  # the app is still usable after all of that
+
+
+def _png(array: np.ndarray) -> bytes:
+    from xray_core.reliability_inputs import encode
+
+    return encode(array, "PNG")
+
+
+def test_supported_extensions_all_exercised():
+    extensions = {Path(case.name).suffix.lower() for case in CASES}
+    assert set(SUPPORTED_EXTENSIONS) <= extensions
