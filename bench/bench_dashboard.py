@@ -93,7 +93,7 @@ def _one_upload(page, image: Path) -> tuple[float, bool]:
     return elapsed, refused
 
 
-def _screenshots(page, folder: Path) -> None:
+def _screenshots(page, folder: Path, image: Path) -> None:
     """One screenshot per page, navigating with the sidebar (a reload would start a new session)."""
     folder.mkdir(parents=True, exist_ok=True)
     for title, name in (("Diagnose", "diagnose"), ("Batch", "batch"), ("Dataset explorer", "explore"),
@@ -101,6 +101,9 @@ def _screenshots(page, folder: Path) -> None:
         page.get_by_role("link", name=title).click()
         page.locator("h1", has_text=title.split()[0]).first.wait_for()
         page.wait_for_function("() => document.querySelector('.stApp').dataset.testScriptState === 'notRunning'")
+        if name == "diagnose":
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(image))
+            page.locator(HEATMAP).first.wait_for(state="visible")
         page.wait_for_timeout(3000)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
@@ -136,7 +139,7 @@ def run(args: argparse.Namespace) -> dict:
             first, _ = _one_upload(page, images[0])
             timings = [_one_upload(page, image) for image in images[1:]]
             if args.screenshots:
-                _screenshots(page, Path(args.screenshots))
+                _screenshots(page, Path(args.screenshots), images[0])
         finally:
             browser.close()
             server.terminate()

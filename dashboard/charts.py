@@ -33,7 +33,9 @@ def probability_bars(percent: dict[str, float], top: str) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[percent[n] for n in names], y=[title(n) for n in names], orientation="h",
         marker_color=[ACCENT if n == top else MUTED for n in names],
-        text=[f"{percent[n]:.1f} %" for n in names], textposition="outside", cliponaxis=False,
+        text=[f"{percent[n]:.1f} %" for n in names], cliponaxis=False,
+        textposition=["inside" if percent[n] >= 75 else "outside" for n in names], insidetextanchor="end",
+        insidetextfont=dict(color="white"),
         hovertemplate="%{y}: %{x:.1f} %<extra></extra>"))
     fig.update_xaxes(range=[0, 112], ticksuffix=" %", showgrid=True, gridcolor="#e6ebf1", zeroline=False)
     return _layout(fig, height=220, showlegend=False, bargap=0.35)
@@ -56,7 +58,7 @@ def class_pie(counts: pd.Series, label: str) -> go.Figure:
     """Share of each class in ``counts`` (indexed by class)."""
     fig = go.Figure(go.Pie(labels=[title(c) for c in counts.index], values=counts.to_numpy(), hole=0.45, sort=False,
                            marker=dict(colors=[CLASS_COLORS.get(c) for c in counts.index]),
-                           textinfo="percent", hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>"))
+                           texttemplate="%{percent:.1%}", hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>"))
     return _layout(fig, f"Class shares ({label})", legend=dict(orientation="h", y=-0.1))
 
 

@@ -56,3 +56,17 @@ def test_placeholder_is_labelled_untrained(tmp_path):
     assert main(["placeholder", str(out), "--image-size", "64"]) == 0
     loaded = load_checkpoint(out)
     assert not loaded.trained and "untrained" in loaded.version
+
+
+def test_predict_writes_the_audit_log_when_enabled(tiny_checkpoint, png, tmp_path, monkeypatch, capsys):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("XRAY_AUDIT_LOG", str(log))
+    assert main(["predict", str(png), "--checkpoint", str(tiny_checkpoint), "--json"]) == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 1 and "chest.png" not in log.read_text()
+    assert set(records[0]["probabilities"]) == {"normal", "bacterial", "viral", "covid"}
+
+
+def test_missing_file_is_a_clear_error(tiny_checkpoint, tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "nope.png"), "--checkpoint", str(tiny_checkpoint), "--json"]) == 1
+    assert "cannot read the file" in json.loads(capsys.readouterr().out)[0]["error"]

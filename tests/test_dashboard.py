@@ -107,6 +107,7 @@ def test_diagnose_upload_shows_probabilities_and_heatmap(env):
 
 def test_diagnose_controls_rerun_without_error(env):
     at = upload(start(), "film.png", png_bytes(_film(2, 96)))
+    assert at.selectbox(key="dx_target").value == "auto"  # shown as "Top class", never as an empty choice
     at.selectbox(key="dx_target").set_value("covid").run()
     at.slider(key="dx_alpha").set_value(0.8).run()
     at.checkbox(key="dx_outline").check().run()

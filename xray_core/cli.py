@@ -29,6 +29,7 @@ def _add_predict(subparsers) -> None:
 
 def _run_predict(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError, load_checkpoint
+    from .audit import audit_prediction
     from .io import XrayInputError, read_image
     from .predict import predict_image
 
@@ -40,8 +41,10 @@ def _run_predict(args: argparse.Namespace) -> int:
     rows, failed = [], 0
     for file in args.files:
         try:
-            result = predict_image(loaded, read_image(file)).to_dict()
-            rows.append({"file": file, **result})
+            data = _read_bytes(file)
+            prediction = predict_image(loaded, read_image(data, name=Path(file).name))
+            audit_prediction(data, prediction, loaded)  # no-op unless XRAY_AUDIT_LOG is set
+            rows.append({"file": file, **prediction.to_dict()})
         except XrayInputError as error:
             failed += 1
             rows.append({"file": file, "error": str(error)})
@@ -50,6 +53,16 @@ def _run_predict(args: argparse.Namespace) -> int:
     else:
         _print_table(rows, loaded.class_names)
     return 1 if failed else 0
+
+
+def _read_bytes(file: str) -> bytes:
+    from .io import XrayInputError
+
+    try:
+        return Path(file).read_bytes()
+    except OSError as error:
+        raise XrayInputError(f"{file}: cannot read the file ({error.strerror or error}); expected a readable "
+                             "PNG, JPEG, TIFF or DICOM file") from error
 
 
 def _print_table(rows: list[dict], class_names: Sequence[str]) -> None:

@@ -110,14 +110,14 @@ def input_flags(image: XrayImage | np.ndarray, stats: dict[str, Any] | None = No
     height, width = pixels.shape[:2]
     aspect = max(height, width) / max(min(height, width), 1)
     if aspect > MAX_ASPECT:
-        return [f"extreme aspect ratio {aspect:.1f} : 1 (chest films are at most {MAX_ASPECT:g} : 1)"]
-    std = float(resize_square(pixels, STATS_SIDE).std())
-    if std < MIN_STD:
-        return [f"nearly uniform image (pixel standard deviation {std:.3f} < {MIN_STD})"]
+        return [f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)"]
+    values = image_statistics(pixels)
+    if values[1] < MIN_STD:
+        return [f"nearly uniform image (pixel standard deviation {values[1]:.3f} < {MIN_STD})"]
     stats = stats or default_stats()
     if stats is None:
         return []
-    score = radiograph_score(pixels, stats)
+    score = float(statistics_score(values, stats)[0])
     if score > stats["threshold"]:
         return [f"image statistics unlike chest radiographs (score {score:.1f} > {stats['threshold']:.1f})"]
     return []

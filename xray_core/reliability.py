@@ -27,7 +27,6 @@ from .reliability_inputs import Case, figure_cases, generated_cases, hostile_cas
 PHOTO_GOAL = 1.0  # share of natural photos that must be refused
 RADIOGRAPH_BUDGET = 0.02  # share of test radiographs that may be refused
 TEST_FAMILY = "test radiographs"
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import charts, components
+from xray_core.audit import audit_prediction
 from xray_core.checkpoint import LoadedModel
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
 from xray_core.dashboard_data import (apply_window, default_window, fit, needs_window, percentages, png_bytes,
@@ -77,12 +78,24 @@ def _show(array: Any, view: dict[str, float], caption: str) -> None:
              width="stretch")
 
 
+REFUSAL_NOTE = "does not look like a frontal chest radiograph: "
+
+
+def _refusal_reasons(prediction: Prediction) -> str:
+    """Why the input was refused: the feature-space OOD score and/or the image-level input checks."""
+    score, threshold = prediction.ood_score, prediction.ood_threshold
+    reasons = [note[len(REFUSAL_NOTE):] for note in prediction.notes if note.startswith(REFUSAL_NOTE)]
+    if score is not None and threshold is not None and score > threshold:
+        reasons.insert(0, f"out-of-distribution score {score:.1f} is above the threshold {threshold:.1f} "
+                          "learned from validation radiographs")
+    return ("Reason: " + "; ".join(reasons) + ".") if reasons else ""
+
+
 def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
     """Banners and the probability chart; False when an out-of-distribution refusal is not overridden."""
     if prediction.refused:
-        st.error(f"**Refused: this does not look like a frontal chest radiograph.** Out-of-distribution score "
-                 f"{prediction.ood_score:.1f} is above the threshold {prediction.ood_threshold:.1f} learned from "
-                 "validation radiographs. No classification is shown.", icon=":material/block:")
+        st.error(f"**Refused: this does not look like a frontal chest radiograph.** {_refusal_reasons(prediction)} "
+                 "No classification is shown.", icon=":material/block:")
         if not st.checkbox("Show the prediction anyway", key=f"dx_anyway_{key[:10]}"):
             return False
         st.warning("Shown at your request: the input is unlike the training radiographs, so the probabilities "
@@ -112,16 +125,16 @@ FAITHFULNESS_HELP = ("Does the highlighted region drive the result? The class pr
                      "drop than random means a more faithful heatmap. Takes a few forward passes.")
 
 
-def _heatmap_controls(prediction: Prediction) -> tuple[str, str | None, float, bool]:
+def _heatmap_controls() -> tuple[str, str | None, float, bool]:
     methods = components.cam_methods()
     method_col, target_col = st.columns(2)
     method = method_col.selectbox("Method", list(methods), key="dx_method", format_func=lambda m: methods[m] or m)
-    target = target_col.selectbox("Explain class", [None, *CLASS_NAMES], key="dx_target", format_func=lambda t: (
-        "Top class" if t is None else CLASS_TITLES[t]))
+    target = target_col.selectbox("Explain class", ["auto", *CLASS_NAMES], key="dx_target",
+                                  format_func=lambda t: CLASS_TITLES.get(t, "Top class"))
     alpha_col, outline_col = st.columns([3, 2], vertical_alignment="bottom")
     alpha = alpha_col.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
     outline = outline_col.checkbox("Outline", key="dx_outline", help="Draw the contour of the hottest 10 % of the map.")
-    return method, target, alpha, outline
+    return method, None if target == "auto" else target, alpha, outline
 
 
 def _explanation_summary(explanation: Any, method: str) -> dict[str, Any]:
@@ -136,7 +149,7 @@ def _heatmap(loaded: LoadedModel, key: str, image: XrayImage, display: Any, view
              prediction: Prediction) -> tuple[Any | None, dict[str, Any] | None]:
     """The overlay image and its strength; returns (overlay RGB, summary for the JSON)."""
     slot = st.container(key="dx_heatmap")  # image first, controls below it, aligned with the original
-    method, target, alpha, outline = _heatmap_controls(prediction)
+    method, target, alpha, outline = _heatmap_controls()
     explanation, problem = components.explain(loaded, key, image, method, target)
     if explanation is None:
         slot.info(problem, icon=":material/info:")
@@ -191,9 +204,18 @@ def _downloads(loaded: LoadedModel, image: XrayImage, prediction: Prediction, rg
 def _prediction(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
     """The prediction from the heatmap's own forward pass (one pass, not two), else a plain prediction."""
     method = st.session_state.get("dx_method", "gradcam")  # the heatmap widgets' values, before they are drawn
-    explanation, _ = components.explain(loaded, key, image, method, st.session_state.get("dx_target"))
+    target = st.session_state.get("dx_target", "auto")
+    explanation, _ = components.explain(loaded, key, image, method, None if target == "auto" else target)
     prediction = getattr(explanation, "prediction", None)
     return prediction if prediction is not None else components.predict(loaded, key, image)
+
+
+def _audit_once(data: bytes, prediction: Prediction, loaded: LoadedModel, key: str) -> None:
+    """One audit-log line per upload and session (only when $XRAY_AUDIT_LOG is set), not per rerun."""
+    logged = st.session_state.setdefault("dx_audited", set())
+    if key not in logged:
+        audit_prediction(data, prediction, loaded)
+        logged.add(key)
 
 
 def render() -> None:
@@ -222,6 +244,7 @@ def render() -> None:
         result_col.error(error, icon=":material/error:")
         st.stop()
     prediction = _prediction(loaded, key, image)
+    _audit_once(picked[1], prediction, loaded, key)
     with result_col:
         shown = _results(loaded, prediction, key)
     rgb, summary = None, None

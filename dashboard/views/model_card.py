@@ -39,7 +39,7 @@ def _model(loaded: LoadedModel) -> None:
             "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
             "Checkpoint file": info["checkpoint"], "Weights SHA-256": f"`{info['sha256']}`",
             "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded"}
-    st.markdown("| | |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |" for name, value in rows.items()))
+    st.markdown("| Property | Value |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |" for name, value in rows.items()))
     training = loaded.meta.get("training") or {}
     if training:
         st.markdown(f"Trained for **{training.get('epochs_run', '?')} epochs** in "
