@@ -7,45 +7,18 @@ browser here: it launches the system one through ``executable_path``.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from _streamlit_server import streamlit_server
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-STARTUP_SECONDS = 300  # cold imports of torch + streamlit on a busy 2-core machine
 RESULT_MS = 180_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.corpus]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(port: int, server: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not become healthy on port {port} within {timeout} s")
 
 
 @pytest.fixture
@@ -53,24 +26,8 @@ def server(tmp_path, tiny_checkpoint, corpus_dir):
     """`streamlit run dashboard/app.py` on a free localhost port; killed (its process only) afterwards."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)")
-    port = free_port()
-    env = {**os.environ, "XRAY_CHECKPOINT": str(tiny_checkpoint), "XRAY_DATA_DIR": str(corpus_dir),
-           "XRAY_CACHE_DIR": str(tmp_path / "cache")}
-    log = open(tmp_path / "streamlit.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy(port, process, STARTUP_SECONDS)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with streamlit_server(tmp_path, tiny_checkpoint, corpus_dir) as url:
+        yield url
 
 
 def test_upload_renders_probabilities_and_heatmap(server, corpus_dir, tmp_path):

@@ -14,12 +14,12 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pytest
+from _streamlit_server import streamlit_server
 
 from xray_core.checkpoint import load_checkpoint
 from xray_core.config import CLASS_TITLES
@@ -191,28 +191,9 @@ def test_concurrent_browser_sessions_against_one_server(loaded, tiny_checkpoint,
             browser.close()
 
 
-@contextmanager
 def _streamlit_server(tmp_path: Path, checkpoint: Path) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on a free localhost port (no corpus needed); only its process is stopped."""
-    from test_browser import STARTUP_SECONDS, free_port, wait_healthy
-
-    port = free_port()
-    env = {**os.environ, "XRAY_CHECKPOINT": str(checkpoint), "XRAY_DATA_DIR": str(tmp_path / "no-corpus"),
-           "XRAY_CACHE_DIR": str(tmp_path / "cache")}
-    with open(tmp_path / "streamlit.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_healthy(port, process, STARTUP_SECONDS)
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    """`streamlit run dashboard/app.py` on a free localhost port (no corpus needed)."""
+    return streamlit_server(tmp_path, checkpoint, tmp_path / "no-corpus")
 
 
 def _reveal_chart(page) -> None:

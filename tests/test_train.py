@@ -1,12 +1,12 @@
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from _streamlit_server import free_port
 
 from xray_core.checkpoint import load_checkpoint
 from xray_core.config import REPO_ROOT, TrainConfig
@@ -69,16 +69,10 @@ def test_fine_tune_from_an_earlier_checkpoint(tiny_dataset, tmp_path):
     assert not torch.equal(before.fc.weight, after.fc.weight)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_torchrun_two_processes(tiny_dataset, tmp_path):
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
                "-m", "xray_core", "train", "--data", str(tiny_dataset), "--out", str(out), "--image-size", "32",
                "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "8", "--workers", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
