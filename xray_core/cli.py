@@ -27,16 +27,24 @@ def _add_predict(subparsers) -> None:
     parser.set_defaults(run=_run_predict)
 
 
-def _run_predict(args: argparse.Namespace) -> int:
+def load_or_report(checkpoint: str | None):
+    """The checkpoint (default: the shipped one) as a LoadedModel, or None after printing why it can't load."""
     from .checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(checkpoint or default_checkpoint())
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _run_predict(args: argparse.Namespace) -> int:
     from .audit import audit_prediction
     from .io import XrayInputError, read_image
     from .predict import predict_image
 
-    try:
-        loaded = load_checkpoint(args.checkpoint or default_checkpoint())
-    except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
+    loaded = load_or_report(args.checkpoint)
+    if loaded is None:
         return 2
     rows, failed = [], 0
     for file in args.files:

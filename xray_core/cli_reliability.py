@@ -34,13 +34,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_reliability(args: argparse.Namespace) -> int:
-    from .checkpoint import CheckpointError, load_checkpoint
+    from .cli import load_or_report
     from .reliability import format_report, run_report
 
-    try:
-        loaded = load_checkpoint(args.checkpoint or default_checkpoint())
-    except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
+    loaded = load_or_report(args.checkpoint)
+    if loaded is None:
         return 2
     data = None if str(args.data or "").lower() == "none" else Path(args.data or default_data_dir())
     if data is not None and not (data / "manifest.csv").is_file() and not data.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,8 +110,8 @@ def evaluate(loaded: LoadedModel, table: pd.DataFrame, split: str, reps: int = 5
     return report
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str = "test", reps: int = 500,
-                        progress: Callable | None = None) -> tuple[dict[str, Any], LoadedModel]:
+def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str = "test",
+                        reps: int = 500) -> tuple[dict[str, Any], LoadedModel]:
     """Load a checkpoint and a dataset and evaluate one split."""
     loaded = load_checkpoint(checkpoint)
     return evaluate(loaded, load_dataset(data), split, reps=reps), loaded

@@ -51,7 +51,7 @@ from .checkpoint import LoadedModel
 from .io import XrayImage
 from .model import cam_target_layers
 from .overlay import outline, overlay
-from .predict import Prediction, _prediction, calibrated_probabilities
+from .predict import Prediction, build_prediction, calibrated_probabilities
 from .preprocess import cam_to_image, to_tensor
 
 FLAT_RANGE = 0.2  # (max - min) / max of the positive raw map below this: the [0, 1] stretch would invent contrast
@@ -167,8 +167,8 @@ def explain(loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DE
     ood_scores = None if features is None else ood.score(loaded.meta.get("ood"), features)
     cam = cam_to_image(cam_input, xray.height, xray.width)
     elapsed = (time.perf_counter() - began) * 1000
-    prediction = _prediction(loaded, xray, logits[0].numpy(), probabilities,
-                             None if ood_scores is None else float(ood_scores[0]), elapsed)
+    prediction = build_prediction(loaded, xray, logits[0].numpy(), probabilities,
+                                  None if ood_scores is None else float(ood_scores[0]), elapsed)
     evidence /= loaded.temperature
     flat = is_flat(raw)
     return Explanation(cam=cam, cam_input=cam_input, method=key, target=loaded.class_names[index],

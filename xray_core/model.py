@@ -7,6 +7,7 @@ explanations never guess where to hook.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -14,7 +15,7 @@ from torchvision import models
 
 from .config import CLASS_NAMES
 
-ARCHITECTURES: dict[str, callable] = {
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "resnet18": models.resnet18,
     "resnet34": models.resnet34,
     "resnet50": models.resnet50,

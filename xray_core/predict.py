@@ -64,7 +64,7 @@ def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: 
         scores = ood.score(loaded.meta.get("ood"), features.numpy())
         elapsed = (time.perf_counter() - began) * 1000 / len(chunk)
         for index, image in enumerate(chunk):
-            results.append(_prediction(loaded, image, logits[index].numpy(), probabilities[index],
+            results.append(build_prediction(loaded, image, logits[index].numpy(), probabilities[index],
                                        None if scores is None else float(scores[index]), elapsed))
     return results
 
@@ -74,8 +74,9 @@ def predict_image(loaded: LoadedModel, image: XrayImage) -> Prediction:
     return predict_batch(loaded, [image])[0]
 
 
-def _prediction(loaded: LoadedModel, image: XrayImage, logits: np.ndarray, probabilities: np.ndarray,
-                ood_score: float | None, elapsed_ms: float) -> Prediction:
+def build_prediction(loaded: LoadedModel, image: XrayImage, logits: np.ndarray, probabilities: np.ndarray,
+                     ood_score: float | None, elapsed_ms: float) -> Prediction:
+    """A :class:`Prediction` from one forward pass's logits and calibrated probabilities (refusal rules included)."""
     names = loaded.class_names
     top = int(np.argmax(probabilities))
     threshold = ood.threshold(loaded.meta.get("ood"))

@@ -190,7 +190,7 @@ def run(cfg: TrainConfig) -> Path:
         dist.barrier()
     if show:
         model.load_state_dict(torch.load(out / "best_weights.pt", weights_only=True))
-        path = finalize(model, cfg, splits, table, state, out, time.time() - started)
+        finalize(model, cfg, splits, table, state, out, time.time() - started)
     if world > 1:
         dist.destroy_process_group()
     return out / "model.pt"
