@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from xray_core.config import CLASS_NAMES, Preprocessing
+from xray_core.config import CLASS_NAMES, LABELS, Preprocessing
 from xray_core.data import (
     CORE_COLUMNS,
     DatasetError,
@@ -41,7 +41,7 @@ def _image(path: Path, value: int = 128, size: tuple[int, int] = (6, 8)) -> Path
     ("virus", "viral"), ("VIRAL", "viral"), ("pneumonia_vir", "viral"), ("viral  pneumonia", "viral"),
     ("Pneumonia-Viral", "viral"), ("COVID", "covid"), ("COVID-19", "covid"), ("covid19", "covid"),
     ("covid_19", "covid"), ("SARS-CoV-2", "covid"), (" Covid ", "covid"),
-    ("PNEUMONIA", None), ("pneumonia", None), ("SARS", None), ("tuberculosis", None), ("", None),
+    ("PNEUMONIA", "pneumonia"), ("pneumonia", "pneumonia"), ("SARS", None), ("tuberculosis", None), ("", None),
 ])
 def test_canonical_label(name: str, expected: str | None) -> None:
     assert canonical_label(name) == expected
@@ -70,8 +70,8 @@ def test_manifest_csv_with_relative_paths(tmp_path: Path) -> None:
 
 def test_manifest_errors_list_bad_labels(tmp_path: Path) -> None:
     csv = tmp_path / "list.csv"
-    csv.write_text("path,label\nx.png,normal\ny.png,pneumonia\nz.png,tuberculosis\n")
-    with pytest.raises(DatasetError, match="pneumonia.*tuberculosis|tuberculosis.*pneumonia"):
+    csv.write_text("path,label\nx.png,normal\ny.png,pneumonia\nz.png,tuberculosis\nw.png,fracture\n")
+    with pytest.raises(DatasetError, match="tuberculosis.*fracture|fracture.*tuberculosis"):
         load_dataset(csv)
     csv.write_text("image,diagnosis\nx.png,normal\n")
     with pytest.raises(DatasetError, match="'file'"):
@@ -125,12 +125,13 @@ def test_kaggle_layout_names_and_patients(tmp_path: Path) -> None:
     }
     for name in files:
         _image(root / name)
-    _image(root / "train" / "PNEUMONIA" / "scan_0001.jpeg")  # neither bacteria nor virus: skipped
+    files["train/PNEUMONIA/scan_0001.jpeg"] = ("pneumonia", "")  # neither bacteria nor virus: partial label
+    _image(root / "train" / "PNEUMONIA" / "scan_0001.jpeg")
     df = load_dataset(root)
     got = {Path(p).relative_to(root).as_posix(): (label, pid) for p, label, pid in
            zip(df["path"], df["label"], df["patient_id"])}
     assert got == files
-    assert df.attrs["skipped"] == 1 and df.attrs["unknown_folders"] == []
+    assert df.attrs["skipped"] == 0 and df.attrs["unknown_folders"] == []
     assert set(df.loc[df["patient_id"].str.endswith("person12"), "split"]) == {"train", "test"}
 
 
@@ -179,24 +180,26 @@ def test_xray_dataset_items(tmp_path: Path, channels: int) -> None:
     augmented = XrayDataset(df, Preprocessing(image_size=16), transform=TrainAugment(1.0))
     assert augmented[0][0].shape == (1, 16, 16)
     with pytest.raises(ValueError):
-        XrayDataset(df.assign(label="pneumonia"), Preprocessing())
+        XrayDataset(df.assign(label="tuberculosis"), Preprocessing())
+    assert XrayDataset(df.assign(label="pneumonia"), Preprocessing()).labels[0] == LABELS.index("pneumonia")
 
 
 # Counts from /work/shared/cxr/README.md.
 _CORPUS_COUNTS = {
-    "train": {"normal": 7468, "bacterial": 2061, "viral": 1105, "covid": 2394},
-    "val": {"normal": 991, "bacterial": 211, "viral": 120, "covid": 352},
-    "test": {"normal": 908, "bacterial": 258, "viral": 117, "covid": 340},
+    "train": {"normal": 7714, "bacterial": 2061, "viral": 1105, "covid": 2394, "pneumonia": 233},
+    "val": {"normal": 1020, "bacterial": 211, "viral": 120, "covid": 352, "pneumonia": 37},
+    "test": {"normal": 941, "bacterial": 258, "viral": 117, "covid": 340, "pneumonia": 29},
 }
 
 
 @pytest.mark.corpus
 def test_real_corpus_manifest(corpus_dir: Path) -> None:
     df = load_dataset(corpus_dir)
-    assert len(df) == 16325
+    assert len(df) == 16932
     assert split_counts(df).to_dict(orient="index") == _CORPUS_COUNTS
-    assert set(df["label"]) == set(CLASS_NAMES)
-    assert {"age_group", "width", "height"} <= set(df.columns)
+    assert set(df["label"]) == set(LABELS)
+    assert {"age_group", "width", "height", "age_years", "view"} <= set(df.columns)
+    assert set(df.loc[df["label"] == "pneumonia", "source"]) == {"muhammedtalo/COVID-19"}
     with_id = df[df["patient_id"] != ""]
     splits_per_patient = with_id.groupby("patient_id")["split"].nunique()
     assert (splits_per_patient == 1).all(), list(splits_per_patient[splits_per_patient > 1].index[:5])
@@ -205,3 +208,14 @@ def test_real_corpus_manifest(corpus_dir: Path) -> None:
         image = read_image(path)
         assert image.pixels.shape == (int(height), int(width)) and image.pixels.dtype == np.float32
         assert 0.0 <= image.pixels.min() and image.pixels.max() <= 1.0
+
+
+@pytest.mark.corpus
+def test_external_set_loads_with_its_masks(corpus_dir: Path) -> None:
+    df = load_dataset(corpus_dir / "external")
+    assert len(df) == 203 and set(df["split"]) == {"external"}
+    assert df["label"].value_counts().to_dict() == {"normal": 84, "bacterial": 75, "viral": 44}
+    with_mask = df[df["lung_mask"] != ""]
+    assert len(with_mask) == 202 and all(Path(p).is_file() for p in with_mask["lung_mask"])
+    image, mask = read_image(with_mask["path"].iloc[0]), read_image(with_mask["lung_mask"].iloc[0])
+    assert image.pixels.shape == mask.pixels.shape

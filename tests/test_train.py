@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from xray_core.checkpoint import load_checkpoint
 from xray_core.config import REPO_ROOT, TrainConfig
 from xray_core.io import read_image
 from xray_core.predict import predict_image
-from xray_core.train import balanced_indices, run
+from xray_core.train import SplitArrays, epoch_draws, run
 
 
 @pytest.fixture(autouse=True)
@@ -54,11 +55,32 @@ def test_seeded_runs_are_identical(tiny_dataset, tmp_path):
     assert first.sha256 == second.sha256
 
 
-def test_balanced_draws_equalise_classes():
-    labels = torch.tensor([0] * 90 + [1] * 5 + [2] * 3 + [3] * 2)
-    draws = balanced_indices(labels, 4000, torch.Generator().manual_seed(0), "sampler")
+def test_class_balanced_draws_equalise_classes():
+    labels = torch.tensor([0] * 90 + [1] * 50 + [2] * 30 + [3] * 20)
+    data = SplitArrays(torch.zeros(len(labels), 2, 2, dtype=torch.uint8), labels, [""] * len(labels))
+    draws = epoch_draws(data, 4000, torch.Generator().manual_seed(0), TrainConfig(balance="classes", min_cell=20))
     shares = torch.bincount(labels[draws], minlength=4).float() / 4000
     assert torch.all((shares - 0.25).abs() < 0.03)
+
+
+def test_partial_labels_and_external_set_train_and_select(tiny_dataset, tmp_path):
+    """A manifest with 'pneumonia' rows and an external/ folder: trained, validated per cell, calibrated on both."""
+    root = tmp_path / "partial"
+    shutil.copytree(tiny_dataset, root)
+    lines = (root / "manifest.csv").read_text().splitlines()
+    relabelled = [line.replace(",viral,", ",pneumonia,") if i % 2 else line for i, line in enumerate(lines)]
+    (root / "manifest.csv").write_text("\n".join(relabelled) + "\n")
+    (root / "external").mkdir()
+    external = [lines[0]] + [line.replace("images/", "../images/").replace(",test,", ",external,")
+                             for line in lines[1:] if ",test," in line]
+    (root / "external" / "manifest.csv").write_text("\n".join(external) + "\n")
+    path = run(_config(root, tmp_path / "run", epochs=2))
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("external_pneumonia_auc" in h and 0 <= h["selection"] <= 1 for h in history)
+    meta = load_checkpoint(path).meta
+    assert meta["calibration"]["fitted_on"] == "val+external"
+    assert meta["data_summary"]["class_counts"]["pneumonia"] > 0
+    assert meta["training"]["best_epoch"] in (1, 2) and meta["version"].endswith(f"e{meta['training']['best_epoch']}")
 
 
 def test_fine_tune_from_an_earlier_checkpoint(tiny_dataset, tmp_path):
@@ -79,5 +101,5 @@ def test_torchrun_two_processes(tiny_dataset, tmp_path):
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
-    assert set(record) >= {"epoch", "train_loss", "val_macro_auc", "val_accuracy", "lr", "seconds"}
+    assert set(record) >= {"epoch", "train_loss", "val_macro_auc", "val_accuracy", "selection", "lr", "seconds"}
     assert load_checkpoint(out / "model.pt").trained

@@ -14,8 +14,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 #: The four canonical labels, in the order of the model's output units.
 CLASS_NAMES: tuple[str, ...] = ("normal", "bacterial", "viral", "covid")
+
+#: Partial labels: the film belongs to one of these classes, which one is unknown (e.g. NIH "Pneumonia").
+#: Never a fifth output unit: trained with -log(sum of the members' probabilities), scored against that sum.
+PARTIAL_LABELS: dict[str, tuple[str, ...]] = {"pneumonia": ("bacterial", "viral")}
+
+#: Every label a dataset table may hold: the four classes, then the partial labels.
+LABELS: tuple[str, ...] = CLASS_NAMES + tuple(PARTIAL_LABELS)
+
+
+
+def label_members() -> "np.ndarray":
+    """(len(LABELS), len(CLASS_NAMES)) bool: row ``i`` marks the classes that ``LABELS[i]`` allows."""
+    mask = np.zeros((len(LABELS), len(CLASS_NAMES)), dtype=bool)
+    for row, label in enumerate(LABELS):
+        for member in PARTIAL_LABELS.get(label, (label,)):
+            mask[row, CLASS_NAMES.index(member)] = True
+    return mask
+
 
 #: Human-readable names for the UI and the model card.
 CLASS_TITLES: dict[str, str] = {
@@ -23,6 +43,7 @@ CLASS_TITLES: dict[str, str] = {
     "bacterial": "Bacterial pneumonia",
     "viral": "Viral pneumonia",
     "covid": "COVID-19",
+    "pneumonia": "Pneumonia, type unknown",
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,10 +113,13 @@ class TrainConfig:
     schedule: str = "onecycle"  # onecycle | cosine
     warmup_fraction: float = 0.15  # share of steps spent warming up (one-cycle)
     label_smoothing: float = 0.05
-    balance: str = "sampler"  # sampler (class-balanced draws) | weights (weighted loss) | none
+    balance: str = "groups"  # groups (age group x label cells drawn equally) | classes (label only) | none
+    min_cell: int = 50  # cells smaller than this are drawn in proportion to size/min_cell (no huge replays)
+    ema: float = 0.998  # per-step decay of the weight average that is validated and shipped; 0 = off
+    external: str = "auto"  # external validation manifest for selection ('auto': <data>/external if present; '' off)
     augment: float = 1.0  # augmentation strength: 0 = none, 1 = default ranges
     hflip: bool = False  # off: the heart sits on the left; flipping teaches an impossible anatomy
-    patience: int = 4  # early stopping: epochs without val macro-AUC improvement
+    patience: int = 4  # early stopping: epochs without improvement of the selection score (see training.select)
     seed: int = 0
     workers: int = 0  # DataLoader workers (images are decoded once into memory, so 0 is usually fastest)
     threads: int = 0  # torch intra-op threads; 0 = all cores
@@ -119,9 +143,12 @@ class TrainConfig:
 __all__ = [
     "CLASS_NAMES",
     "CLASS_TITLES",
+    "LABELS",
+    "PARTIAL_LABELS",
     "Preprocessing",
     "TrainConfig",
     "cache_dir",
     "default_checkpoint",
     "default_data_dir",
+    "label_members",
 ]

@@ -1,7 +1,7 @@
 """Dataset discovery: one table of images from a manifest CSV or a folder layout.
 
 Every loader returns a :class:`pandas.DataFrame` whose first columns are ``path``
-(absolute str), ``label`` (one of :data:`CLASS_NAMES`), ``split`` (``train``/``val``/
+(absolute str), ``label`` (one of :data:`LABELS`: a class or the partial label ``pneumonia``), ``split`` (``train``/``val``/
 ``test`` or ``""``), ``patient_id`` (str, ``""`` if unknown) and ``source`` (str);
 extra manifest columns follow. Folder names and labels that cannot be mapped are
 reported (``df.attrs["unknown_folders"]``, ``df.attrs["skipped"]``) and never guessed.
@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from .config import CLASS_NAMES, Preprocessing
+from .config import CLASS_NAMES, LABELS, Preprocessing
 from .io import SUPPORTED_EXTENSIONS, read_image
 from .preprocess import to_tensor
 
@@ -47,16 +47,20 @@ _SYNONYMS = {
               "viral pneumonia", "virus pneumonia"),
     # Not "coronavirus" or "SARS": SARS-CoV-1 and MERS are labelled viral in the corpus.
     "covid": ("covid", "covid-19", "covid19", "covid_19", "sars-cov-2", "covid-19 pneumonia", "covid pneumonia"),
+    # Partial label: bacterial or viral, type unknown (NIH "Pneumonia", Kaggle-style binary PNEUMONIA folders).
+    "pneumonia": ("pneumonia", "pneumonia unknown", "pneumonia (type unknown)"),
 }
 _LABEL_KEYS = {_key(synonym): label for label, synonyms in _SYNONYMS.items() for synonym in synonyms}
-_SPLIT_KEYS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
-_PNEUMONIA = "pneumonia"  # ambiguous alone; resolved per file by the Kaggle file-name rule
+_SPLIT_KEYS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test",
+               "external": "external"}
+_MASK_COLUMNS = ("lung_mask", "mask")  # paths relative to the manifest, resolved like ``file``
+_PNEUMONIA = "pneumonia"  # partial; a Kermany file name (personN_bacteria_M) resolves it to a class
 _KAGGLE_KIND = re.compile(r"(?:^|[_\-])(bacteria|virus)(?:[_\-.]|$)", re.IGNORECASE)
 _KAGGLE_PATIENT = re.compile(r"^(person\d+)(?=_)|^((?:normal2-)?im-\d+)(?=-)", re.IGNORECASE)
 
 
 def canonical_label(name: str) -> str | None:
-    """Map a class-name synonym (case, space, ``_`` and ``-`` insensitive) to a canonical label, else None."""
+    """Map a label synonym (case, space, ``_`` and ``-`` insensitive) to one of :data:`LABELS`, else None."""
     return _LABEL_KEYS.get(_key(name))
 
 
@@ -97,11 +101,14 @@ def _load_manifest(csv_path: Path) -> pd.DataFrame:
     if not (table["source"] != "").any():
         table["source"] = Path(os.path.abspath(csv_path)).parent.name
     table["label"] = _map_or_raise(table["label"].fillna(""), canonical_label, "label", csv_path,
-                                   f"expected one of {', '.join(CLASS_NAMES)} or a synonym")
+                                   f"expected one of {', '.join(LABELS)} or a synonym")
     table["split"] = _map_or_raise(table["split"], _canonical_split, "split", csv_path,
-                                   "expected train, val (valid, validation), test or empty")
+                                   "expected train, val (valid, validation), test, external or empty")
     base = Path(os.path.abspath(csv_path)).parent
     table["path"] = [os.path.normpath(os.path.join(base, p)) for p in table["path"].fillna("")]
+    for column in (c for c in _MASK_COLUMNS if c in table.columns):
+        table[column] = [os.path.normpath(os.path.join(base, p)) if isinstance(p, str) and p else ""
+                         for p in table[column]]
     keep = table["path"].map(lambda p: _is_image(os.path.basename(p)))
     return _finish(table[keep], set(), int((~keep).sum()), csv_path)
 
@@ -125,11 +132,12 @@ def _image_files(folder: Path) -> list[Path]:
     return found
 
 
-def _kaggle_row(file: Path, label: str | None, split: str) -> tuple[str | None, str]:
-    """Label and patient id from a Kermany/Kaggle file name; ``label`` None means 'PNEUMONIA' folder."""
-    if label is None:
+def _kaggle_row(file: Path, label: str, split: str) -> tuple[str, str]:
+    """Label and patient id from a Kermany/Kaggle file name; a 'pneumonia' file named ``*_bacteria_*`` or
+    ``*_virus_*`` gets that class (Kermany's own labelling rule), any other stays the partial label."""
+    if label == _PNEUMONIA:
         kind = _KAGGLE_KIND.search(file.stem)
-        label = None if kind is None else ("bacterial" if kind.group(1).lower() == "bacteria" else "viral")
+        label = _PNEUMONIA if kind is None else ("bacterial" if kind.group(1).lower() == "bacteria" else "viral")
     match = _KAGGLE_PATIENT.match(file.name)
     if match is None:
         return label, ""
@@ -146,18 +154,15 @@ def _class_folders(split_dir: Path) -> list[Path]:
 def _load_folders(root: Path, split_dirs: dict[str, list[Path]]) -> pd.DataFrame:
     """``split_dirs`` maps a canonical split ('' for none) to the folders holding class folders."""
     class_dirs = [(split, d) for split, parents in split_dirs.items() for p in parents for d in _class_folders(p)]
-    kaggle = any(_key(d.name) == _PNEUMONIA for _, d in class_dirs)
+    kaggle = any(canonical_label(d.name) == _PNEUMONIA for _, d in class_dirs)
     rows, unknown, skipped = [], set(), 0
     for split, class_dir in class_dirs:
         folder_label = canonical_label(class_dir.name)
-        if folder_label is None and not (kaggle and _key(class_dir.name) == _PNEUMONIA):
+        if folder_label is None:
             unknown.add(class_dir.relative_to(root).as_posix())
             continue
         for file in _image_files(class_dir):
             label, patient = _kaggle_row(file, folder_label, split) if kaggle else (folder_label, "")
-            if label is None:
-                skipped += 1
-                continue
             rows.append({"path": str(file.absolute()), "label": label, "split": split,
                          "patient_id": patient, "source": root.name})
     return _finish(pd.DataFrame(rows, columns=list(CORE_COLUMNS)), unknown, skipped, root)
@@ -177,11 +182,11 @@ def _load_directory(root: Path) -> pd.DataFrame:
         others = [c.name for c in children if _SPLIT_KEYS.get(_key(c.name)) is None]
         df.attrs["unknown_folders"] = sorted(df.attrs["unknown_folders"] + others)
         return df
-    if any(canonical_label(c.name) or _key(c.name) == _PNEUMONIA for c in children):
+    if any(canonical_label(c.name) for c in children):
         return _load_folders(root, {"": [root]})
     names = ", ".join(c.name for c in children[:20]) or "no sub-folders"
     raise DatasetError(f"No recognisable dataset layout in {root} (found: {names}). Accepted layouts: "
-                       f"{ACCEPTED_LAYOUTS}; class folders may be named {', '.join(CLASS_NAMES)} or synonyms.")
+                       f"{ACCEPTED_LAYOUTS}; class folders may be named {', '.join(LABELS)} or synonyms.")
 
 
 def load_dataset(path: str | Path) -> pd.DataFrame:
@@ -196,20 +201,26 @@ def load_dataset(path: str | Path) -> pd.DataFrame:
     return _load_directory(path)
 
 
+def present_labels(df: pd.DataFrame) -> list[str]:
+    """The four classes (always, zeros included), then the partial labels that occur in ``df``."""
+    found = set(df["label"])
+    return list(CLASS_NAMES) + [label for label in LABELS[len(CLASS_NAMES):] if label in found]
+
+
 def class_counts(df: pd.DataFrame) -> pd.Series:
-    """Images per class, indexed by :data:`CLASS_NAMES` (zeros included)."""
-    return df["label"].value_counts().reindex(list(CLASS_NAMES), fill_value=0).astype(int)
+    """Images per label, indexed by :func:`present_labels` (zeros included for the four classes)."""
+    return df["label"].value_counts().reindex(present_labels(df), fill_value=0).astype(int)
 
 
 def split_counts(df: pd.DataFrame) -> pd.DataFrame:
-    """Images per split (rows: train, val, test, then others) x class (columns in :data:`CLASS_NAMES` order)."""
-    table = pd.crosstab(df["split"], df["label"]).reindex(columns=list(CLASS_NAMES), fill_value=0)
+    """Images per split (rows: train, val, test, then others) x label (columns in :func:`present_labels` order)."""
+    table = pd.crosstab(df["split"], df["label"]).reindex(columns=present_labels(df), fill_value=0)
     order = [s for s in SPLITS if s in table.index] + sorted(s for s in table.index if s not in SPLITS)
     return table.reindex(order).astype(int).rename_axis(index="split", columns="label")
 
 
 def _nested_counts(df: pd.DataFrame, by: str) -> dict[str, dict[str, int]]:
-    table = pd.crosstab(df[by], df["label"]).reindex(columns=list(CLASS_NAMES), fill_value=0)
+    table = pd.crosstab(df[by], df["label"]).reindex(columns=present_labels(df), fill_value=0)
     return {str(key): {c: int(n) for c, n in row.items()} for key, row in table.iterrows()}
 
 
@@ -219,11 +230,12 @@ def data_summary(df: pd.DataFrame) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "n_images": int(len(df)),
         "class_names": list(CLASS_NAMES),
+        "labels": present_labels(df),
         "class_counts": {c: int(n) for c, n in class_counts(df).items()},
         "split_class_counts": {str(s): {c: int(n) for c, n in row.items()} for s, row in split_counts(df).iterrows()},
         "source_class_counts": _nested_counts(df, "source"),
         "patients_per_class": {c: int(with_id.loc[with_id["label"] == c, "patient_id"].nunique())
-                               for c in CLASS_NAMES},
+                               for c in present_labels(df)},
         "images_without_patient_id": int((df["patient_id"] == "").sum()),
     }
     if "age_group" in df.columns:
@@ -234,17 +246,19 @@ def data_summary(df: pd.DataFrame) -> dict[str, Any]:
 class XrayDataset(Dataset):
     """Rows of a :func:`load_dataset` table as ``(tensor (C, S, S) float32, label_index int)``.
 
+    ``label_index`` indexes :data:`LABELS`: 0-3 are the classes, 4 the partial label ``pneumonia``.
+
     ``transform`` (e.g. :class:`~xray_core.preprocess.TrainAugment`) receives a ``(1, 1, S, S)``
     float batch in [0, 1] before normalisation.
     """
 
     def __init__(self, table: pd.DataFrame, preprocessing: Preprocessing,
                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
-        unknown = sorted(set(table["label"]) - set(CLASS_NAMES))
+        unknown = sorted(set(table["label"]) - set(LABELS))
         if unknown:
-            raise ValueError(f"Labels {unknown} are not canonical; expected {', '.join(CLASS_NAMES)}")
+            raise ValueError(f"Labels {unknown} are not canonical; expected {', '.join(LABELS)}")
         self.paths = [str(p) for p in table["path"]]
-        self.labels = [CLASS_NAMES.index(label) for label in table["label"]]
+        self.labels = [LABELS.index(label) for label in table["label"]]
         self.preprocessing = preprocessing
         self.transform = transform
 
@@ -264,5 +278,6 @@ __all__ = [
     "class_counts",
     "data_summary",
     "load_dataset",
+    "present_labels",
     "split_counts",
 ]

@@ -20,6 +20,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from .config import label_members
+
 
 def safe_auc(y_binary: np.ndarray, score: np.ndarray) -> float | None:
     """ROC AUC, or None when only one class is present."""
@@ -90,26 +92,57 @@ def calibration(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> dict[
 
 
 def summary(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, macro AUC, per-class metrics, confusion matrix, calibration and the clinical groupings."""
-    y_true = np.asarray(y_true)
-    y_pred = y_prob.argmax(axis=1)
+    """Accuracy, macro AUC, per-class metrics, confusion matrix, calibration and the clinical groupings.
+
+    ``y_true`` indexes :data:`~xray_core.config.LABELS`: values ``>= len(class_names)`` are partial labels
+    (``pneumonia``). They count in the clinical groupings (pneumonia vs normal, COVID-19 vs rest) and
+    nowhere else: a film of unknown type is never scored as a miss for choosing bacterial over viral.
+    """
+    y_all = np.asarray(y_true)
+    full = y_all < len(class_names)
+    y_true, y_prob_full = y_all[full], y_prob[full]
+    y_pred = y_prob_full.argmax(axis=1)
     return {
-        "n": int(y_true.size),
+        "n": int(y_all.size),
+        "n_partial": int((~full).sum()),
         "accuracy": float(accuracy_score(y_true, y_pred)) if y_true.size else None,
-        "macro_auc": macro_auc(y_true, y_prob),
-        "per_class": per_class(y_true, y_pred, y_prob, class_names),
+        "macro_auc": macro_auc(y_true, y_prob_full),
+        "per_class": per_class(y_true, y_pred, y_prob_full, class_names),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=list(range(len(class_names)))).tolist(),
-        "calibration": calibration(y_true, y_prob),
-        "clinical": clinical_groupings(y_true, y_prob, class_names),
+        "calibration": calibration(y_true, y_prob_full) if y_true.size else None,
+        "clinical": clinical_groupings(y_all, y_prob, class_names),
     }
 
 
+def label_recall(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+    """Per row: 1.0 when the top class is one the label allows (a partial label allows all its members)."""
+    allowed = label_members()[np.asarray(y_true)]
+    return allowed[np.arange(len(allowed)), np.asarray(y_prob).argmax(axis=1)].astype(float)
+
+
+def cell_recalls(y_true: np.ndarray, y_prob: np.ndarray, groups: Sequence[str], labels: Sequence[str],
+                 min_count: int = 1) -> dict[str, dict[str, Any]]:
+    """Recall at the top class per ``group/label`` cell with at least ``min_count`` films."""
+    hits = label_recall(y_true, y_prob)
+    names = np.asarray([f"{g or 'unknown'}/{labels[t]}" for g, t in zip(groups, np.asarray(y_true))])
+    out = {}
+    for name in sorted(set(names)):
+        members = names == name
+        if members.sum() >= min_count:
+            out[str(name)] = {"n": int(members.sum()), "recall": float(hits[members].mean())}
+    return out
+
+
 def clinical_groupings(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
-    """Pneumonia vs normal, bacterial vs viral among pneumonias, COVID vs rest (with sensitivity at 95 % spec.)."""
+    """Pneumonia vs normal, bacterial vs viral among pneumonias, COVID vs rest (with sensitivity at 95 % spec.).
+
+    Partial ``pneumonia`` labels (index ``len(class_names)``) count as pneumonia and as not-COVID.
+    """
     k = {name: i for i, name in enumerate(class_names)}
     y_true = np.asarray(y_true)
+    partial = len(class_names)  # LABELS index of 'pneumonia': bacterial or viral, type unknown
     out: dict[str, Any] = {}
-    pneumonia_or_normal = np.isin(y_true, [k["bacterial"], k["viral"], k["normal"]])
+    pneumonia_or_normal = np.isin(y_true, [k["bacterial"], k["viral"], k["normal"], partial])
     pneumonia_score = y_prob[:, k["bacterial"]] + y_prob[:, k["viral"]]
     out["pneumonia_vs_normal_auc"] = safe_auc(y_true[pneumonia_or_normal] != k["normal"],
                                               pneumonia_score[pneumonia_or_normal])
