@@ -20,12 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xray_core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint  # noqa: E402
-from xray_core.config import Preprocessing, default_checkpoint, default_data_dir  # noqa: E402
-from xray_core.explain import explain  # noqa: E402
-from xray_core.io import XrayImage, read_image  # noqa: E402
-from xray_core.model import build_model  # noqa: E402
-from xray_core.predict import predict_image  # noqa: E402
+from xray_core.config import Preprocessing, default_checkpoint, default_data_dir
+from xray_core.explain.cam import explain
+from xray_core.inference.predict import predict_image
+from xray_core.io.reader import XrayImage, read_image
+from xray_core.models.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
+from xray_core.models.networks import build_model
 
 
 def _model(path: str | None, image_size: int) -> tuple[LoadedModel, str]:

@@ -1,4 +1,4 @@
-"""Benchmark ``xray_core.stats_scan.scan_images`` against a naive single-threaded Pillow loop, in the same run.
+"""Benchmark ``xray_core.data.scan.scan_images`` against a naive single-threaded Pillow loop, in the same run.
 
     python bench/bench_stats.py [--data ../shared/cxr] [--synthetic 10000] [--naive-sample 1500]
 
@@ -20,8 +20,8 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -30,9 +30,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xray_core import stats  # noqa: E402
-from xray_core.config import default_data_dir  # noqa: E402
-from xray_core.stats_scan import scan_images  # noqa: E402
+from xray_core import stats
+from xray_core.config import default_data_dir
+from xray_core.data.scan import scan_images
 
 GOALS = {"metadata": 1500.0, "pixels cold": 300.0}
 WARM_GOAL_SECONDS = 1.0
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     if args.data:
-        from xray_core.data import load_dataset
+        from xray_core.data.dataset import load_dataset
 
         rows += bench("cxr", load_dataset(args.data), args.naive_sample, args.workers or None)
     if args.synthetic:

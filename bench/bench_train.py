@@ -23,14 +23,14 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from xray_core.cache import decode_images  # noqa: E402
-from xray_core.checkpoint import load_checkpoint  # noqa: E402
-from xray_core.config import CLASS_NAMES, Preprocessing, default_checkpoint, default_data_dir  # noqa: E402
-from xray_core.data import load_dataset  # noqa: E402
-from xray_core.io import read_image  # noqa: E402
-from xray_core.model import build_model  # noqa: E402
-from xray_core.predict import predict_batch, predict_image  # noqa: E402
-from xray_core.preprocess import TrainAugment, normalize  # noqa: E402
+from xray_core.config import CLASS_NAMES, Preprocessing, default_checkpoint, default_data_dir
+from xray_core.data.cache import decode_images
+from xray_core.data.dataset import load_dataset
+from xray_core.inference.predict import predict_batch, predict_image
+from xray_core.io.reader import read_image
+from xray_core.models.checkpoint import load_checkpoint
+from xray_core.models.networks import build_model
+from xray_core.models.preprocessing import TrainAugment, normalize
 
 BATCH = 32
 

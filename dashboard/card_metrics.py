@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, components
-from xray_core.checkpoint import LoadedModel
 from xray_core.config import CLASS_TITLES
 from xray_core.dashboard_data import roc_points, split_probabilities
+from xray_core.models.checkpoint import LoadedModel
 
 PER_CLASS = ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")
 CLINICAL = {"pneumonia_vs_normal_auc": "Pneumonia vs normal, AUC", "bacterial_vs_viral_auc": "Bacterial vs viral, AUC",

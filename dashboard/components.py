@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xray_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from xray_core.config import default_checkpoint, default_data_dir
 from xray_core.dashboard_data import DISCLAIMER, age_confounding_notes, blend_heatmap
-from xray_core.io import XrayImage, XrayInputError, read_image
-from xray_core.predict import Prediction, predict_image
+from xray_core.inference.predict import Prediction, predict_image
+from xray_core.io.reader import XrayImage, XrayInputError, read_image
+from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom"]
 
@@ -85,9 +85,9 @@ def predict(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
 
 
 def explain_module() -> ModuleType | None:
-    """xray_core.explain when it is installed and importable, else None (the pages say so)."""
+    """xray_core.explain.cam when it is installed and importable, else None (the pages say so)."""
     try:
-        return importlib.import_module("xray_core.explain")
+        return importlib.import_module("xray_core.explain.cam")
     except ImportError:
         return None
 
@@ -105,7 +105,7 @@ def cam_methods() -> dict[str, str]:
 @st.cache_resource(max_entries=48, show_spinner="Computing the heatmap…")
 def _explain(model: str, key: str, method: str, target: str | None, _loaded: LoadedModel,
              _image: XrayImage) -> Any:
-    """Cached per model, content, method and target (xray_core.explain is thread-safe: one replica per call)."""
+    """Cached per model, content, method and target (xray_core.explain.cam is thread-safe: one replica per call)."""
     return explain_module().explain(_loaded, _image, method=method, target=target)
 
 
@@ -113,7 +113,7 @@ def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
             target: str | None) -> tuple[Any | None, str]:
     """(Explanation, "") or (None, why there is no heatmap)."""
     if explain_module() is None:
-        return None, "Grad-CAM heatmaps are not available in this installation (xray_core.explain is missing)."
+        return None, "Grad-CAM heatmaps are not available in this installation (xray_core.explain.cam is missing)."
     try:
         return _explain(model_key(loaded), key, method, target, loaded, image), ""
     except (ValueError, RuntimeError) as error:
@@ -123,14 +123,14 @@ def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
 @st.cache_data(max_entries=64, show_spinner="Checking faithfulness…")
 def _faithfulness(model: str, key: str, method: str, target: str, _loaded: LoadedModel, _image: XrayImage,
                   _cam_input: Any) -> dict[str, Any]:
-    from xray_core.faithfulness import faithfulness as score
+    from xray_core.explain.faithfulness import faithfulness as score
 
     return score(_loaded, _image, _cam_input, target)
 
 
 def faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: Any) -> tuple[dict | None, str]:
-    """ROAD/keep scores of the map vs a random map (xray_core.faithfulness), or (None, why not)."""
-    if importlib.util.find_spec("xray_core.faithfulness") is None:
+    """ROAD/keep scores of the map vs a random map (xray_core.explain.faithfulness), or (None, why not)."""
+    if importlib.util.find_spec("xray_core.explain.faithfulness") is None:
         return None, "The faithfulness check is not available in this installation."
     try:
         return _faithfulness(model_key(loaded), key, explanation.method, explanation.target, loaded, image,
@@ -142,7 +142,7 @@ def faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: A
 def overlay(display: Any, cam: Any, alpha: float, outline: bool = False) -> Any:
     """RGB uint8 heatmap over the displayed (windowed) uint8 image; optionally the hottest region outlined."""
     try:
-        from xray_core import overlay as drawing
+        from xray_core.explain import overlay as drawing
     except ImportError:
         return blend_heatmap(display, cam, alpha)
     rgb = drawing.overlay(display, cam, alpha=alpha)
@@ -160,14 +160,14 @@ def default_dataset() -> str:
 
 @st.cache_data(max_entries=8, show_spinner="Reading the dataset…")
 def _table(path: str, modified: float) -> pd.DataFrame:
-    from xray_core.data import load_dataset
+    from xray_core.data.dataset import load_dataset
 
     return load_dataset(path)
 
 
 def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
     """(table, "") or (None, what is wrong with the path and which layouts are accepted)."""
-    from xray_core.data import DatasetError
+    from xray_core.data.dataset import DatasetError
 
     if not path.strip():
         return None, ("No dataset configured: set `XRAY_DATA_DIR` or type a folder (or manifest CSV) above.")

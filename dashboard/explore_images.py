@@ -9,15 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, components
-from xray_core.checkpoint import LoadedModel
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
 from xray_core.dashboard_data import percentages, sample_rows, thumbnail
-from xray_core.io import XrayInputError, read_image
-from xray_core.predict import predict_batch
+from xray_core.inference.predict import predict_batch
+from xray_core.io.reader import XrayInputError, read_image
+from xray_core.models.checkpoint import LoadedModel
 
 try:  # statistics have their own module; these sections say so when it is missing
-    from xray_core import stats
-    from xray_core.stats_scan import scan_images
+    from xray_core.data import stats
+    from xray_core.data.scan import scan_images
 except ImportError:  # pragma: no cover - exercised only in partial installations
     stats = scan_images = None
 
@@ -30,7 +30,7 @@ def _signature(table: pd.DataFrame) -> str:
 
 
 def _scan(table: pd.DataFrame, pixels: bool, what: str) -> pd.DataFrame:
-    """scan_images with a progress bar (results are cached on disk by xray_core.stats_scan)."""
+    """scan_images with a progress bar (results are cached on disk by xray_core.data.scan)."""
     bar = st.progress(0.0, text=f"Scanning {what}…")
     scan = scan_images(table, pixels=pixels, progress=lambda done, total: bar.progress(
         done / max(total, 1), text=f"Scanning {what}: {done:,} of {total:,}"))
@@ -40,7 +40,7 @@ def _scan(table: pd.DataFrame, pixels: bool, what: str) -> pd.DataFrame:
 
 def images(table: pd.DataFrame) -> None:
     if scan_images is None:
-        st.info("Image statistics need xray_core.stats, which is not installed.")
+        st.info("Image statistics need xray_core.data.stats, which is not installed.")
         return
     shown = table.sample(n=min(SCATTER_POINTS, len(table)), random_state=0)
     if not {"width", "height"} <= set(shown.columns) or shown[["width", "height"]].isna().any().any():
@@ -50,7 +50,7 @@ def images(table: pd.DataFrame) -> None:
                          height=pd.to_numeric(shown["height"], errors="coerce")).dropna(subset=["width", "height"])
     st.plotly_chart(charts.size_scatter(sizes), key="ex_sizes", config=charts.CONFIG)
     square = (sizes["width"] == sizes["height"]).groupby(sizes["label"]).mean()
-    st.caption(f"Share of square images per class: " + ", ".join(f"{CLASS_TITLES.get(k, k)} {v:.0%}"
+    st.caption("Share of square images per class: " + ", ".join(f"{CLASS_TITLES.get(k, k)} {v:.0%}"
                                                                   for k, v in square.items())
                + (f" (a random {len(sizes):,} of {len(table):,} images)." if len(table) > len(sizes) else "."))
     per_class = st.select_slider("Images per class for the intensity histograms", [50, 100, 200, 400, 800],
@@ -90,7 +90,7 @@ def _show_summary(summary: dict[str, Any]) -> None:
 
 def quality(table: pd.DataFrame) -> None:
     if stats is None:
-        st.info("Quality checks need xray_core.stats, which is not installed.")
+        st.info("Quality checks need xray_core.data.stats, which is not installed.")
         return
     key = _signature(table)
     summary = _summaries().get(key)

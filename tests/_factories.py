@@ -16,7 +16,7 @@ import tifffile
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, UID, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 #: Identifying values written into every generated DICOM; they must never reach XrayImage.meta.
 PATIENT_FIELDS = {

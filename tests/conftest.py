@@ -28,10 +28,10 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     import numpy as np
     import torch
 
-    from xray_core import ood
-    from xray_core.checkpoint import save_checkpoint
     from xray_core.config import Preprocessing
-    from xray_core.model import build_model
+    from xray_core.inference import ood
+    from xray_core.models.checkpoint import save_checkpoint
+    from xray_core.models.networks import build_model
 
     torch.manual_seed(0)
     prep = Preprocessing(image_size=64)

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xray_core.checkpoint import load_checkpoint
 from xray_core.dashboard_data import batch_row, expand_uploads
-from xray_core.explain import explain
-from xray_core.input_checks import input_flags
-from xray_core.io import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
-from xray_core.predict import predict_batch, predict_image
-from xray_core.reliability_inputs import Case, film, hostile_cases, valid_files
+from xray_core.evaluation.reliability_inputs import Case, film, hostile_cases, valid_files
+from xray_core.explain.cam import explain
+from xray_core.inference.input_checks import input_flags
+from xray_core.inference.predict import predict_batch, predict_image
+from xray_core.io.reader import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
+from xray_core.models.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.timeout(120)
 CASES = hostile_cases(seed=0)
@@ -58,7 +58,7 @@ def _read(name: str, data: bytes) -> XrayImage | None:
         assert message.startswith(f"{name}:") and "expected" in message, message
         return None
     assert image.pixels.dtype == np.float32 and image.pixels.ndim == 2 and min(image.pixels.shape) >= MIN_SIDE
-    assert np.isfinite(image.pixels).all() and 0.0 <= image.pixels.min() and image.pixels.max() <= 1.0
+    assert np.isfinite(image.pixels).all() and image.pixels.min() >= 0.0 and image.pixels.max() <= 1.0
     json.dumps(image.meta)
     return image
 
@@ -176,7 +176,7 @@ def test_diagnose_page_survives_hostile_uploads(app_env):
 
 
 def _png(array: np.ndarray) -> bytes:
-    from xray_core.reliability_inputs import encode
+    from xray_core.evaluation.reliability_inputs import encode
 
     return encode(array, "PNG")
 

@@ -3,10 +3,11 @@
 Decision support only, never a diagnosis.
 """
 
-from .checkpoint import CheckpointError, LoadedModel, load_checkpoint
-from .config import CLASS_NAMES, CLASS_TITLES, Preprocessing, TrainConfig
-from .io import XrayImage, XrayInputError, read_image
-from .predict import Prediction, predict_batch, predict_image
+from xray_core.config import CLASS_NAMES, CLASS_TITLES, Preprocessing
+from xray_core.inference.predict import Prediction, predict_batch, predict_image
+from xray_core.io.reader import XrayImage, XrayInputError, read_image
+from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from xray_core.training.config import TrainConfig
 
 __all__ = [
     "CLASS_NAMES",

@@ -95,58 +95,12 @@ class Preprocessing:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """One training run. Each field is a ``--flag`` of ``python -m xray_core train``."""
-
-    data: str = ""  # dataset root or manifest CSV (empty: $XRAY_DATA_DIR or ../shared/cxr)
-    out: str = "runs/latest"  # run folder: config.json, metrics.jsonl, last.pt, best.pt
-    arch: str = "resnet18"  # resnet18 | resnet34 | resnet50
-    image_size: int = 160  # input side in pixels
-    in_channels: int = 1  # 1 = grayscale input stem
-    epochs: int = 10
-    samples_per_epoch: int = 0  # class-balanced draws per epoch; 0 = size of the train split
-    batch_size: int = 64
-    optimizer: str = "adamw"  # adamw | sgd
-    lr: float = 2e-3  # peak learning rate of the one-cycle schedule
-    weight_decay: float = 0.05  # decoupled (AdamW) weight decay
-    schedule: str = "onecycle"  # onecycle | cosine
-    warmup_fraction: float = 0.15  # share of steps spent warming up (one-cycle)
-    label_smoothing: float = 0.05
-    balance: str = "groups"  # groups (age group x label cells drawn equally) | classes (label only) | none
-    min_cell: int = 50  # cells smaller than this are drawn in proportion to size/min_cell (no huge replays)
-    ema: float = 0.998  # per-step decay of the weight average that is validated and shipped; 0 = off
-    external: str = "auto"  # external validation manifest for selection ('auto': <data>/external if present; '' off)
-    augment: float = 1.0  # augmentation strength: 0 = none, 1 = default ranges
-    hflip: bool = False  # off: the heart sits on the left; flipping teaches an impossible anatomy
-    patience: int = 4  # early stopping: epochs without improvement of the selection score (see training.select)
-    seed: int = 0
-    workers: int = 0  # DataLoader workers (images are decoded once into memory, so 0 is usually fastest)
-    threads: int = 0  # torch intra-op threads; 0 = all cores
-    init: str = ""  # '' (scratch), a weights/checkpoint path, or 'imagenet' (local torch cache only)
-    freeze: int = 0  # freeze this many early stages (0-4) when fine-tuning
-    limit: int = 0  # debug: cap the number of train/val images (0 = all)
-    resume: bool = False  # continue from <out>/last.pt
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
-    def preprocessing(self) -> Preprocessing:
-        return Preprocessing(image_size=self.image_size, in_channels=self.in_channels)
-
-
 __all__ = [
     "CLASS_NAMES",
     "CLASS_TITLES",
     "LABELS",
     "PARTIAL_LABELS",
     "Preprocessing",
-    "TrainConfig",
     "cache_dir",
     "default_checkpoint",
     "default_data_dir",

@@ -1,6 +1,6 @@
 """Pure helpers the dashboard needs that belong to no other module (no streamlit import here).
 
-Display windowing and zoom of an :class:`~xray_core.io.XrayImage`, ZIP extraction with limits, percentages
+Display windowing and zoom of an :class:`~xray_core.io.reader.XrayImage`, ZIP extraction with limits, percentages
 that add up to exactly 100, result JSON/CSV, checkpoint and test-report summaries and ROC points.
 Images are H x W float32 in [0, 1] (0 = black) unless said otherwise; display arrays are uint8.
 """
@@ -11,18 +11,19 @@ import io
 import json
 import math
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .config import CLASS_TITLES
-from .io import SUPPORTED_EXTENSIONS, XrayImage
+from xray_core.config import CLASS_TITLES
+from xray_core.io.reader import SUPPORTED_EXTENSIONS, XrayImage
 
 DISCLAIMER = "Decision support only, not a diagnosis. A qualified clinician must interpret every image."
 MAX_ZIP_FILES = 500  # images taken from one batch ZIP
@@ -198,7 +199,7 @@ def expand_uploads(items: Iterable[tuple[str, bytes]], **limits: Any) -> Expande
 
 
 def prediction_flags(prediction: Any) -> list[str]:
-    """Short flags for a :class:`~xray_core.predict.Prediction`: out-of-distribution, low confidence."""
+    """Short flags for a :class:`~xray_core.inference.predict.Prediction`: out-of-distribution, low confidence."""
     flags = []
     if getattr(prediction, "refused", False):
         flags.append("out-of-distribution")
@@ -213,7 +214,7 @@ def result_record(prediction: Any, meta: dict[str, Any], model: dict[str, Any],
     values = prediction.to_dict()
     return {
         "disclaimer": DISCLAIMER,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "image": dict(meta),
         "prediction": {**values, "top_class_title": CLASS_TITLES.get(values["label"], values["label"]),
                        "percentages": percentages(values["probabilities"]), "flags": prediction_flags(prediction)},
@@ -253,7 +254,7 @@ def results_csv(rows: Sequence[dict[str, Any]]) -> bytes:
 
 
 def model_summary(loaded: Any) -> dict[str, Any]:
-    """What the UI shows about a :class:`~xray_core.checkpoint.LoadedModel`: identity, input, size, calibration."""
+    """What the UI shows about a :class:`~xray_core.models.checkpoint.LoadedModel`: identity, input, size, calibration."""
     meta = loaded.meta
     return {"version": loaded.version, "trained": loaded.trained, "arch": loaded.arch, "sha256": loaded.sha256,
             "checkpoint": Path(loaded.path).name, "class_names": list(loaded.class_names),
@@ -302,8 +303,8 @@ def roc_points(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str
 def split_probabilities(loaded: Any, table: pd.DataFrame, batch_size: int = 32,
                         progress: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(y_true (N,) class indices, y_prob (N, K) calibrated) for the rows of ``table``; unreadable rows dropped."""
-    from .io import XrayInputError, read_image
-    from .predict import predict_batch
+    from xray_core.inference.predict import predict_batch
+    from xray_core.io.reader import XrayInputError, read_image
 
     names = list(loaded.class_names)
     truths, probabilities = [], []

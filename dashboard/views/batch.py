@@ -9,12 +9,19 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, components
-from xray_core.checkpoint import LoadedModel
 from xray_core.config import CLASS_TITLES
-from xray_core.dashboard_data import (apply_window, batch_row, expand_uploads, percentages, prediction_flags,
-                                      results_csv, thumbnail)
-from xray_core.io import XrayInputError, read_image
-from xray_core.predict import predict_batch
+from xray_core.dashboard_data import (
+    apply_window,
+    batch_row,
+    expand_uploads,
+    percentages,
+    prediction_flags,
+    results_csv,
+    thumbnail,
+)
+from xray_core.inference.predict import predict_batch
+from xray_core.io.reader import XrayInputError, read_image
+from xray_core.models.checkpoint import LoadedModel
 
 CHUNK = 16  # images decoded and predicted together (bounded memory; the progress bar moves per chunk)
 GRID_COLUMNS = 6

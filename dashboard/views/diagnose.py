@@ -8,13 +8,23 @@ from typing import Any
 import streamlit as st
 
 from dashboard import charts, components
-from xray_core.audit import audit_prediction
-from xray_core.checkpoint import LoadedModel
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
-from xray_core.dashboard_data import (apply_window, default_window, fit, needs_window, percentages, png_bytes,
-                                      result_json, result_record, sample_rows, zoom_crop)
-from xray_core.io import XrayImage
-from xray_core.predict import Prediction
+from xray_core.dashboard_data import (
+    apply_window,
+    default_window,
+    fit,
+    needs_window,
+    percentages,
+    png_bytes,
+    result_json,
+    result_record,
+    sample_rows,
+    zoom_crop,
+)
+from xray_core.inference.audit import audit_prediction
+from xray_core.inference.predict import Prediction
+from xray_core.io.reader import XrayImage
+from xray_core.models.checkpoint import LoadedModel
 
 DISPLAY_SIDE = 1024  # pixels sent to the browser per image; the model always sees the full-resolution image
 META_FIELDS = ("name", "format", "width", "height", "bit_depth", "photometric", "modality", "view_position",

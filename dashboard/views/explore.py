@@ -7,10 +7,10 @@ import streamlit as st
 
 from dashboard import charts, components, explore_images
 from xray_core.config import CLASS_TITLES
-from xray_core.data import ACCEPTED_LAYOUTS, split_counts
+from xray_core.data.dataset import ACCEPTED_LAYOUTS, split_counts
 
 try:  # statistics have their own module; the page degrades to counts without it
-    from xray_core import stats
+    from xray_core.data import stats
 except ImportError:  # pragma: no cover - exercised only in partial installations
     stats = None
 
@@ -72,7 +72,7 @@ def _sources(table: pd.DataFrame) -> None:
     split_table = split_counts(table).rename(index={"": "(no split)"}, columns=CLASS_TITLES)
     st.dataframe(split_table, key="ex_split_table")
     if stats is None:
-        st.info("Source and confounding statistics need xray_core.stats, which is not installed.")
+        st.info("Source and confounding statistics need xray_core.data.stats, which is not installed.")
         return
     st.markdown("##### Source × class")
     st.dataframe(stats.source_class_table(table).rename(columns=CLASS_TITLES), key="ex_source_table")
@@ -81,7 +81,7 @@ def _sources(table: pd.DataFrame) -> None:
 
 def _patients(table: pd.DataFrame) -> None:
     if stats is None:
-        st.info("Patient statistics need xray_core.stats, which is not installed.")
+        st.info("Patient statistics need xray_core.data.stats, which is not installed.")
         return
     per_class = stats.patients_per_class(table)
     per_patient = stats.images_per_patient(table)

@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import card_metrics, charts, components
-from xray_core.checkpoint import LoadedModel
 from xray_core.config import CLASS_TITLES
 from xray_core.dashboard_data import model_summary, read_report
+from xray_core.models.checkpoint import LoadedModel
 
 try:  # the card's prose lives with the markdown model card renderer
-    from xray_core.model_card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
+    from xray_core.evaluation.model_card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
 except ImportError:  # pragma: no cover - exercised only in partial installations
     INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE = "Decision support only, not a diagnosis.", [], []
 

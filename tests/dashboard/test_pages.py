@@ -1,0 +1,281 @@
+"""AppTest for every dashboard page: real widgets, real xray_core calls, a tiny checkpoint and tiny datasets."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from _factories import PATIENT_FIELDS, dicom_bytes, png_bytes
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+TIMEOUT = 600  # the first run imports torch and streamlit; on a busy 2-core machine that takes minutes
+CLASSES = ("normal", "bacterial", "viral", "covid")
+
+
+def _film(seed: int, size: int = 72) -> np.ndarray:
+    """A chest-film-like uint8 image: bright mediastinum, darker lungs, noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    film = 0.35 + 0.4 * np.exp(-((x - 0.5) ** 2) / 0.01) + 0.1 * y + rng.normal(0, 0.05, (size, size))
+    return np.clip(film * 255, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """root/<split>/<class>/*.png: 2 train + 1 test image per class, with distinct content."""
+    root = tmp_path_factory.mktemp("dataset")
+    for index, label in enumerate(CLASSES):
+        for split, count in (("train", 2), ("test", 1)):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for n in range(count):
+                (folder / f"{label}_{split}_{n}.png").write_bytes(png_bytes(_film(index * 10 + n + len(split))))
+    return root
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_checkpoint, tiny_dataset, tmp_path):
+    monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint))
+    monkeypatch.setenv("XRAY_DATA_DIR", str(tiny_dataset))
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    return monkeypatch
+
+
+def start(page: str | None = None) -> AppTest:
+    """Run the app, acknowledge the first-visit notice and open ``page`` (views/<name>.py)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    at.button(key="notice_ack_button").click().run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    kinds = ("error", "warning", "info", "markdown", "caption", "success")
+    parts = [e.value for kind in kinds for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def shown_percentages(at: AppTest) -> list[float]:
+    charts = [c for c in at.get("plotly_chart") if c.key == "dx_probabilities"]
+    assert charts, "no probability chart"
+    spec = json.loads(charts[0].proto.spec)
+    return [float(v) for v in spec["data"][0]["x"]]
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="dx_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    anyway = [c for c in at.checkbox if c.key and c.key.startswith("dx_anyway_")]
+    if anyway:  # a random tiny model may call a film out-of-distribution; the banner is tested below
+        anyway[0].check().run()
+    return at
+
+
+def assert_result(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert sum(shown_percentages(at)) == pytest.approx(100.0, abs=1e-6)
+    captions = [c for image in at.image for c in image.captions]
+    assert any("Grad-CAM" in c for c in captions), captions
+    assert [b for b in at.get("download_button")], "no result download"
+
+
+def test_notice_blocks_until_acknowledged(env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert "not a diagnosis" in texts(at)
+    assert not at.title  # no page before the acknowledgement
+    at.button(key="notice_ack_button").click().run()
+    assert at.title[0].value == "Diagnose"
+
+
+def test_diagnose_upload_shows_probabilities_and_heatmap(env):
+    at = upload(start(), "film.png", png_bytes(_film(1, 96)))
+    assert_result(at)
+    assert "Untrained placeholder model" in texts(at)  # the tiny checkpoint is untrained
+    assert "pediatric" in texts(at)  # the age/source confounding caveat near the probabilities
+
+
+def test_diagnose_controls_rerun_without_error(env):
+    at = upload(start(), "film.png", png_bytes(_film(2, 96)))
+    assert at.selectbox(key="dx_target").value == "auto"  # shown as "Top class", never as an empty choice
+    at.selectbox(key="dx_target").set_value("covid").run()
+    at.slider(key="dx_alpha").set_value(0.8).run()
+    at.checkbox(key="dx_outline").check().run()
+    at.toggle(key="dx_faithfulness").set_value(True).run()
+    assert any("hottest 20 %" in m.label for m in at.metric) or "Undefined for a flat map" in texts(at)
+    zoom = [s for s in at.slider if s.key and s.key.startswith("dx_zoom_")][0]
+    zoom.set_value(2.0).run()
+    [c for c in at.checkbox if c.key and c.key.startswith("dx_invert_")][0].check().run()
+    assert_result(at)
+    assert any("COVID-19" in c for image in at.image for c in image.captions)
+
+
+def test_bad_upload_shows_message_and_app_stays_usable(env):
+    at = start()
+    at.file_uploader(key="dx_upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")).run()
+    assert not at.exception
+    assert any("cannot be analysed" in e.value for e in at.error)
+    assert_result(upload(at, "film.png", png_bytes(_film(3, 96))))
+
+
+def test_dicom_16_bit_never_shows_patient_fields(env):
+    film = (_film(4, 96).astype(np.uint16) * 16)  # 12-bit values in a 16-bit container
+    at = upload(start(), "study.dcm", dicom_bytes(film))
+    assert_result(at)
+    page = texts(at) + json.dumps([j.value for j in at.json], default=str)
+    for value in PATIENT_FIELDS.values():
+        assert value.split("^")[0] not in page
+    assert "DICOM" in page
+
+
+def test_refused_input_needs_explicit_override(env):
+    at = start()
+    at.file_uploader(key="dx_upload").set_value(("flat.png", png_bytes(np.full((96, 96), 255, np.uint8)),
+                                                 "image/png")).run()
+    prediction_shown = bool([c for c in at.get("plotly_chart") if c.key == "dx_probabilities"])
+    refused = any("Refused" in e.value for e in at.error)
+    assert refused != prediction_shown  # either refused (no chart) or accepted (chart), never both
+    if refused:
+        [c for c in at.checkbox if c.key.startswith("dx_anyway_")][0].check().run()
+        assert any("unreliable" in w.value for w in at.warning)
+        assert sum(shown_percentages(at)) == pytest.approx(100.0)
+
+
+def test_dataset_sample_source(env):
+    at = start()
+    at.radio(key="dx_source").set_value("Sample from the dataset").run()
+    anyway = [c for c in at.checkbox if c.key and c.key.startswith("dx_anyway_")]
+    if anyway:
+        anyway[0].check().run()
+    assert_result(at)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_batch_table_csv_and_overlay_dialog(env):
+    at = start("batch")
+    archive = _zip({"a/one.png": png_bytes(_film(5)), "a/two.png": png_bytes(_film(6)), "notes.txt": b"hi"})
+    at.file_uploader(key="batch_files").set_value([("x.png", png_bytes(_film(7)), "image/png"),
+                                                   ("bad.png", b"garbage", "image/png"),
+                                                   ("films.zip", archive, "application/zip")]).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["file"]) == ["x.png", "bad.png", "films.zip/a/one.png", "films.zip/a/two.png"]
+    assert table["flags"].iloc[1].startswith("unreadable")
+    shares = table[[f"{c} %" for c in CLASSES]].drop(index=1).sum(axis=1)
+    assert np.allclose(shares, 100.0)
+    assert any("notes.txt" in w.value for w in at.warning)
+    assert len(at.image) == 3
+    at.button(key="batch_open_0").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_explorer_counts_tabs_and_quality(env, tiny_dataset):
+    at = start("explore")
+    counts = at.dataframe[0].value
+    assert counts.loc["Normal", "train"] == 2 and counts.loc["COVID-19", "test"] == 1
+    assert counts["total"].sum() == 12
+    for tab in ("Splits & sources", "Patients", "Images", "Quality", "Gallery"):
+        at.session_state["ex_tab"] = tab
+        at.run()
+        assert not at.exception, (tab, [e.value for e in at.exception])
+    at.session_state["ex_tab"] = "Quality"
+    at.run()
+    at.button(key="ex_scan_all").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.label == "Duplicate groups" for m in at.metric)
+
+
+def test_explorer_missing_and_empty_dataset(env, tmp_path):
+    env.setenv("XRAY_DATA_DIR", str(tmp_path / "nowhere"))
+    at = start("explore")
+    assert any("No dataset configured" in i.value for i in at.info)
+    (tmp_path / "empty").mkdir()
+    at.text_input(key="ex_path").set_value(str(tmp_path / "empty")).run()
+    assert not at.exception
+    assert any("No recognisable dataset layout" in e.value or "No images" in e.value for e in at.error)
+
+
+def test_every_page_without_checkpoint(env, tmp_path):
+    env.setenv("XRAY_CHECKPOINT", str(tmp_path / "missing.pt"))
+    at = start()
+    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(_film(8)), "image/png")).run()
+    assert any("No model checkpoint" in e.value for e in at.error)
+    for page in ("batch", "explore", "model_card"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+    at.session_state["ex_tab"] = "Gallery"
+    at.switch_page("views/explore.py").run()
+    assert not at.exception
+
+
+def test_model_card_without_and_with_report(env, tiny_checkpoint, tiny_dataset, tmp_path):
+    from xray_core.data.dataset import load_dataset
+    from xray_core.evaluation.evaluate import evaluate
+    from xray_core.models.checkpoint import load_checkpoint
+
+    checkpoint = tmp_path / "weights" / "model.pt"
+    checkpoint.parent.mkdir()
+    shutil.copy(tiny_checkpoint, checkpoint)
+    env.setenv("XRAY_CHECKPOINT", str(checkpoint))
+    at = start("model_card")
+    for tab in ("Model", "Training data", "Test metrics", "Calibration", "Limitations"):
+        at.session_state["mc_tab"] = tab
+        at.run()
+        assert not at.exception, (tab, [e.value for e in at.exception])
+        if tab == "Test metrics":
+            assert any("No test-split report" in i.value for i in at.info)
+    report = evaluate(load_checkpoint(checkpoint), load_dataset(tiny_dataset), "test", reps=5)
+    (checkpoint.parent / "metrics.json").write_text(json.dumps(report))
+    at.session_state["mc_tab"] = "Test metrics"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    per_class = [d.value for d in at.dataframe if "sensitivity" in d.value.columns][0]
+    assert list(per_class.index) == ["Normal", "Bacterial pneumonia", "Viral pneumonia", "COVID-19"]
+    assert any(c.key == "mc_confusion" for c in at.get("plotly_chart"))
+    at.button(key="mc_roc_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.key == "mc_roc" for c in at.get("plotly_chart"))
+    at.session_state["mc_tab"] = "Calibration"
+    at.run()
+    assert any(c.key == "mc_reliability" for c in at.get("plotly_chart"))
+
+
+@pytest.mark.corpus
+def test_real_radiograph_upload(env, corpus_dir):
+    env.delenv("XRAY_DATA_DIR")
+    manifest = pd.read_csv(corpus_dir / "manifest.csv")
+    row = manifest[(manifest["split"] == "test") & (manifest["label"] == "bacterial")].iloc[0]
+    at = upload(start(), Path(row["file"]).name, (corpus_dir / row["file"]).read_bytes())
+    assert_result(at)
+
+
+@pytest.mark.corpus
+def test_real_dataset_counts_equal_manifest(env, corpus_dir):
+    env.setenv("XRAY_DATA_DIR", str(corpus_dir))
+    at = start("explore")
+    counts = at.dataframe[0].value
+    manifest = pd.read_csv(corpus_dir / "manifest.csv")
+    expected = pd.crosstab(manifest["label"], manifest["split"])
+    titles = {"normal": "Normal", "bacterial": "Bacterial pneumonia", "viral": "Viral pneumonia", "covid": "COVID-19"}
+    for label, title in titles.items():
+        for split in ("train", "val", "test"):
+            assert counts.loc[title, split] == expected.loc[label, split]
+        assert counts.loc[title, "total"] == (manifest["label"] == label).sum()
+    assert counts["total"].sum() == len(manifest)

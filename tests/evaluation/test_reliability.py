@@ -1,0 +1,121 @@
+"""The reliability report: the command on the tiny checkpoint, crash accounting, and the goals on the real model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xray_core.cli.main import main
+from xray_core.config import DEFAULT_CHECKPOINT
+from xray_core.evaluation.reliability import (
+    PHOTO_GOAL,
+    RADIOGRAPH_BUDGET,
+    TEST_FAMILY,
+    format_report,
+    radiograph_cases,
+    run_family,
+)
+from xray_core.evaluation.reliability_inputs import Case, encode, film, generated_cases, photo_cases
+from xray_core.models.checkpoint import LoadedModel, load_checkpoint
+
+
+def test_report_command_on_the_tiny_checkpoint(tiny_checkpoint, tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "report" / "reliability.json"
+    code = main(["reliability", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset),
+                 "--n-test", "6", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed  # no crash (goals may fail on an untrained model; --strict is not given)
+    report = json.loads(out.read_text())
+    families = {f["family"]: f for f in report["families"]}
+    assert list(families) == ["natural photos", "other non-radiographs", "generated", "hostile files", TEST_FAMILY]
+    assert report["crashes"] == 0 and families["hostile files"]["inputs"] >= 200
+    assert families["natural photos"]["inputs"] >= 10 and families[TEST_FAMILY]["inputs"] == 6
+    for family in families.values():
+        assert family["input_errors"] + family["valid"] + family["crashes"] == family["inputs"]
+        assert family["refused"] <= family["valid"]
+    assert families["hostile files"]["input_errors"] >= 150 and families["generated"]["input_errors"] == 0
+    for row in ("natural photos", "hostile files", TEST_FAMILY, "refusal rate", "crashes", "goal: crashes 0"):
+        assert row in printed
+    assert {goal["goal"] for goal in report["goals"]} == {"crashes", "natural photos refused",
+                                                          "test radiographs refused"}
+
+
+@pytest.mark.parametrize("crashes, passed, strict, code", [(0, True, True, 0), (0, False, False, 0),
+                                                         (0, False, True, 1), (2, True, False, 1)])
+def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes, passed, strict, code):
+    from xray_core.evaluation import reliability
+
+    seen = {}
+
+    def canned(loaded, data_dir, **kwargs):
+        seen["data_dir"] = data_dir
+        return {"checkpoint": "x.pt", "model_version": "1", "model_sha256": "ab" * 32, "trained": True,
+                "ood_threshold": 1.0, "input_stats_threshold": 1.0, "inputs": 0, "seconds": 0.0, "families": [],
+                "crashes": crashes, "goals": [{"goal": "crashes", "target": "0", "value": crashes,
+                                               "passed": passed and not crashes}]}
+
+    monkeypatch.setattr(reliability, "run_report", canned)
+    argv = ["reliability", "--checkpoint", str(tiny_checkpoint), "--data", "none"] + (["--strict"] if strict else [])
+    assert main(argv) == code
+    assert seen["data_dir"] is None and "Reliability report" in capsys.readouterr().out
+
+
+def test_missing_checkpoint_exits_2(tmp_path, capsys):
+    assert main(["reliability", "--checkpoint", str(tmp_path / "none.pt"), "--data", "none"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_a_crash_is_counted_and_named_not_raised(tiny_checkpoint, monkeypatch):
+    from xray_core.evaluation import reliability
+
+    loaded = load_checkpoint(tiny_checkpoint)
+    cases = [Case("probe", f"film{i}.png", encode(film(64, 64, i), "PNG"), "valid") for i in range(3)]
+    cases.append(Case("probe", "broken.png", b"\x89PNG\r\n\x1a\nbroken"))
+    real = reliability.predict_image
+
+    def flaky(model, image):
+        if image.meta["name"] == "film1.png":
+            raise RuntimeError("boom")
+        return real(model, image)
+
+    monkeypatch.setattr(reliability, "predict_batch", lambda *args, **kwargs: 1 / 0)  # forces per-image retries
+    monkeypatch.setattr(reliability, "predict_image", flaky)
+    result = run_family(loaded, "probe", cases)
+    assert (result.inputs, result.input_errors, result.valid, result.crashes) == (4, 1, 2, 1)
+    assert "film1.png" in result.crash_examples[0] and "RuntimeError" in result.crash_examples[0]
+
+
+def test_format_report_marks_goals():
+    report = {"checkpoint": "x.pt", "model_version": "1", "model_sha256": "ab" * 32, "trained": True,
+              "ood_threshold": 37.0, "input_stats_threshold": 9.0, "inputs": 3, "seconds": 1.0, "families": [
+                  {"family": "natural photos", "radiographs": False, "inputs": 2, "input_errors": 0, "valid": 2,
+                   "refused": 2, "refused_by_score": 1, "refused_by_checks": 2, "refusal_rate": 1.0, "crashes": 0,
+                   "slowest_seconds": 0.1, "notable": [], "crash_examples": []}],
+              "goals": [{"goal": "crashes", "target": "0", "value": 0, "passed": True},
+                        {"goal": "test radiographs refused", "target": "<= 2%", "value": 0.05, "passed": False}]}
+    text = format_report(report)
+    assert "goal: crashes 0 (target 0): PASS" in text and "test radiographs refused 5.0% (target <= 2%): FAIL" in text
+
+
+def _trained_checkpoint() -> LoadedModel:
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip(f"no trained checkpoint at {DEFAULT_CHECKPOINT}")
+    loaded = load_checkpoint(DEFAULT_CHECKPOINT)
+    if not loaded.trained or not loaded.meta.get("ood"):
+        pytest.skip(f"{DEFAULT_CHECKPOINT} is untrained or has no OOD statistics")
+    return loaded
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_trained_model_meets_the_refusal_goals(corpus_dir):
+    """The issue's goals on the shipped checkpoint: every natural photo refused, <= 2 % of test radiographs."""
+    loaded = _trained_checkpoint()
+    photos = run_family(loaded, "natural photos", photo_cases())
+    assert photos.valid >= 15 and photos.refusal_rate >= PHOTO_GOAL, photos.notable
+    generated = run_family(loaded, "generated", generated_cases())
+    assert generated.refusal_rate == 1.0, generated.notable
+    test = run_family(loaded, TEST_FAMILY, radiograph_cases(corpus_dir, "test"), radiographs=True)
+    assert test.crashes == 0 and test.valid == test.inputs >= 1000
+    assert test.refusal_rate <= RADIOGRAPH_BUDGET, test.notable

@@ -1,0 +1,140 @@
+"""Shapes, hand-computed values and determinism of xray_core.models.preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xray_core.config import Preprocessing
+from xray_core.models.preprocessing import (
+    TrainAugment,
+    cam_to_image,
+    normalize,
+    normalize_batch,
+    resize_square,
+    to_tensor,
+    tta_views,
+)
+
+
+def _ramp(height: int, width: int) -> np.ndarray:
+    """Asymmetric H x W float32 image in [0, 1] (bright on the right, brighter at the bottom)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    return (0.7 * x / max(width - 1, 1) + 0.3 * y / max(height - 1, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (300, 100), (100, 300), (40, 400), (600, 20), (7, 9), (64, 64)])
+def test_resize_square_any_aspect(shape: tuple[int, int]) -> None:
+    out = resize_square(_ramp(*shape), 64)
+    assert out.shape == (64, 64) and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_resize_square_hand_values() -> None:
+    image = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [0.5, 0.5, 0, 0], [0.5, 0.5, 0, 0]], dtype=np.float32)
+    np.testing.assert_allclose(resize_square(image, 2), [[0, 1], [0.5, 0]], atol=1e-6)  # area = block means
+    enlarged = resize_square(np.array([[0, 1], [1, 0]], dtype=np.float32), 4)
+    assert enlarged[0, 0] == 0 and enlarged[0, 3] == 1  # linear keeps the corners
+    constant = resize_square(np.full((30, 500), 0.25, np.float32), 32)  # one axis shrinks, one grows
+    np.testing.assert_allclose(constant, 0.25, atol=1e-6)
+
+
+def test_resize_square_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        resize_square(np.zeros((4, 4, 3), np.float32), 8)
+    with pytest.raises(ValueError):
+        resize_square(np.zeros((0, 4), np.float32), 8)
+
+
+def test_to_tensor_normalisation_values() -> None:
+    prep = Preprocessing(image_size=4, mean=0.5, std=0.25)
+    image = np.array([[0.0, 0.25, 0.5, 1.0]] * 4, dtype=np.float32)
+    tensor = to_tensor(image, prep)
+    assert tensor.shape == (1, 4, 4) and tensor.dtype == torch.float32
+    np.testing.assert_allclose(tensor[0, 0].numpy(), [-2.0, -1.0, 0.0, 2.0], atol=1e-6)
+    as_uint8 = to_tensor(np.full((3, 5), 255, np.uint8), prep)
+    np.testing.assert_allclose(as_uint8.numpy(), 2.0, atol=1e-6)
+
+
+def test_to_tensor_three_channels_any_size() -> None:
+    prep = Preprocessing(image_size=32, in_channels=3)
+    tensor = to_tensor(_ramp(200, 90), prep)
+    assert tensor.shape == (3, 32, 32)
+    assert torch.equal(tensor[0], tensor[1]) and torch.equal(tensor[1], tensor[2])
+
+
+def test_normalize_batch_shapes_and_values() -> None:
+    prep = Preprocessing(image_size=8, in_channels=3, mean=0.5, std=0.25)
+    cached = torch.full((2, 8, 8), 255, dtype=torch.uint8)
+    for batch in (cached, cached[:, None]):
+        out = normalize_batch(batch, prep)
+        assert out.shape == (2, 3, 8, 8) and out.dtype == torch.float32
+        assert torch.allclose(out, torch.full_like(out, 2.0))
+    with pytest.raises(ValueError):
+        normalize_batch(torch.zeros((2, 16, 16), dtype=torch.uint8), prep)  # wrong side
+    with pytest.raises(ValueError):
+        normalize_batch(torch.zeros((2, 8, 8)), prep)  # not uint8
+
+
+def _batch(n: int = 6, size: int = 32) -> torch.Tensor:
+    return torch.from_numpy(_ramp(size, size))[None, None].repeat(n, 1, 1, 1)
+
+
+def test_augment_identity_at_strength_zero() -> None:
+    batch = _batch()
+    assert torch.equal(TrainAugment(strength=0.0, hflip=True)(batch), batch)
+
+
+@pytest.mark.parametrize("strength", [0.5, 1.0, 3.0])
+def test_augment_shape_range_and_change(strength: float) -> None:
+    batch = _batch()
+    out = TrainAugment(strength)(batch, generator=torch.Generator().manual_seed(1))
+    assert out.shape == batch.shape and out.dtype == batch.dtype
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert not torch.allclose(out, batch)
+
+
+def test_augment_deterministic_given_generator() -> None:
+    batch, augment = _batch(), TrainAugment(1.0)
+    first = augment(batch, generator=torch.Generator().manual_seed(7))
+    again = augment(batch, generator=torch.Generator().manual_seed(7))
+    other = augment(batch, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    seeded = TrainAugment(1.0, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(seeded(batch), first)
+
+
+def test_hflip_off_by_default() -> None:
+    batch = _batch(n=64)
+    mirrored = batch.flip(-1)
+    tiny = 1e-4  # geometry and intensity nearly unchanged, so only a flip could move pixels far
+
+    def flipped(augment: TrainAugment) -> torch.Tensor:
+        out = augment(batch, generator=torch.Generator().manual_seed(0))
+        return ((out - mirrored).abs().amax(dim=(1, 2, 3)) < (out - batch).abs().amax(dim=(1, 2, 3)))
+
+    assert TrainAugment().hflip is False
+    assert not flipped(TrainAugment(tiny)).any()
+    assert 10 < int(flipped(TrainAugment(tiny, hflip=True)).sum()) < 54
+
+
+def test_tta_views_shapes_and_commute_with_normalisation() -> None:
+    prep = Preprocessing(image_size=32)
+    batch = _batch(n=3)
+    views = tta_views(batch)
+    assert len(views) >= 3 and torch.equal(views[0], batch)
+    assert all(view.shape == batch.shape for view in views)
+    assert not torch.allclose(views[1], batch)
+    for raw_view, normalised_view in zip(views, tta_views(normalize(batch, prep))):
+        assert torch.allclose(normalize(raw_view, prep), normalised_view, atol=1e-5)
+    assert tta_views(torch.zeros(2, 3, 16, 16))[1].shape == (2, 3, 16, 16)
+
+
+@pytest.mark.parametrize("height,width", [(512, 384), (100, 900), (20, 20)])
+def test_cam_to_image_shape_and_range(height: int, width: int) -> None:
+    cam = np.random.default_rng(0).uniform(-0.2, 1.2, size=(10, 10)).astype(np.float32)
+    out = cam_to_image(cam, height, width)
+    assert out.shape == (height, width) and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    np.testing.assert_allclose(cam_to_image(np.full((1, 10, 10), 0.3), height, width), 0.3, atol=1e-6)

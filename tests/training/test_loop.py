@@ -1,0 +1,106 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from _streamlit_server import free_port
+
+from xray_core.config import REPO_ROOT
+from xray_core.inference.predict import predict_image
+from xray_core.io.reader import read_image
+from xray_core.models.checkpoint import load_checkpoint
+from xray_core.training.config import TrainConfig
+from xray_core.training.loop import SplitArrays, epoch_draws, run
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _config(tiny_dataset, out, **overrides) -> TrainConfig:
+    values = dict(data=str(tiny_dataset), out=str(out), image_size=32, epochs=2, samples_per_epoch=32,
+                  batch_size=16, workers=1, threads=1, patience=5)
+    return TrainConfig(**{**values, **overrides})
+
+
+def test_two_epoch_smoke_run_writes_a_usable_checkpoint(tiny_dataset, tmp_path):
+    path = run(_config(tiny_dataset, tmp_path / "run"))
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(0 <= h["val_macro_auc"] <= 1 and np.isfinite(h["train_loss"]) for h in history)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["image_size"] == 32
+    loaded = load_checkpoint(path)
+    assert loaded.trained and loaded.preprocessing.image_size == 32 and loaded.temperature > 0
+    assert loaded.meta["data_summary"]["n_images"] == 72  # train + val rows
+    assert loaded.meta["ood"]["threshold"] > 0
+    result = predict_image(loaded, read_image(tiny_dataset / "images" / "000.png"))
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_resume_continues_where_it_stopped(tiny_dataset, tmp_path):
+    out = tmp_path / "run"
+    run(_config(tiny_dataset, out, epochs=1))
+    run(_config(tiny_dataset, out, epochs=2, resume=True))
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2]
+
+
+def test_seeded_runs_are_identical(tiny_dataset, tmp_path):
+    first = load_checkpoint(run(_config(tiny_dataset, tmp_path / "a", epochs=1)))
+    second = load_checkpoint(run(_config(tiny_dataset, tmp_path / "b", epochs=1)))
+    assert first.sha256 == second.sha256
+
+
+def test_class_balanced_draws_equalise_classes():
+    labels = torch.tensor([0] * 90 + [1] * 50 + [2] * 30 + [3] * 20)
+    data = SplitArrays(torch.zeros(len(labels), 2, 2, dtype=torch.uint8), labels, [""] * len(labels))
+    draws = epoch_draws(data, 4000, torch.Generator().manual_seed(0), TrainConfig(balance="classes", min_cell=20))
+    shares = torch.bincount(labels[draws], minlength=4).float() / 4000
+    assert torch.all((shares - 0.25).abs() < 0.03)
+
+
+def test_partial_labels_and_external_set_train_and_select(tiny_dataset, tmp_path):
+    """A manifest with 'pneumonia' rows and an external/ folder: trained, validated per cell, calibrated on both."""
+    root = tmp_path / "partial"
+    shutil.copytree(tiny_dataset, root)
+    lines = (root / "manifest.csv").read_text().splitlines()
+    relabelled = [line.replace(",viral,", ",pneumonia,") if i % 2 else line for i, line in enumerate(lines)]
+    (root / "manifest.csv").write_text("\n".join(relabelled) + "\n")
+    (root / "external").mkdir()
+    external = [lines[0]] + [line.replace("images/", "../images/").replace(",test,", ",external,")
+                             for line in lines[1:] if ",test," in line]
+    (root / "external" / "manifest.csv").write_text("\n".join(external) + "\n")
+    path = run(_config(root, tmp_path / "run", epochs=2))
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("external_pneumonia_auc" in h and 0 <= h["selection"] <= 1 for h in history)
+    meta = load_checkpoint(path).meta
+    assert meta["calibration"]["fitted_on"] == "val+external"
+    assert meta["data_summary"]["class_counts"]["pneumonia"] > 0
+    assert meta["training"]["best_epoch"] in (1, 2) and meta["version"].endswith(f"e{meta['training']['best_epoch']}")
+
+
+def test_fine_tune_from_an_earlier_checkpoint(tiny_dataset, tmp_path):
+    first = run(_config(tiny_dataset, tmp_path / "a", epochs=1))
+    second = run(_config(tiny_dataset, tmp_path / "b", epochs=1, init=str(first), freeze=2, lr=1e-4))
+    before, after = load_checkpoint(first).model, load_checkpoint(second).model
+    torch.testing.assert_close(before.layer1[0].conv1.weight, after.layer1[0].conv1.weight)  # frozen stage
+    assert not torch.equal(before.fc.weight, after.fc.weight)
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes(tiny_dataset, tmp_path):
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
+               "-m", "xray_core", "train", "--data", str(tiny_dataset), "--out", str(out), "--image-size", "32",
+               "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "8", "--workers", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert set(record) >= {"epoch", "train_loss", "val_macro_auc", "val_accuracy", "selection", "lr", "seconds"}
+    assert load_checkpoint(out / "model.pt").trained

@@ -1,0 +1,81 @@
+"""``python -m xray_core evaluate``: metrics.json and MODEL_CARD.md for a checkpoint on a split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from xray_core.config import default_checkpoint, default_data_dir
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evaluate", help="score a checkpoint on a split and render its model card",
+        description="Per-class sensitivity, specificity, PPV, NPV, F1 and AUC with patient-bootstrap 95 % CIs, "
+                    "clinical groupings, calibration and per-source breakdowns.")
+    parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
+    parser.add_argument("--data", default=None, help="dataset root or manifest (default: $XRAY_DATA_DIR or ../shared/cxr)")
+    parser.add_argument("--split", default="test", help="train | val | test | '' for all rows (default: test)")
+    parser.add_argument("--json", default=None, metavar="OUT", help="write the report (metrics.json) here")
+    parser.add_argument("--card", default=None, metavar="OUT", help="write the markdown model card here")
+    parser.add_argument("--bootstrap", type=int, default=500, help="patient-bootstrap resamples (default: 500)")
+    parser.add_argument("--train-command", default="", help="the training command to quote in the card")
+    parser.add_argument("--faithfulness", default=None, metavar="JSON",
+                        help="a 'python -m xray_core faithfulness --json' report to include in the card")
+    parser.add_argument("--notes", default=None, metavar="MD", help="a markdown file appended to the card "
+                                                                     "(e.g. what was tried and not shipped)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from xray_core.evaluation.evaluate import evaluate_checkpoint
+    from xray_core.evaluation.model_card import render
+    from xray_core.models.checkpoint import CheckpointError
+
+    checkpoint = args.checkpoint or default_checkpoint()
+    try:
+        report, loaded = evaluate_checkpoint(checkpoint, args.data or default_data_dir(), args.split,
+                                             reps=args.bootstrap)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    command = "python -m xray_core evaluate " + " ".join(shlex.quote(a) for a in args.argv if a != "evaluate")
+    report["command"] = command
+    _attach_sections(report, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    if args.card:
+        train_command = args.train_command or loaded.meta.get("train_command", "")
+        Path(args.card).write_text(render(report, loaded.meta, command=command, train_command=train_command))
+    m = report["metrics"]
+    print(json.dumps({"macro_auc": m["macro_auc"], "accuracy": m["accuracy"], **m["clinical"],
+                      "ece": m["calibration"]["ece"]}, indent=2))
+    return 0
+
+
+def _attach_sections(report: dict, args: argparse.Namespace) -> None:
+    """Faithfulness and notes sections, kept in the report too so metrics.json and the card agree."""
+    sections = []
+    if args.faithfulness:
+        from xray_core.explain.faithfulness import faithfulness_markdown
+
+        faithfulness = json.loads(Path(args.faithfulness).read_text())
+        report["faithfulness"] = faithfulness
+        sections.append(["## Grad-CAM faithfulness", "", faithfulness_markdown(faithfulness), ""])
+    if args.notes:
+        sections.append([Path(args.notes).read_text().rstrip(), ""])
+    report["extra_sections"] = sections
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xray_core")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(["evaluate", *argv])
+    args.argv = argv
+    return args.run(args)

@@ -1,0 +1,38 @@
+"""``python -m xray_core <command>``: one parser, one module per command.
+
+Each command module has ``add_parser(subparsers)`` and sets ``run``; ``main(argv)`` is what tests call.
+Heavy imports (torch, the model) happen inside the commands, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from xray_core.cli import evaluate, explain, predict, reliability, stats, train
+
+COMMANDS = (predict.add_parser, explain.add_parser, train.add_parser, train.add_placeholder_parser,
+            evaluate.add_parser, stats.add_parser, reliability.add_parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m xray_core",
+                                     description="Chest X-ray decision support: normal, bacterial pneumonia, "
+                                                 "viral pneumonia, COVID-19. Not a diagnosis.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the command and return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # commands that quote themselves (evaluate) read it
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""The reliability report: throw photos, generated images, hostile files and test radiographs at the model.
+
+``python -m xray_core reliability`` runs every input of :mod:`xray_core.evaluation.reliability_inputs` plus radiographs
+of the corpus's test split through ``read_image -> predict_image`` (and Grad-CAM for the hostile files that
+decode) and counts, per family: inputs, clear :class:`~xray_core.io.reader.XrayInputError` refusals, valid results,
+out-of-distribution refusals (by feature-space score and by input checks), crashes (anything else: must be 0)
+and the slowest input. Goals (issue "safe with bad input"): 100 % of natural photos refused, at most 2 % of
+test radiographs refused, no crash. Thresholds come from train/val data only; the test split is only measured.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xray_core.evaluation.reliability_inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
+from xray_core.inference import input_checks
+from xray_core.inference.predict import Prediction, predict_batch, predict_image
+from xray_core.io.reader import XrayImage, XrayInputError, read_image
+from xray_core.models.checkpoint import LoadedModel
+
+PHOTO_GOAL = 1.0  # share of natural photos that must be refused
+RADIOGRAPH_BUDGET = 0.02  # share of test radiographs that may be refused
+TEST_FAMILY = "test radiographs"
+
+
+@dataclass
+class FamilyResult:
+    """Counts for one family of inputs. ``refusal_rate`` is over valid results (None when there are none)."""
+
+    family: str
+    radiographs: bool = False  # True: refusals are the errors; False: acceptances are
+    inputs: int = 0
+    input_errors: int = 0
+    valid: int = 0
+    refused: int = 0
+    refused_by_score: int = 0
+    refused_by_checks: int = 0
+    crashes: int = 0
+    slowest_seconds: float = 0.0
+    median_ood_score: float | None = None
+    crash_examples: list[str] = field(default_factory=list)
+    notable: list[str] = field(default_factory=list)  # accepted non-radiographs, or refused radiographs
+
+    @property
+    def refusal_rate(self) -> float | None:
+        return self.refused / self.valid if self.valid else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "refusal_rate": self.refusal_rate}
+
+
+def radiograph_cases(data_dir: str | Path, split: str = "test", n: int = 0, seed: int = 0) -> list[Case]:
+    """Radiographs of one split of the corpus (``n`` > 0: a seeded random sample of n), as read from disk."""
+    from xray_core.data.dataset import load_dataset
+
+    table = load_dataset(data_dir)
+    rows = table[table["split"] == split]
+    if n and n < len(rows):
+        rows = rows.sample(n=n, random_state=seed)
+    return [Case(f"{split} radiographs", Path(path).name, Path(path).read_bytes(), "valid") for path in rows["path"]]
+
+
+def _checked(prediction: Prediction) -> Prediction:
+    """The prediction, or AssertionError when it breaks the contract (finite probabilities summing to 1)."""
+    values = np.array(list(prediction.probabilities.values()), dtype=np.float64)
+    if not (np.isfinite(values).all() and abs(values.sum() - 1.0) < 1e-4 and (values >= 0).all()):
+        raise AssertionError(f"invalid probabilities {prediction.probabilities}")
+    return prediction
+
+
+def _decode(case: Case) -> tuple[XrayImage | None, str]:
+    """(image, '') or (None, 'error') for a clean refusal, or (None, 'crash: ...') for anything else."""
+    try:
+        return read_image(case.data, name=case.name), ""
+    except XrayInputError:
+        return None, "error"
+    except Exception as error:  # the report exists to count these
+        return None, f"crash: {case.name}: read_image raised {type(error).__name__}: {str(error)[:160]}"
+
+
+def _predict_all(loaded: LoadedModel, images: list[XrayImage], explain_too: bool) -> list[Prediction | str]:
+    """Predictions in batches; on a failing batch each image is retried alone so one crash names one input."""
+    if not explain_too:
+        try:
+            return [_checked(p) for p in predict_batch(loaded, images)]
+        except Exception:  # isolate the culprit below
+            pass
+    from xray_core.explain.cam import explain
+
+    results: list[Prediction | str] = []
+    for image in images:
+        try:
+            prediction = _checked(predict_image(loaded, image))
+            if explain_too and not np.isfinite(explain(loaded, image).cam).all():
+                raise AssertionError("non-finite Grad-CAM map")
+            results.append(prediction)
+        except Exception as error:
+            results.append(f"crash: {image.meta.get('name')}: {type(error).__name__}: {str(error)[:160]}")
+    return results
+
+
+def run_family(loaded: LoadedModel, family: str, cases: Sequence[Case], explain_too: bool = False,
+               radiographs: bool = False, chunk: int = 32) -> FamilyResult:
+    """Read, predict (and optionally explain) every case of one family; never raises for a bad input."""
+    result, scores = FamilyResult(family, radiographs, inputs=len(cases)), []
+    for start in range(0, len(cases), chunk):
+        decoded: list[tuple[XrayImage, float]] = []
+        for case in cases[start:start + chunk]:
+            began = time.perf_counter()
+            image, outcome = _decode(case)
+            seconds = time.perf_counter() - began
+            if image is not None:
+                decoded.append((image, seconds))
+                continue
+            result.slowest_seconds = max(result.slowest_seconds, seconds)
+            if outcome == "error":
+                result.input_errors += 1
+            else:
+                _crash(result, outcome)
+        if not decoded:
+            continue
+        began = time.perf_counter()
+        outcomes = _predict_all(loaded, [image for image, _ in decoded], explain_too)
+        share = (time.perf_counter() - began) / len(decoded)  # batched: each image's share of the batch
+        for (image, seconds), outcome in zip(decoded, outcomes):
+            result.slowest_seconds = max(result.slowest_seconds, seconds + share)
+            if isinstance(outcome, str):
+                _crash(result, outcome)
+                continue
+            result.valid += 1
+            scores.append(outcome.ood_score)
+            _count_refusal(result, image, outcome)
+    known = [s for s in scores if s is not None]
+    result.median_ood_score = round(float(np.median(known)), 2) if known else None
+    result.slowest_seconds = round(result.slowest_seconds, 3)
+    return result
+
+
+def _crash(result: FamilyResult, message: str) -> None:
+    result.crashes += 1
+    if len(result.crash_examples) < 10:
+        result.crash_examples.append(message)
+
+
+def _count_refusal(result: FamilyResult, image: XrayImage, prediction: Prediction) -> None:
+    by_score = prediction.ood_score is not None and prediction.ood_threshold is not None and \
+        prediction.ood_score > prediction.ood_threshold
+    flags = input_checks.input_flags(image)
+    result.refused += int(prediction.refused)
+    result.refused_by_score += int(by_score)
+    result.refused_by_checks += int(bool(flags))
+    score = "n/a" if prediction.ood_score is None else f"{prediction.ood_score:.1f}"
+    if prediction.refused == result.radiographs and len(result.notable) < 8:  # the family's surprises
+        reason = f"; {flags[0]}" if flags else ""
+        result.notable.append(f"{prediction.name} (OOD score {score}{reason})")
+
+
+def run_report(loaded: LoadedModel, data_dir: str | Path | None = None, n_test: int = 0, seed: int = 0,
+               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Every family through ``loaded`` (test radiographs only when ``data_dir`` is given); a JSON-able report."""
+    from xray_core.inference import ood
+
+    began = time.perf_counter()
+    families: list[tuple[str, Callable[[], list[Case]], bool]] = [
+        ("natural photos", photo_cases, False), ("other non-radiographs", figure_cases, False),
+        ("generated", lambda: generated_cases(seed), False), ("hostile files", lambda: hostile_cases(seed), True)]
+    if data_dir is not None:
+        families.append((TEST_FAMILY, lambda: radiograph_cases(data_dir, "test", n_test, seed), False))
+    # explain_too: the hostile files that decode also go through Grad-CAM
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # corrupt files make Pillow warn; each still ends in an error or a result
+        for family, make_cases, explain_too in families:
+            if progress is not None:
+                progress(family)
+            results.append(run_family(loaded, family, make_cases(), explain_too, family == TEST_FAMILY))
+    statistics = input_checks.default_stats() or {}
+    return {"checkpoint": loaded.path, "model_version": loaded.version, "model_sha256": loaded.sha256,
+            "trained": loaded.trained, "ood_threshold": ood.threshold(loaded.meta.get("ood")),
+            "input_stats_threshold": statistics.get("threshold"),
+            "data_dir": None if data_dir is None else str(data_dir),
+            "n_test": n_test, "seed": seed, "seconds": round(time.perf_counter() - began, 1),
+            "inputs": sum(r.inputs for r in results), "crashes": sum(r.crashes for r in results),
+            "families": [r.to_dict() for r in results], "goals": _goals(results)}
+
+
+def _goals(results: list[FamilyResult]) -> list[dict[str, Any]]:
+    """The issue's goals, each with its measured value and whether it passed."""
+    by_name = {r.family: r for r in results}
+    goals = [{"goal": "crashes", "target": "0", "value": sum(r.crashes for r in results)}]
+    goals[0]["passed"] = goals[0]["value"] == 0
+    photos = by_name.get("natural photos")
+    if photos is not None:
+        rate = photos.refusal_rate
+        goals.append({"goal": "natural photos refused", "target": f">= {PHOTO_GOAL:.0%}", "value": rate,
+                      "passed": rate is not None and rate >= PHOTO_GOAL})
+    test = by_name.get(TEST_FAMILY)
+    if test is not None:
+        rate = test.refusal_rate
+        goals.append({"goal": "test radiographs refused", "target": f"<= {RADIOGRAPH_BUDGET:.0%}", "value": rate,
+                      "passed": rate is not None and rate <= RADIOGRAPH_BUDGET})
+    return goals
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The printed table: one row per family, then the goals and notable inputs."""
+    lines = [f"Reliability report · checkpoint {report['checkpoint']} · version {report['model_version']} · "
+             f"sha256 {report['model_sha256'][:12]} · {'trained' if report['trained'] else 'UNTRAINED'}",
+             f"OOD threshold (val 99.5th pct) {_number(report['ood_threshold'])} · image-statistics threshold "
+             f"{_number(report['input_stats_threshold'])} · {report['inputs']} inputs in {report['seconds']} s", ""]
+    header = ("family", "inputs", "input errors", "valid", "refused", "by OOD score", "by input checks",
+              "refusal rate", "crashes", "slowest s")
+    rows = [header] + [(f["family"], f["inputs"], f["input_errors"], f["valid"], f["refused"], f["refused_by_score"],
+                        f["refused_by_checks"], _percent(f["refusal_rate"]), f["crashes"], f["slowest_seconds"])
+                       for f in report["families"]]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells))
+    lines.append("")
+    for goal in report["goals"]:
+        value = goal["value"] if goal["goal"] == "crashes" else _percent(goal["value"])
+        lines.append(f"goal: {goal['goal']} {value} (target {goal['target']}): {'PASS' if goal['passed'] else 'FAIL'}")
+    for family in report["families"]:
+        kind = "refused" if family["radiographs"] else "accepted"
+        if family["notable"]:
+            lines.append(f"{family['family']}, {kind}: " + "; ".join(family["notable"]))
+        for example in family["crash_examples"]:
+            lines.append(f"CRASH {example}")
+    return "\n".join(lines)
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+__all__ = ["FamilyResult", "PHOTO_GOAL", "RADIOGRAPH_BUDGET", "format_report", "radiograph_cases", "run_family",
+           "run_report"]

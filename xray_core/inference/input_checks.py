@@ -1,0 +1,133 @@
+"""Cheap input-level checks run before any probability is shown: does this image look like a chest radiograph?
+
+They complement the feature-space Mahalanobis distance of :mod:`xray_core.inference.ood`, which sees what the classifier
+sees and can be fooled by images whose deep features happen to fall near the radiographs' (validation found
+the 'moon' photo and smooth vertical gradients inside its threshold). Three checks, each with its own message:
+
+* **nearly uniform**: pixel standard deviation below :data:`MIN_STD` (blank, constant or fully saturated).
+* **extreme aspect ratio**: longest / shortest side above :data:`MAX_ASPECT` (the corpus never exceeds 3.2).
+* **image statistics unlike chest radiographs**: twelve global statistics of the image squashed to 64 x 64
+  (brightness, contrast, skew, black and white fractions, left-right mirror symmetry, mediastinum-vs-lung
+  contrast, vertical trend, edge strength, fine detail, histogram entropy, frame contrast). Their mean and
+  precision were fitted on train-split radiographs and the threshold is the 99.5th percentile of
+  validation-split radiographs (``python -m xray_core input-stats`` rewrites :data:`STATS_FILE`); the test
+  split is never used. The score is a Mahalanobis distance in that 12-d space.
+
+Limitation: the statistics were fitted on 8-bit JPEG radiographs; films from other pipelines (16-bit DICOM with
+an unusual window, heavy post-processing) may score higher. The user can still ask to see the prediction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from xray_core.io.reader import XrayImage
+from xray_core.models.preprocessing import resize_square
+
+MIN_STD = 0.02  # [0, 1] units at 64 x 64; 99.5 % of train radiographs are above 0.1
+MAX_ASPECT = 4.0  # the corpus's most elongated film is 3.2 : 1
+DEFAULT_PERCENTILE = 99.5  # of validation radiographs' statistics scores: about 0.5 % false refusals
+STATS_SIDE = 64  # statistics are computed on the image squashed to this square
+STATS_FILE = Path(__file__).with_name("input_stats.json")
+FEATURE_NAMES: tuple[str, ...] = ("mean", "std", "skewness", "black_fraction", "white_fraction", "mirror_symmetry",
+                                  "mediastinum_contrast", "vertical_trend", "log_edge_strength", "log_fine_detail",
+                                  "entropy", "frame_contrast")
+
+
+def image_statistics(pixels: np.ndarray) -> np.ndarray:
+    """The 12 :data:`FEATURE_NAMES` of an H x W float image in [0, 1], as float64 (12,)."""
+    x = resize_square(np.asarray(pixels, dtype=np.float32), STATS_SIDE).astype(np.float64)
+    side, mean, std = STATS_SIDE, float(x.mean()), float(x.std())
+    unit = max(std, 1e-3)
+    z = (x - mean) / unit
+    rows = slice(side // 4, 3 * side // 4)
+    centre = x[rows, int(0.42 * side):int(0.58 * side)].mean()
+    lungs = (x[rows, int(0.15 * side):int(0.35 * side)].mean() + x[rows, int(0.65 * side):int(0.85 * side)].mean()) / 2
+    edges = np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=0)).mean()
+    detail = np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.5)).mean()
+    histogram = np.histogram(x, 32, (0.0, 1.0))[0] / x.size
+    frame = np.ones_like(x, dtype=bool)
+    frame[side // 10:-side // 10, side // 10:-side // 10] = False
+    return np.array([
+        mean, std, float((z ** 3).mean()), float((x < 0.05).mean()), float((x > 0.95).mean()),
+        float((z * z[:, ::-1]).mean()), (centre - lungs) / unit,
+        (x[2 * side // 3:].mean() - x[:side // 3].mean()) / unit,
+        np.log(edges / unit + 1e-4), np.log(detail / unit + 1e-4),
+        float(-(histogram[histogram > 0] * np.log(histogram[histogram > 0])).sum()),
+        (x[frame].mean() - x[~frame].mean()) / unit,
+    ])
+
+
+def fit(train_pixels: Iterable[np.ndarray], val_pixels: Iterable[np.ndarray],
+        percentile: float = DEFAULT_PERCENTILE) -> dict[str, Any]:
+    """Fit mean and precision on train radiographs and the threshold on val radiographs; JSON-able dict.
+
+    Each item is an H x W float image in [0, 1] (any size) or a uint8 image (divided by 255).
+    """
+    train = np.stack([image_statistics(_unit(p)) for p in train_pixels])
+    val = np.stack([image_statistics(_unit(p)) for p in val_pixels])
+    covariance = np.cov(train, rowvar=False) + 1e-6 * np.eye(train.shape[1])
+    stats: dict[str, Any] = {"method": "mahalanobis-image-statistics", "features": list(FEATURE_NAMES),
+                             "side": STATS_SIDE, "mean": train.mean(axis=0).tolist(),
+                             "precision": np.linalg.inv(covariance).tolist()}
+    val_scores = statistics_score(val, stats)
+    stats.update(threshold=float(np.percentile(val_scores, percentile)), percentile=percentile,
+                 val_score_median=float(np.median(val_scores)), n_train=len(train), n_val=len(val))
+    return stats
+
+
+def statistics_score(features: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Mahalanobis distance of (N, 12) or (12,) statistics to the radiographs' (higher = less radiograph-like)."""
+    delta = np.atleast_2d(features) - np.asarray(stats["mean"])
+    return np.sqrt(np.maximum(np.einsum("nd,de,ne->n", delta, np.asarray(stats["precision"]), delta), 0.0))
+
+
+@lru_cache(maxsize=1)
+def default_stats() -> dict[str, Any] | None:
+    """The statistics shipped in :data:`STATS_FILE`, or None when it is absent."""
+    return json.loads(STATS_FILE.read_text()) if STATS_FILE.is_file() else None
+
+
+def radiograph_score(image: XrayImage | np.ndarray, stats: dict[str, Any] | None = None) -> float | None:
+    """The image-statistics distance of one image (None without statistics)."""
+    stats = stats or default_stats()
+    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
+    return None if stats is None else float(statistics_score(image_statistics(pixels), stats)[0])
+
+
+def input_flags(image: XrayImage | np.ndarray, stats: dict[str, Any] | None = None) -> list[str]:
+    """Reasons this image is not a chest radiograph (empty list: none found). Each reason states its numbers.
+
+    ``stats``: image statistics from :func:`fit` (default: the shipped :data:`STATS_FILE`).
+    """
+    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image, dtype=np.float32)
+    height, width = pixels.shape[:2]
+    aspect = max(height, width) / max(min(height, width), 1)
+    if aspect > MAX_ASPECT:
+        return [f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)"]
+    values = image_statistics(pixels)
+    if values[1] < MIN_STD:
+        return [f"nearly uniform image (pixel standard deviation {values[1]:.3f} < {MIN_STD})"]
+    stats = stats or default_stats()
+    if stats is None:
+        return []
+    score = float(statistics_score(values, stats)[0])
+    if score > stats["threshold"]:
+        return [f"image statistics unlike chest radiographs (score {score:.1f} > {stats['threshold']:.1f})"]
+    return []
+
+
+def _unit(pixels: np.ndarray) -> np.ndarray:
+    pixels = np.asarray(pixels)
+    return pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
+
+
+__all__ = ["FEATURE_NAMES", "MAX_ASPECT", "MIN_STD", "STATS_FILE", "default_stats", "fit", "image_statistics",
+           "input_flags", "radiograph_score", "statistics_score"]

@@ -1,0 +1,182 @@
+"""Pure array maths that turns a [0, 1] grayscale film into the network's input, and back.
+
+One :class:`~xray_core.config.Preprocessing` object drives every step. Axis order is
+H x W for numpy images, (C, S, S) for one tensor and (N, C, S, S) for batches. Geometry
+is "squash": the whole film is resized to S x S whatever its aspect ratio, so size and
+aspect ratio (which identify the source in the corpus) never reach the model.
+
+Geometric augmentation and test-time views use ``padding_mode="border"``: bilinear
+sampling with border padding is a convex combination of input pixels, so it commutes
+with the affine normalisation ``(x - mean) / std`` and gives the same result whether it
+runs before or after :func:`normalize`; it also avoids black wedges that the model
+could confuse with the letterbox margins some sources have.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from xray_core.config import Preprocessing
+
+_INTERPOLATIONS = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
+                   "lanczos": cv2.INTER_LANCZOS4, "nearest": cv2.INTER_NEAREST}
+_TTA_SHIFT = 0.04  # fraction of the side
+_TTA_ZOOM = 1.05
+
+
+def _resize(pixels: np.ndarray, height: int, width: int, downscale: str = "area") -> np.ndarray:
+    """Resize H x W to ``height x width``: ``downscale`` on shrinking axes, linear on growing ones."""
+    if downscale not in _INTERPOLATIONS:
+        raise ValueError(f"Unknown interpolation {downscale!r}; expected one of {', '.join(_INTERPOLATIONS)}")
+    if pixels.ndim != 2 or 0 in pixels.shape:
+        raise ValueError(f"Expected a non-empty H x W image, got shape {pixels.shape}")
+    if height < 1 or width < 1:
+        raise ValueError(f"Target size must be positive, got {height} x {width}")
+    source_h, source_w = pixels.shape
+    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+    if (source_h, source_w) == (height, width):
+        return pixels.copy()
+    shrink = _INTERPOLATIONS[downscale]
+    if (height < source_h and width > source_w) or (height > source_h and width < source_w):
+        # One axis shrinks while the other grows: one pass per axis so each gets its own filter.
+        tall = cv2.resize(pixels, (source_w, height), interpolation=shrink if height < source_h else cv2.INTER_LINEAR)
+        return cv2.resize(tall, (width, height), interpolation=shrink if width < source_w else cv2.INTER_LINEAR)
+    interpolation = shrink if (height < source_h or width < source_w) else cv2.INTER_LINEAR
+    return cv2.resize(pixels, (width, height), interpolation=interpolation)
+
+
+def resize_square(pixels: np.ndarray, size: int, downscale: str = "area") -> np.ndarray:
+    """Squash-resize a whole H x W float image to ``size x size`` float32 (area shrinking, linear enlarging)."""
+    return _resize(pixels, size, size, downscale)
+
+
+def _unit_float(pixels: np.ndarray) -> np.ndarray:
+    """H x W uint8 (divided by 255) or float in [0, 1] → float32 clipped to [0, 1]."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / 255.0
+    if not np.issubdtype(pixels.dtype, np.floating):
+        raise ValueError(f"Expected uint8 or float pixels in [0, 1], got dtype {pixels.dtype}")
+    return np.clip(np.nan_to_num(pixels.astype(np.float32)), 0.0, 1.0)
+
+
+def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    """(N, S, S) or (N, 1, S, S) float in [0, 1] → ``(x - mean) / std`` float32 (N, C, S, S), C = in_channels."""
+    if batch.ndim == 3:
+        batch = batch[:, None]
+    if batch.ndim != 4 or batch.shape[1] != 1:
+        raise ValueError(f"Expected a (N, S, S) or (N, 1, S, S) batch, got shape {tuple(batch.shape)}")
+    out = (batch.float() - prep.mean) / prep.std
+    return out if prep.in_channels == 1 else out.expand(-1, prep.in_channels, -1, -1).contiguous()
+
+
+def normalize_batch(batch_uint8: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    """Cached (N, S, S) or (N, 1, S, S) uint8 squares → normalised float32 (N, C, S, S)."""
+    if batch_uint8.dtype != torch.uint8:
+        raise ValueError(f"Expected a uint8 batch, got {batch_uint8.dtype}; use normalize() for [0, 1] floats")
+    if tuple(batch_uint8.shape[-2:]) != (prep.image_size, prep.image_size):
+        raise ValueError(f"Batch side {tuple(batch_uint8.shape[-2:])} does not match image_size {prep.image_size}; "
+                         "rebuild the cache for this preprocessing")
+    return normalize(batch_uint8.float() / 255.0, prep)
+
+
+def to_tensor(pixels: np.ndarray, prep: Preprocessing, transform: nn.Module | None = None) -> torch.Tensor:
+    """H x W image (float in [0, 1] or uint8) of any size → normalised float32 (C, S, S).
+
+    ``transform`` (e.g. :class:`TrainAugment`) is applied to the (1, 1, S, S) [0, 1] batch before normalisation.
+    """
+    if prep.geometry != "squash":
+        raise ValueError(f"Unsupported geometry {prep.geometry!r}; only 'squash' is implemented")
+    square = resize_square(_unit_float(pixels), prep.image_size, prep.interpolation)
+    batch = torch.from_numpy(square)[None, None]
+    if transform is not None:
+        batch = transform(batch)
+    return normalize(batch, prep)[0]
+
+
+def _affine(angle: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """(N, 2, 3) output→input sampling matrices for ``affine_grid``; ``shift`` in normalised units (side = 2)."""
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    first = torch.stack([cos * flip, sin * flip], dim=1)  # x column, mirrored when flip = -1
+    second = torch.stack([-sin, cos], dim=1)
+    return torch.stack([first, second, shift], dim=2)
+
+
+def _warp(batch: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    theta = theta.to(device=batch.device, dtype=batch.dtype)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    return F.grid_sample(batch, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class TrainAugment(nn.Module):
+    """Random, vectorised augmentation of a (N, 1, S, S) float batch in [0, 1], before normalisation.
+
+    Per image, at ``strength`` 1: rotation ±7°, translation ±6 % of the side, scale ≈0.91–1.1
+    (log-uniform), gamma 0.8–1.25 (log-uniform), contrast ×(≈0.9–1.1) about the image mean,
+    brightness ±0.1, and a horizontal flip with probability 1/2 only if ``hflip`` (off: the heart
+    sits on the left). Every range scales with ``strength``; 0 is the identity (flips included).
+    Random numbers come from ``generator`` (call argument, else the constructor's, else torch's
+    global RNG) on the CPU, so results are reproducible. Output is clipped to [0, 1].
+    """
+
+    def __init__(self, strength: float = 1.0, hflip: bool = False, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        if not strength >= 0:
+            raise ValueError(f"strength must be >= 0, got {strength}")
+        self.strength = float(strength)
+        self.hflip = bool(hflip)
+        self.generator = generator
+
+    def forward(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if batch.ndim != 4:
+            raise ValueError(f"Expected a (N, 1, S, S) batch, got shape {tuple(batch.shape)}")
+        if self.strength == 0 or batch.shape[0] == 0:
+            return batch.clamp(0.0, 1.0)
+        s = self.strength
+        generator = generator if generator is not None else self.generator
+        draws = torch.rand(batch.shape[0], 8, generator=generator) * 2 - 1  # U[-1, 1], one row per image
+        flip = torch.where(draws[:, 4] < 0, -1.0, 1.0) if self.hflip else torch.ones(batch.shape[0])
+        theta = _affine(angle=draws[:, 0] * math.radians(7.0) * s, scale=torch.exp(draws[:, 3] * math.log(1.1) * s),
+                        shift=draws[:, 1:3] * (2 * 0.06 * s), flip=flip)
+        out = _warp(batch, theta).clamp(0.0, 1.0)
+        per_image = draws.to(device=batch.device, dtype=batch.dtype)[:, :, None, None, None]
+        out = out.pow(torch.exp(per_image[:, 5] * math.log(1.25) * s))
+        mean = out.mean(dim=(1, 2, 3), keepdim=True)
+        out = (out - mean) * torch.exp(per_image[:, 6] * math.log(1.1) * s) + mean + per_image[:, 7] * 0.1 * s
+        return out.clamp(0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return f"strength={self.strength}, hflip={self.hflip}"
+
+
+def tta_views(batch: torch.Tensor) -> list[torch.Tensor]:
+    """Deterministic test-time views of a (N, C, S, S) batch: identity, shifts ±4 % horizontally, zoom ×1.05.
+
+    Works on [0, 1] or normalised batches alike (border padding commutes with normalisation).
+    """
+    n = batch.shape[0]
+    ones, zeros = torch.ones(n), torch.zeros(n)
+
+    def view(dx: float, zoom: float) -> torch.Tensor:
+        shift = torch.stack([torch.full((n,), 2 * dx), zeros], dim=1)
+        return _warp(batch, _affine(zeros, torch.full((n,), zoom), shift, ones))
+
+    return [batch, view(_TTA_SHIFT, 1.0), view(-_TTA_SHIFT, 1.0), view(0.0, _TTA_ZOOM)]
+
+
+def cam_to_image(cam: np.ndarray, height: int, width: int) -> np.ndarray:
+    """S x S map → H x W float32 in [0, 1] at the original resolution (geometry is squash, so a plain resize)."""
+    cam = np.squeeze(np.asarray(cam, dtype=np.float32))
+    if cam.ndim != 2:
+        raise ValueError(f"Expected a 2-D map, got shape {np.shape(cam)}")
+    resized = _resize(np.nan_to_num(cam), int(height), int(width), "area")
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
+
+
+__all__ = ["TrainAugment", "cam_to_image", "normalize", "normalize_batch", "resize_square", "tta_views", "to_tensor"]
