@@ -195,7 +195,7 @@ def model_banner(loaded: LoadedModel | None, error: str) -> None:
 
 def confounding_note(loaded: LoadedModel) -> None:
     """The age/source caveat, with the checkpoint's own training shares when it records them."""
-    notes = age_confounding_notes(loaded.meta)
+    notes = age_confounding_notes(loaded.meta.data_summary)
     detail = ("Training data: " + "; ".join(notes) + ". ") if notes else (
         "In the training data, bacterial and viral pneumonia images are almost all pediatric (ages 1–5) while "
         "COVID-19 images are adult. ")

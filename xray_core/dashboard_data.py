@@ -259,8 +259,8 @@ def model_summary(loaded: Any) -> dict[str, Any]:
     return {"version": loaded.version, "trained": loaded.trained, "arch": loaded.arch, "sha256": loaded.sha256,
             "checkpoint": Path(loaded.path).name, "class_names": list(loaded.class_names),
             "n_parameters": int(sum(p.numel() for p in loaded.model.parameters())),
-            "preprocessing": dict(meta.get("preprocessing", {})), "temperature": loaded.temperature,
-            "ood_threshold": (meta.get("ood") or {}).get("threshold"), "libraries": dict(meta.get("libraries", {}))}
+            "preprocessing": meta.preprocessing.to_dict(), "temperature": loaded.temperature,
+            "ood_threshold": (meta.ood or {}).get("threshold"), "libraries": dict(meta.libraries)}
 
 
 def report_path(checkpoint: str | Path) -> Path:
@@ -325,9 +325,9 @@ def split_probabilities(loaded: Any, table: pd.DataFrame, batch_size: int = 32,
     return np.asarray(truths, dtype=int), np.asarray(probabilities, dtype=float).reshape(-1, len(names))
 
 
-def age_confounding_notes(meta: dict[str, Any]) -> list[str]:
+def age_confounding_notes(data_summary: dict[str, Any]) -> list[str]:
     """Plain-language notes from the checkpoint's training counts per age group, e.g. '98 % of ... pediatric'."""
-    counts = (meta.get("data_summary") or {}).get("age_group_class_counts") or {}
+    counts = data_summary.get("age_group_class_counts") or {}
     notes = []
     for label in CLASS_TITLES:
         per_group = {group: int(row.get(label, 0)) for group, row in counts.items() if group}

@@ -88,16 +88,20 @@ def _show(array: Any, view: dict[str, float], caption: str) -> None:
              width="stretch")
 
 
-REFUSAL_NOTE = "does not look like a frontal chest radiograph: "
+#: How each refusal code reads on the page (the core decides; the page only words it).
+REFUSAL_WORDS = {
+    "ood_features": "its features are far from every training radiograph (score {score:.1f} above the threshold "
+                    "{threshold:.1f} learned from validation radiographs)",
+    "extreme_aspect": "its aspect ratio {score:.1f} : 1 is beyond {threshold:g} : 1",
+    "uniform_image": "it is nearly uniform (pixel standard deviation {score:.3f} below {threshold})",
+    "image_statistics": "its global image statistics are unlike chest radiographs (score {score:.1f} above "
+                        "{threshold:.1f})",
+}
 
 
 def _refusal_reasons(prediction: Prediction) -> str:
-    """Why the input was refused: the feature-space OOD score and/or the image-level input checks."""
-    score, threshold = prediction.ood_score, prediction.ood_threshold
-    reasons = [note[len(REFUSAL_NOTE):] for note in prediction.notes if note.startswith(REFUSAL_NOTE)]
-    if score is not None and threshold is not None and score > threshold:
-        reasons.insert(0, f"out-of-distribution score {score:.1f} is above the threshold {threshold:.1f} "
-                          "learned from validation radiographs")
+    """Why the input was refused, worded from the decisions' codes and numbers."""
+    reasons = [REFUSAL_WORDS[d.code].format(score=d.score, threshold=d.threshold) for d in prediction.refusals()]
     return ("Reason: " + "; ".join(reasons) + ".") if reasons else ""
 
 

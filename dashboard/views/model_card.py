@@ -40,14 +40,14 @@ def _model(loaded: LoadedModel) -> None:
             "Checkpoint file": info["checkpoint"], "Weights SHA-256": f"`{info['sha256']}`",
             "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded"}
     st.markdown("| Property | Value |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |" for name, value in rows.items()))
-    training = loaded.meta.get("training") or {}
+    training = loaded.meta.training
     if training:
         st.markdown(f"Trained for **{training.get('epochs_run', '?')} epochs** in "
                     f"{_fmt(training.get('wall_time_seconds'), 0)} s; best validation macro AUC "
                     f"{_fmt(training.get('best_val_macro_auc'))}.")
         if training.get("history"):
             st.plotly_chart(charts.history(training["history"]), key="mc_history", config=charts.CONFIG)
-    validation = (loaded.meta.get("metrics") or {}).get("val")
+    validation = loaded.meta.metrics.get("val")
     if validation:
         st.markdown("##### Validation split (model selection)")
         flat = {"accuracy": validation.get("accuracy"), "macro AUC": validation.get("macro_auc"),
@@ -62,7 +62,7 @@ def _counts(nested: dict[str, dict[str, int]], title: str, key: str) -> None:
 
 
 def _data(loaded: LoadedModel) -> None:
-    summary = loaded.meta.get("data_summary") or {}
+    summary = loaded.meta.data_summary
     if not summary:
         st.info("This checkpoint records no training-data summary.")
         return
@@ -80,7 +80,7 @@ def _data(loaded: LoadedModel) -> None:
 
 
 def _calibration(loaded: LoadedModel, report: dict[str, Any] | None) -> None:
-    calibration = loaded.meta.get("calibration") or {}
+    calibration = {**loaded.meta.calibration, "temperature": loaded.meta.temperature}
     st.markdown(f"Temperature scaling (Guo et al., 2017) fitted on the {calibration.get('fitted_on', 'validation')} "
                 f"split: **T = {_fmt(calibration.get('temperature'))}**. "
                 "Displayed probabilities are softmax(logits / T).")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from xray_core import dashboard_data as dd
+from xray_core.inference.decisions import Decision
 from xray_core.inference.predict import Prediction
 from xray_core.io.reader import XrayImage
 
@@ -26,7 +27,9 @@ def _zip(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> by
 def _prediction(probabilities: dict[str, float], refused: bool = False, low: bool = False) -> Prediction:
     label = max(probabilities, key=probabilities.get)
     return Prediction(name="x.png", label=label, probabilities=probabilities, logits=[0.0] * 4, elapsed_ms=1.0,
-                      ood_score=3.0, ood_threshold=5.0, refused=refused, low_confidence=low)
+                      ood_score=3.0, ood_threshold=5.0,
+                      decisions=[Decision("ood_features", "far", 6.0, 5.0)] * refused
+                      + [Decision("low_confidence", "low", 0.3, 0.5)] * low)
 
 
 def test_apply_window_maps_the_window_to_0_255_and_inverts():
@@ -154,7 +157,7 @@ def test_age_confounding_notes_from_checkpoint_counts():
     meta = {"data_summary": {"age_group_class_counts": {
         "pediatric": {"normal": 10, "bacterial": 98, "viral": 50, "covid": 0},
         "adult": {"normal": 10, "bacterial": 2, "viral": 50, "covid": 40}}}}
-    notes = dd.age_confounding_notes(meta)
+    notes = dd.age_confounding_notes(meta["data_summary"])
     assert notes == ["98% of bacterial pneumonia training images are pediatric",
                      "100% of COVID-19 training images are adult"]
     assert dd.age_confounding_notes({}) == []

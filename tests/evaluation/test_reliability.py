@@ -50,7 +50,7 @@ def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes,
 
     def canned(loaded, data_dir, **kwargs):
         seen["data_dir"] = data_dir
-        return {"checkpoint": "x.pt", "model_version": "1", "model_sha256": "ab" * 32, "trained": True,
+        return {"model": {"checkpoint": "x.pt", "version": "1", "sha256": "ab" * 32, "trained": True},
                 "ood_threshold": 1.0, "input_stats_threshold": 1.0, "inputs": 0, "seconds": 0.0, "families": [],
                 "crashes": crashes, "goals": [{"goal": "crashes", "target": "0", "value": crashes,
                                                "passed": passed and not crashes}]}
@@ -87,7 +87,7 @@ def test_a_crash_is_counted_and_named_not_raised(tiny_checkpoint, monkeypatch):
 
 
 def test_format_report_marks_goals():
-    report = {"checkpoint": "x.pt", "model_version": "1", "model_sha256": "ab" * 32, "trained": True,
+    report = {"model": {"checkpoint": "x.pt", "version": "1", "sha256": "ab" * 32, "trained": True},
               "ood_threshold": 37.0, "input_stats_threshold": 9.0, "inputs": 3, "seconds": 1.0, "families": [
                   {"family": "natural photos", "radiographs": False, "inputs": 2, "input_errors": 0, "valid": 2,
                    "refused": 2, "refused_by_score": 1, "refused_by_checks": 2, "refusal_rate": 1.0, "crashes": 0,
@@ -102,7 +102,7 @@ def _trained_checkpoint() -> LoadedModel:
     if not DEFAULT_CHECKPOINT.is_file():
         pytest.skip(f"no trained checkpoint at {DEFAULT_CHECKPOINT}")
     loaded = load_checkpoint(DEFAULT_CHECKPOINT)
-    if not loaded.trained or not loaded.meta.get("ood"):
+    if not loaded.trained or not loaded.meta.ood:
         pytest.skip(f"{DEFAULT_CHECKPOINT} is untrained or has no OOD statistics")
     return loaded
 

@@ -20,6 +20,7 @@ from xray_core.explain.overlay import hot_region, outline, overlay, to_rgb
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint
+from xray_core.models.meta import CheckpointMeta
 
 SIZES = [(64, 64), (37, 90), (211, 150)]  # (H, W): the input size, a wide odd one, a larger tall one
 
@@ -70,7 +71,7 @@ class RegionNet(nn.Module):
 
 
 def region_loaded(gain: float = 20.0) -> LoadedModel:
-    meta = {"arch": "regionnet", "preprocessing": Preprocessing(image_size=64).to_dict(), "trained": True}
+    meta = CheckpointMeta(arch="regionnet", preprocessing=Preprocessing(image_size=64), trained=True)
     return LoadedModel(model=RegionNet(gain=gain).eval(), meta=meta, sha256="")
 
 

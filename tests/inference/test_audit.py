@@ -10,17 +10,17 @@ from _factories import PATIENT_FIELDS, dicom_bytes
 
 from xray_core.evaluation.reliability_inputs import film
 from xray_core.inference import audit
+from xray_core.inference.decisions import Decision
 from xray_core.inference.predict import Prediction, predict_image
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 
 
 def _prediction(refused: bool = False) -> Prediction:
-    notes = ["does not look like a frontal chest radiograph (OOD score 50.0 > 37.0)"] if refused else []
+    decisions = [Decision("ood_features", "far from training radiographs", 50.0, 37.0)] if refused else []
     return Prediction(name="Doe_Jane_PID-0042.dcm", label="normal",
                       probabilities={"normal": 0.7, "bacterial": 0.1, "viral": 0.1, "covid": 0.1}, logits=[0.0] * 4,
-                      elapsed_ms=1.0, ood_score=50.0 if refused else 20.0, ood_threshold=37.0, refused=refused,
-                      notes=notes)
+                      elapsed_ms=1.0, ood_score=50.0 if refused else 20.0, ood_threshold=37.0, decisions=decisions)
 
 
 def test_record_has_only_whitelisted_keys_and_no_file_name(tmp_path):
@@ -31,7 +31,8 @@ def test_record_has_only_whitelisted_keys_and_no_file_name(tmp_path):
     [line] = (tmp_path / "logs" / "audit.jsonl").read_text().splitlines()
     assert json.loads(line) == entry
     assert entry["input_sha256"] == digest and entry["refused"] is True and entry["ood_score"] == 50.0
-    assert entry["refusal_reasons"] and sum(entry["probabilities"].values()) == pytest.approx(1.0)
+    assert entry["decisions"] == [{"code": "ood_features", "score": 50.0, "threshold": 37.0}]
+    assert sum(entry["probabilities"].values()) == pytest.approx(1.0)
     assert "Doe" not in line and "PID" not in line  # the file name is never logged
 
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from xray_core.inference.predict import calibrated_probabilities, predict_batch, predict_image
+from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
 
@@ -24,7 +25,7 @@ def test_single_prediction_is_typed_and_sums_to_one(loaded):
     assert result.label == max(result.probabilities, key=result.probabilities.get)
     assert result.name == "img0.png" and result.elapsed_ms > 0 and len(result.logits) == 4
     assert result.ood_score is not None and result.ood_threshold is not None
-    assert any("UNTRAINED" in note for note in result.notes)
+    assert result.has("untrained_model") and not any(d.refuses for d in result.decisions if d.code == "untrained_model")
     assert result.to_dict()["label"] == result.label
 
 
@@ -46,7 +47,7 @@ def test_same_input_gives_identical_probabilities(loaded):
 
 def test_temperature_softens_probabilities():
     logits = torch.tensor([[4.0, 1.0, 0.0, -1.0]])
-    sharp = calibrated_probabilities(logits, 1.0)
-    soft = calibrated_probabilities(logits, 2.0)
+    sharp = calibrated_softmax(logits, 1.0)
+    soft = calibrated_softmax(logits, 2.0)
     assert soft.max() < sharp.max()
     torch.testing.assert_close(soft.sum(1), torch.ones(1))

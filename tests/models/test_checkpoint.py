@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from xray_core.config import CLASS_NAMES, Preprocessing
-from xray_core.models.checkpoint import CheckpointError, load_checkpoint, read_payload, save_checkpoint, update_meta
+from xray_core.models.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_payload,
+    save_checkpoint,
+    update_meta,
+    weights_sha256,
+)
+from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
 
 
@@ -18,14 +26,14 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path):
     path = tmp_path / "m.pt"
     model, sha = _save(path, metrics={"val": {"macro_auc": 0.9}}, train_config={"epochs": 3})
     payload = torch.load(path, weights_only=True)  # plain data: loads without unpickling code
-    assert payload["sha256"] == sha and payload["format_version"] == 1
+    assert payload["sha256"] == sha and payload["format_version"] == 2
     loaded = load_checkpoint(path)
     assert loaded.class_names == CLASS_NAMES and loaded.arch == "resnet18" and loaded.sha256 == sha
     assert loaded.preprocessing.image_size == 64 and not loaded.model.training
-    assert loaded.meta["metrics"]["val"]["macro_auc"] == 0.9 and "torch" in loaded.meta["libraries"]
+    assert loaded.meta.metrics["val"]["macro_auc"] == 0.9 and "torch" in loaded.meta.libraries
     for key, value in model.state_dict().items():
         torch.testing.assert_close(loaded.model.state_dict()[key], value)
-    json.dumps(loaded.meta)
+    assert CheckpointMeta.from_dict(json.loads(json.dumps(loaded.meta.to_dict()))) == loaded.meta
 
 
 def test_tampered_weights_are_refused(tmp_path):
@@ -53,13 +61,35 @@ def test_corrupt_foreign_and_missing_files_are_refused(tmp_path):
         load_checkpoint(tmp_path / "nothing.pt")
 
 
-def test_update_meta_keeps_the_hash_valid(tmp_path):
+def test_update_meta_re_signs_because_the_hash_covers_the_metadata(tmp_path):
     path = tmp_path / "m.pt"
     _, sha = _save(path)
-    update_meta(path, calibration={"temperature": 1.7})
+    new_sha = update_meta(path, temperature=1.7)
     loaded = load_checkpoint(path)
-    assert loaded.temperature == 1.7 and loaded.sha256 == sha
+    assert loaded.temperature == 1.7 and loaded.sha256 == new_sha != sha
     assert read_payload(path)["meta"]["trained"] is True
+
+
+def test_changed_metadata_is_refused(tmp_path):
+    """The temperature and refusal thresholds are part of what a prediction depends on: covered by the hash."""
+    path = tmp_path / "m.pt"
+    _save(path)
+    payload = torch.load(path, weights_only=True)
+    payload["meta"]["temperature"] = 0.1
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_checkpoint(path)
+
+
+def test_format_1_checkpoints_still_load(tmp_path):
+    path = tmp_path / "old.pt"
+    model = build_model("resnet18")
+    state = model.state_dict()
+    meta = {"arch": "resnet18", "preprocessing": {"image_size": 64}, "calibration": {"temperature": 0.8}}
+    torch.save({"format": "xray-core-checkpoint", "format_version": 1, "meta": meta, "state_dict": state,
+                "sha256": weights_sha256(state)}, path)
+    loaded = load_checkpoint(path)
+    assert loaded.temperature == 0.8 and loaded.preprocessing.image_size == 64
 
 
 def test_meta_must_be_plain_data(tmp_path):

@@ -12,7 +12,7 @@ from _streamlit_server import free_port
 from xray_core.config import REPO_ROOT
 from xray_core.inference.predict import predict_image
 from xray_core.io.reader import read_image
-from xray_core.models.checkpoint import load_checkpoint
+from xray_core.models.checkpoint import load_checkpoint, weights_sha256
 from xray_core.training.config import TrainConfig
 from xray_core.training.loop import SplitArrays, epoch_draws, run
 
@@ -36,8 +36,8 @@ def test_two_epoch_smoke_run_writes_a_usable_checkpoint(tiny_dataset, tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["image_size"] == 32
     loaded = load_checkpoint(path)
     assert loaded.trained and loaded.preprocessing.image_size == 32 and loaded.temperature > 0
-    assert loaded.meta["data_summary"]["n_images"] == 72  # train + val rows
-    assert loaded.meta["ood"]["threshold"] > 0
+    assert loaded.meta.data_summary["n_images"] == 72  # train + val rows
+    assert loaded.meta.ood["threshold"] > 0 and loaded.meta.input_stats["threshold"] > 0
     result = predict_image(loaded, read_image(tiny_dataset / "images" / "000.png"))
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
 
@@ -53,7 +53,7 @@ def test_resume_continues_where_it_stopped(tiny_dataset, tmp_path):
 def test_seeded_runs_are_identical(tiny_dataset, tmp_path):
     first = load_checkpoint(run(_config(tiny_dataset, tmp_path / "a", epochs=1)))
     second = load_checkpoint(run(_config(tiny_dataset, tmp_path / "b", epochs=1)))
-    assert first.sha256 == second.sha256
+    assert weights_sha256(first.model.state_dict()) == weights_sha256(second.model.state_dict())
 
 
 def test_class_balanced_draws_equalise_classes():
@@ -79,9 +79,9 @@ def test_partial_labels_and_external_set_train_and_select(tiny_dataset, tmp_path
     history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all("external_pneumonia_auc" in h and 0 <= h["selection"] <= 1 for h in history)
     meta = load_checkpoint(path).meta
-    assert meta["calibration"]["fitted_on"] == "val+external"
-    assert meta["data_summary"]["class_counts"]["pneumonia"] > 0
-    assert meta["training"]["best_epoch"] in (1, 2) and meta["version"].endswith(f"e{meta['training']['best_epoch']}")
+    assert meta.calibration["fitted_on"] == "val+external"
+    assert meta.data_summary["class_counts"]["pneumonia"] > 0
+    assert meta.training["best_epoch"] in (1, 2) and meta.version.endswith(f"e{meta.training['best_epoch']}")
 
 
 def test_fine_tune_from_an_earlier_checkpoint(tiny_dataset, tmp_path):

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     if args.card:
-        train_command = args.train_command or loaded.meta.get("train_command", "")
+        train_command = args.train_command or loaded.meta.extra.get("train_command", "")
         Path(args.card).write_text(render(report, loaded.meta, command=command, train_command=train_command))
     m = report["metrics"]
     print(json.dumps({"macro_auc": m["macro_auc"], "accuracy": m["accuracy"], **m["clinical"],

@@ -1,4 +1,9 @@
-"""``python -m xray_core explain FILE`` (heatmap for one image) and ``faithfulness`` (per-method report)."""
+"""``python -m xray_core explain FILE...`` (heatmaps), ``faithfulness`` and ``localisation`` (per-method reports).
+
+``explain --maps DIR`` writes each map as an 8-bit grayscale PNG at the film's own size (255 = hottest), named by
+the film's stem; ``--json`` adds per film the share of the map inside the lungs and whether the hottest point
+is inside (from the lung segmenter; null with the reason when it is unavailable).
+"""
 
 from __future__ import annotations
 
@@ -8,33 +13,41 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from xray_core.cli.segment import unique_stem
 from xray_core.config import default_checkpoint, default_data_dir
 
-_COMMANDS = ("explain", "faithfulness")
+_COMMANDS = ("explain", "faithfulness", "localisation")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``explain`` and ``faithfulness`` commands; returns the ``explain`` parser."""
+    """Add the ``explain``, ``faithfulness`` and ``localisation`` commands; returns the ``explain`` parser."""
     from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD
     from xray_core.explain.overlay import COLORMAPS
 
     parser = subparsers.add_parser(
-        "explain", help="class-activation heatmap for one image",
+        "explain", help="class-activation heatmaps for one or more images",
         description="Where the model looked: a Grad-CAM-family map for the predicted (or a chosen) class, its "
                     "strength and the prediction from the same pass. Decision support, not a diagnosis.")
-    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
     parser.add_argument("--method", default=DEFAULT_METHOD, help=f"one of {', '.join(CAM_METHODS)} "
                         f"(scorecam and ablationcam are slow) (default: {DEFAULT_METHOD})")
     parser.add_argument("--target", default="auto", help="'auto' (the predicted class) or a class name")
-    parser.add_argument("--out", default=None, metavar="PNG", help="write the overlay with outlines here")
+    parser.add_argument("--out", default=None, metavar="PNG", help="one FILE: write the overlay with outlines here")
+    parser.add_argument("--maps", default=None, metavar="DIR",
+                        help="write each map as DIR/<stem>.png, 8-bit grayscale at the film's size, 255 = hottest")
+    parser.add_argument("--segmenter", default=None, help="lung segmenter for --json's lung figures (default: "
+                                                          "$XRAY_SEGMENTER or weights/lung_unet.pt)")
     parser.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in [0, 1] (default: 0.4)")
     parser.add_argument("--colormap", default="jet", choices=sorted(COLORMAPS))
     parser.add_argument("--outline-percentile", type=float, default=90.0,
                         help="outline the map above this percentile; negative: no outline (default: 90)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="OUT",
+                        help="JSON with lung fraction and pointing hit per film: bare --json prints it instead of "
+                             "text (an object for one FILE, else a list); --json OUT writes the list to OUT")
     parser.set_defaults(run=run_explain)
     _add_faithfulness(subparsers)
+    _add_localisation(subparsers)
     return parser
 
 
@@ -60,31 +73,139 @@ def _add_faithfulness(subparsers) -> None:
     parser.set_defaults(run=run_faithfulness)
 
 
+def _add_localisation(subparsers) -> None:
+    from xray_core.explain.localisation import VARIANTS
+
+    parser = subparsers.add_parser(
+        "localisation", help="compare CAM methods and layers on where their maps fall relative to the lungs",
+        description="On external pneumonia films (bacterial/viral) with reference lung masks: share of map "
+                    "energy inside the lungs, pointing game, and ROAD confidence drop against RandomCAM, with "
+                    "bootstrap CIs, for each CAM method and target layer.")
+    parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
+    parser.add_argument("--data", default=None, help="corpus root (default: $XRAY_DATA_DIR or ../shared/cxr)")
+    parser.add_argument("--n", type=int, default=60, help="films sampled (default: 60)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated map variants")
+    parser.add_argument("--target", default="label", choices=("label", "predicted"),
+                        help="explain the labelled class or the predicted one (default: label)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, metavar="OUT", help="write the report here")
+    parser.add_argument("--markdown", default=None, metavar="OUT", help="write the table here")
+    parser.set_defaults(run=run_localisation)
+
+
+def run_localisation(args: argparse.Namespace) -> int:
+    """Sample external pneumonia films with masks, compare the variants, print and optionally write the report."""
+    from xray_core.explain.localisation import localisation_markdown, localisation_report
+    from xray_core.inference.lungs import mask_pairs
+    from xray_core.models.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        loaded = load_checkpoint(args.checkpoint or default_checkpoint())
+        pairs = mask_pairs(args.data or default_data_dir(), "external")
+        pairs = pairs[pairs["label"].isin(["bacterial", "viral"])]
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        report = localisation_report(loaded, pairs, variants, n=args.n, seed=args.seed, target=args.target)
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    options = [("--checkpoint", args.checkpoint), ("--data", args.data), ("--n", args.n), ("--seed", args.seed),
+               ("--target", args.target), ("--variants", args.variants)]
+    report.update(data=str(args.data or default_data_dir()), command="python -m xray_core localisation " + " ".join(
+        f"{flag} {value}" for flag, value in options if value is not None))
+    markdown = localisation_markdown(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown)
+    print(markdown, end="")
+    return 0
+
+
 def run_explain(args: argparse.Namespace) -> int:
-    """Exit 0 on success, 1 when the image cannot be read, 2 for checkpoint or option errors."""
-    from xray_core.explain.cam import explain, method_key
-    from xray_core.io.reader import XrayInputError, read_image
+    """Exit 0 on success, 1 when some image cannot be read, 2 for checkpoint or option errors."""
+    from xray_core.explain.cam import method_key, target_index
     from xray_core.models.checkpoint import CheckpointError, load_checkpoint
 
     try:
         method_key(args.method)  # option errors before the (slow) checkpoint load
+        if args.out and len(args.files) > 1:
+            raise ValueError("--out writes one overlay; for several files use --maps DIR")
         loaded = load_checkpoint(args.checkpoint or default_checkpoint())
-        image = read_image(args.file)
-        result = explain(loaded, image, method=args.method, target=args.target)
-    except XrayInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        target_index(loaded.class_names, args.target)
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    summary = {"file": args.file, **result.summary(), "overlay": None}
+    lungs = _lung_context(args.segmenter) if args.json else None
+    used: set[str] = set()
+    names = [unique_stem(Path(file).stem, used) for file in args.files]  # a.png twice: a.png, a-2.png
+    records = [_explain_one(args, loaded, file, name, lungs) for file, name in zip(args.files, names)]
+    if args.json == "-":
+        print(json.dumps(records[0] if len(records) == 1 else records, indent=2))
+    elif args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(records, indent=2))
+    return 1 if any("error" in record for record in records) else 0
+
+
+def _explain_one(args: argparse.Namespace, loaded, file: str, name: str, lungs: dict | None) -> dict:
+    """Explain one file, write its overlay/map, print text unless JSON goes to stdout; a record for --json."""
+    from xray_core.cli.common import read_bytes
+    from xray_core.explain.cam import explain
+    from xray_core.io.reader import XrayInputError, read_image
+
+    try:
+        image = read_image(read_bytes(file), name=Path(file).name)
+        result = explain(loaded, image, method=args.method, target=args.target)
+    except XrayInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return {"file": file, "error": str(error)}
+    summary = {"file": file, **result.summary(), "overlay": None, "map": None}
     if args.out:
         summary["overlay"] = _write_overlay(args, image.pixels, result.cam)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
+    if args.maps:
+        summary["map"] = _write_map(Path(args.maps) / f"{name}.png", result.cam)
+    if lungs is not None:
+        summary.update(_lung_figures(lungs, image, result.cam))
+    if args.json != "-":
         _print_summary(summary)
-    return 0
+    return summary
+
+
+def _write_map(path: Path, cam) -> str:
+    """The map as 8-bit grayscale (0 = coldest, 255 = hottest) at the film's own size."""
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.round(255 * np.clip(cam, 0, 1)).astype(np.uint8)).save(path)
+    return str(path)
+
+
+def _lung_context(segmenter_path: str | None) -> dict:
+    """The lung segmenter, or why there is none (the JSON then says null and this reason)."""
+    from xray_core.inference.lungs import load_segmenter
+    from xray_core.models.unet import SegmenterError
+
+    try:
+        segmenter = load_segmenter(segmenter_path)
+    except SegmenterError as error:
+        return {"segmenter": None, "reason": str(error)}
+    return {"segmenter": segmenter, "reason": None}
+
+
+def _lung_figures(lungs: dict, image, cam) -> dict:
+    from xray_core.explain.localisation import lung_fraction, pointing_hit
+    from xray_core.inference.lungs import segment
+
+    if lungs["segmenter"] is None:
+        return {"lung_fraction": None, "pointing_hit": None, "lungs_note": lungs["reason"]}
+    mask = segment(lungs["segmenter"], image)
+    figures = {"segmenter": lungs["segmenter"].identity()}
+    if not mask.any():
+        return {**figures, "lung_fraction": None, "pointing_hit": None,
+                "lungs_note": "the segmenter found no lungs on this film"}
+    return {**figures, "lung_fraction": lung_fraction(cam, mask), "pointing_hit": pointing_hit(cam, mask),
+            "lungs_note": None}
 
 
 def _write_overlay(args: argparse.Namespace, pixels, cam) -> str:

@@ -55,18 +55,18 @@ def run_reliability(args: argparse.Namespace) -> int:
 
 
 def _add_input_stats(subparsers) -> None:
-    from xray_core.inference.input_checks import DEFAULT_PERCENTILE, STATS_FILE
+    from xray_core.inference.input_checks import DEFAULT_PERCENTILE
 
     parser = subparsers.add_parser(
-        "input-stats", help="fit the image-statistics check on train/val radiographs",
-        description="Fit the radiograph image statistics of xray_core.inference.input_checks: mean and precision on a "
-                    "sample of train-split radiographs, refusal threshold at a percentile of the val split. The "
-                    "test split is never read.")
+        "input-stats", help="fit the image-statistics check on train/val radiographs into a checkpoint",
+        description="Fit the radiograph image statistics of xray_core.inference.input_checks: mean and precision "
+                    "on a sample of train-split radiographs, refusal threshold at a percentile of the val split, "
+                    "and store them in the checkpoint (re-signing it). The test split is never read.")
     parser.add_argument("--data", default=None, metavar="DIR", help=f"(default: {default_data_dir()})")
     parser.add_argument("--n-train", type=int, default=5000, help="train radiographs sampled (default: 5000)")
     parser.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE,
                         help=f"of val scores used as threshold (default: {DEFAULT_PERCENTILE})")
-    parser.add_argument("--out", default=str(STATS_FILE), help=f"(default: {STATS_FILE})")
+    parser.add_argument("--checkpoint", default=None, help=f"checkpoint to update (default: {default_checkpoint()})")
     parser.set_defaults(run=run_input_stats)
 
 
@@ -74,6 +74,7 @@ def run_input_stats(args: argparse.Namespace) -> int:
     from xray_core.data.dataset import load_dataset
     from xray_core.inference.input_checks import fit
     from xray_core.io.reader import read_image
+    from xray_core.models.checkpoint import update_meta
 
     table = load_dataset(args.data or default_data_dir())
     train = table[table["split"] == "train"]
@@ -86,7 +87,8 @@ def run_input_stats(args: argparse.Namespace) -> int:
                 percentile=args.percentile)
     stats["fitted_on"] = {"train": int(len(train)), "val": int(len(val)), "data": Path(args.data or
                                                                                      default_data_dir()).name}
-    Path(args.out).write_text(json.dumps(stats, indent=1) + "\n")
+    checkpoint = args.checkpoint or default_checkpoint()
+    sha = update_meta(checkpoint, input_stats=stats)
     print(f"threshold {stats['threshold']:.2f} (val {args.percentile}th percentile; val median "
-          f"{stats['val_score_median']:.2f}) written to {args.out}")
+          f"{stats['val_score_median']:.2f}) stored in {checkpoint} (new SHA-256 {sha[:12]}…)")
     return 0

@@ -94,8 +94,7 @@ def evaluate(loaded: LoadedModel, table: pd.DataFrame, split: str, reps: int = 5
     groups = np.where(part["patient_id"].astype(str) != "", part["patient_id"].astype(str),
                       "image:" + part["path"].astype(str))
     report = {
-        "model": {"version": loaded.version, "arch": loaded.arch, "sha256": loaded.sha256, "trained": loaded.trained,
-                  "temperature": loaded.temperature, "checkpoint": Path(loaded.path).name},
+        "model": loaded.identity(),
         "split": split or "all", "n_images": int(len(part)), "n_patient_groups": int(np.unique(groups).size),
         "metrics": metrics.summary(y_true, calibrated, names),
         "calibration_before": {k: metrics.calibration(y_true, raw)[k] for k in ("ece", "nll", "brier")},

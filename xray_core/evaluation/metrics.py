@@ -14,7 +14,6 @@ from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
-    log_loss,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -22,6 +21,7 @@ from sklearn.metrics import (
 )
 
 from xray_core.config import label_members
+from xray_core.inference.calibration import calibration
 
 
 def safe_auc(y_binary: np.ndarray, score: np.ndarray) -> float | None:
@@ -70,26 +70,6 @@ def sensitivity_at_specificity(y_binary: np.ndarray, score: np.ndarray, specific
     fpr, tpr, _ = roc_curve(y_binary, score)
     allowed = fpr <= 1 - specificity + 1e-12
     return float(tpr[allowed].max()) if allowed.any() else 0.0
-
-
-def calibration(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> dict[str, Any]:
-    """Expected calibration error of the top-class confidence, its reliability bins, NLL and Brier score."""
-    confidence = y_prob.max(axis=1)
-    correct = (y_prob.argmax(axis=1) == np.asarray(y_true)).astype(float)
-    edges = np.linspace(0, 1, bins + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    table, ece = [], 0.0
-    for b in range(bins):
-        members = index == b
-        if members.any():
-            gap = abs(correct[members].mean() - confidence[members].mean())
-            ece += members.mean() * gap
-            table.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(members.sum()),
-                          "confidence": float(confidence[members].mean()), "accuracy": float(correct[members].mean())})
-    labels = list(range(y_prob.shape[1]))
-    onehot = np.eye(y_prob.shape[1])[np.asarray(y_true)]
-    return {"ece": float(ece), "nll": float(log_loss(y_true, np.clip(y_prob, 1e-12, 1), labels=labels)),
-            "brier": float(np.mean(np.sum((y_prob - onehot) ** 2, axis=1))), "bins": table}
 
 
 def summary(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:

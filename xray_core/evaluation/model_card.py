@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from xray_core.config import CLASS_TITLES
+from xray_core.models.meta import CheckpointMeta
 
 INTENDED_USE = (
     "Decision support for exploring frontal (PA/AP) chest radiographs: it shows how strongly the image resembles "
@@ -72,8 +73,8 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines + ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
 
 
-def _data_section(meta: dict) -> list[str]:
-    summary = meta.get("data_summary", {})
+def _data_section(meta: CheckpointMeta) -> list[str]:
+    summary = meta.data_summary
     lines = ["## Training data", ""]
     splits = summary.get("split_class_counts") or summary.get("counts") or {}
     if splits:
@@ -114,8 +115,8 @@ def _metrics_section(report: dict) -> list[str]:
     return lines + [""]
 
 
-def _calibration_section(report: dict, meta: dict) -> list[str]:
-    calibration = meta.get("calibration", {})
+def _calibration_section(report: dict, meta: CheckpointMeta) -> list[str]:
+    calibration = {**meta.calibration, "temperature": meta.temperature}
     before, after = report["calibration_before"], report["metrics"]["calibration"]
     lines = ["## Calibration", "",
              f"Temperature scaling fitted on the validation split: T = {_fmt(calibration.get('temperature'))}.", ""]
@@ -135,17 +136,17 @@ def _breakdown_section(title: str, breakdown: dict) -> list[str]:
     return lines + _table(["group", "n", "labels", "accuracy", "macro AUC", "sensitivity"], rows) + [""]
 
 
-def render(report: dict[str, Any], meta: dict[str, Any], command: str = "", train_command: str = "") -> str:
+def render(report: dict[str, Any], meta: CheckpointMeta, command: str = "", train_command: str = "") -> str:
     """Markdown model card from an evaluation report and checkpoint metadata."""
     model = report["model"]
-    prep = meta.get("preprocessing", {})
-    training = meta.get("training", {})
+    prep = meta.preprocessing.to_dict()
+    training = meta.training
     status = "" if model["trained"] else "\n> **UNTRAINED placeholder checkpoint: every figure below is meaningless.**\n"
     lines = [f"# Model card: chest X-ray classifier {model['version']}", status,
              "## Intended use", "", INTENDED_USE, "", "## Out of scope", "", *[f"- {x}" for x in OUT_OF_SCOPE], "",
              "## Model", "",
-             f"- Architecture: {model['arch']} (torchvision), {len(meta.get('class_names', []))} classes: "
-             f"{', '.join(meta.get('class_names', []))}",
+             f"- Architecture: {model['arch']} (torchvision), {len(meta.class_names)} classes: "
+             f"{', '.join(meta.class_names)}",
              f"- Input: {prep.get('in_channels')} channel, {prep.get('image_size')} x {prep.get('image_size')} px, "
              f"whole image squash-resized ({prep.get('interpolation')}), normalised (x - {prep.get('mean')}) / "
              f"{prep.get('std')}",

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from xray_core.evaluation.reliability_inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
-from xray_core.inference import input_checks
 from xray_core.inference.predict import Prediction, predict_batch, predict_image
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -136,7 +135,7 @@ def run_family(loaded: LoadedModel, family: str, cases: Sequence[Case], explain_
                 continue
             result.valid += 1
             scores.append(outcome.ood_score)
-            _count_refusal(result, image, outcome)
+            _count_refusal(result, outcome)
     known = [s for s in scores if s is not None]
     result.median_ood_score = round(float(np.median(known)), 2) if known else None
     result.slowest_seconds = round(result.slowest_seconds, 3)
@@ -149,16 +148,16 @@ def _crash(result: FamilyResult, message: str) -> None:
         result.crash_examples.append(message)
 
 
-def _count_refusal(result: FamilyResult, image: XrayImage, prediction: Prediction) -> None:
-    by_score = prediction.ood_score is not None and prediction.ood_threshold is not None and \
-        prediction.ood_score > prediction.ood_threshold
-    flags = input_checks.input_flags(image)
+def _count_refusal(result: FamilyResult, prediction: Prediction) -> None:
+    """Count the refusal exactly as users get it (the decisions made by ``inference.refusal``)."""
+    codes = {decision.code for decision in prediction.refusals()}
     result.refused += int(prediction.refused)
-    result.refused_by_score += int(by_score)
-    result.refused_by_checks += int(bool(flags))
+    result.refused_by_score += int("ood_features" in codes)
+    result.refused_by_checks += int(bool(codes - {"ood_features"}))
     score = "n/a" if prediction.ood_score is None else f"{prediction.ood_score:.1f}"
     if prediction.refused == result.radiographs and len(result.notable) < 8:  # the family's surprises
-        reason = f"; {flags[0]}" if flags else ""
+        checks = [d.message for d in prediction.refusals() if d.code != "ood_features"]
+        reason = f"; {checks[0]}" if checks else ""
         result.notable.append(f"{prediction.name} (OOD score {score}{reason})")
 
 
@@ -181,11 +180,10 @@ def run_report(loaded: LoadedModel, data_dir: str | Path | None = None, n_test: 
             if progress is not None:
                 progress(family)
             results.append(run_family(loaded, family, make_cases(), explain_too, family == TEST_FAMILY))
-    statistics = input_checks.default_stats() or {}
-    return {"checkpoint": loaded.path, "model_version": loaded.version, "model_sha256": loaded.sha256,
-            "trained": loaded.trained, "ood_threshold": ood.threshold(loaded.meta.get("ood")),
+    statistics = loaded.meta.input_stats or {}
+    return {"model": loaded.identity(), "ood_threshold": ood.threshold(loaded.meta.ood),
             "input_stats_threshold": statistics.get("threshold"),
-            "data_dir": None if data_dir is None else str(data_dir),
+            "data_dir": None if data_dir is None else Path(data_dir).name,
             "n_test": n_test, "seed": seed, "seconds": round(time.perf_counter() - began, 1),
             "inputs": sum(r.inputs for r in results), "crashes": sum(r.crashes for r in results),
             "families": [r.to_dict() for r in results], "goals": _goals(results)}
@@ -211,8 +209,9 @@ def _goals(results: list[FamilyResult]) -> list[dict[str, Any]]:
 
 def format_report(report: dict[str, Any]) -> str:
     """The printed table: one row per family, then the goals and notable inputs."""
-    lines = [f"Reliability report · checkpoint {report['checkpoint']} · version {report['model_version']} · "
-             f"sha256 {report['model_sha256'][:12]} · {'trained' if report['trained'] else 'UNTRAINED'}",
+    model = report["model"]
+    lines = [f"Reliability report · checkpoint {model['checkpoint']} · version {model['version']} · "
+             f"sha256 {model['sha256'][:12]} · {'trained' if model['trained'] else 'UNTRAINED'}",
              f"OOD threshold (val 99.5th pct) {_number(report['ood_threshold'])} · image-statistics threshold "
              f"{_number(report['input_stats_threshold'])} · {report['inputs']} inputs in {report['seconds']} s", ""]
     header = ("family", "inputs", "input errors", "valid", "refused", "by OOD score", "by input checks",

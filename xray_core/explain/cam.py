@@ -58,7 +58,8 @@ from torch import nn
 
 from xray_core.explain.overlay import outline, overlay
 from xray_core.inference import ood
-from xray_core.inference.predict import Prediction, build_prediction, calibrated_probabilities
+from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.networks import cam_target_layers
@@ -173,8 +174,8 @@ def explain(loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DE
     tensor = to_tensor(xray.pixels, loaded.preprocessing)[None]
     with _borrow(loaded.model) as replica:
         cam_input, raw, logits, features, index, evidence = _run(replica, CAM_METHODS[key], tensor, wanted)
-    probabilities = calibrated_probabilities(logits, loaded.temperature)[0].numpy()
-    ood_scores = None if features is None else ood.score(loaded.meta.get("ood"), features)
+    probabilities = calibrated_softmax(logits, loaded.temperature)[0].numpy()
+    ood_scores = None if features is None else ood.score(loaded.meta.ood, features)
     cam = cam_to_image(cam_input, xray.height, xray.width)
     elapsed = (time.perf_counter() - began) * 1000
     prediction = build_prediction(loaded, xray, logits[0].numpy(), probabilities,

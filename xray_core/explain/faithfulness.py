@@ -29,6 +29,7 @@ from pytorch_grad_cam.metrics.road import ROADMostRelevantFirst
 from tqdm.auto import tqdm
 
 from xray_core.explain.cam import CAM_METHODS, FAST_METHODS, explain, method_key, target_index
+from xray_core.inference.calibration import calibrated_softmax
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.preprocessing import cam_to_image, to_tensor
@@ -45,7 +46,7 @@ class CalibratedTarget:
         self.index, self.temperature = int(index), float(temperature)
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(output.float() / self.temperature, dim=-1)[..., self.index]
+        return calibrated_softmax(output, self.temperature)[..., self.index]
 
 
 def cam_scores(loaded: LoadedModel, tensor: torch.Tensor, cam_input: np.ndarray, index: int,

@@ -2,7 +2,8 @@
 
 Enabled by setting ``XRAY_AUDIT_LOG`` to a file path (the CLI and the dashboard call :func:`from_env`).
 Each line holds only: UTC time, the SHA-256 of the input file's bytes, the model version and weights SHA-256,
-the calibrated probabilities, the top class and the out-of-distribution refusal with its score and reasons.
+the calibrated probabilities, the top class, the out-of-distribution score and the decisions (codes with their
+scores and thresholds, never free text).
 The file name is *not* logged: names of clinical files often contain patient names or record numbers, and
 DICOM header fields never reach :class:`~xray_core.io.reader.XrayImage` in the first place. The input hash lets an
 auditor match a line to a file they hold without the log itself revealing the image.
@@ -26,7 +27,7 @@ from xray_core.inference.predict import Prediction
 ENV_VAR = "XRAY_AUDIT_LOG"
 #: The only keys a record ever has (tests assert this whitelist).
 RECORD_KEYS: tuple[str, ...] = ("time", "input_sha256", "model_version", "model_sha256", "label", "probabilities",
-                                "refused", "ood_score", "ood_threshold", "refusal_reasons")
+                                "refused", "ood_score", "ood_threshold", "decisions")
 
 
 def sha256_hex(data: bytes | bytearray | memoryview) -> str:
@@ -56,7 +57,7 @@ class AuditLog:
             "refused": bool(prediction.refused),
             "ood_score": None if prediction.ood_score is None else round(float(prediction.ood_score), 4),
             "ood_threshold": None if prediction.ood_threshold is None else round(float(prediction.ood_threshold), 4),
-            "refusal_reasons": _refusal_reasons(prediction),
+            "decisions": [{"code": d.code, "score": d.score, "threshold": d.threshold} for d in prediction.decisions],
         }
         line = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
@@ -73,13 +74,6 @@ class AuditLog:
         if not self.path.is_file():
             return []
         return [json.loads(line) for line in self.path.read_text("utf-8").splitlines() if line.strip()]
-
-
-def _refusal_reasons(prediction: Prediction) -> list[str]:
-    """Refusal notes only (fixed wording with scores, never names or metadata)."""
-    if not prediction.refused:
-        return []
-    return [note for note in prediction.notes if "chest radiograph" in note or "refused" in note.lower()]
 
 
 _SHARED: dict[str, AuditLog] = {}

@@ -1,11 +1,23 @@
-"""Temperature scaling (Guo et al., ICML 2017): one scalar T fitted on validation logits."""
+"""Temperature scaling (Guo et al., ICML 2017): the one calibrated softmax, its fitting and its error.
+
+Every path that turns logits into probabilities (predict, explain, faithfulness targets, training-time
+validation, evaluation) calls :func:`calibrated_softmax` or its numpy twin :func:`apply_temperature`.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
+from sklearn.metrics import log_loss
 
-from xray_core.evaluation.metrics import calibration
+
+def calibrated_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``softmax(logits / T)`` over the last axis, computed in float64 and returned as float32 (differentiable)."""
+    return torch.softmax(logits.double() / temperature, dim=-1).float()
+
+
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200) -> float:
@@ -26,11 +38,30 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200)
 
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """Calibrated probabilities ``softmax(logits / T)``, (N, K) float64 rows summing to 1."""
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    scaled -= scaled.max(axis=1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=1, keepdims=True)
+    """:func:`calibrated_softmax` for a numpy (N, K) array; float64 rows summing to 1."""
+    tensor = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    return torch.softmax(tensor / temperature, dim=-1).numpy()
+
+
+def calibration(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Expected calibration error of the top-class confidence, its reliability bins, NLL and Brier score."""
+    confidence = y_prob.max(axis=1)
+    correct = (y_prob.argmax(axis=1) == np.asarray(y_true)).astype(float)
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            gap = abs(correct[members].mean() - confidence[members].mean())
+            ece += members.mean() * gap
+            table.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(members.sum()),
+                          "confidence": float(confidence[members].mean()), "accuracy": float(correct[members].mean())})
+    labels = list(range(y_prob.shape[1]))
+    onehot = np.eye(y_prob.shape[1])[np.asarray(y_true)]
+    return {"ece": float(ece), "nll": float(log_loss(y_true, np.clip(y_prob, 1e-12, 1), labels=labels)),
+            "brier": float(np.mean(np.sum((y_prob - onehot) ** 2, axis=1))), "bins": table}
+
 
 
 def fit_temperature_worst_ece(sets: list[tuple[np.ndarray, np.ndarray]], n_classes: int,

@@ -10,8 +10,8 @@ the 'moon' photo and smooth vertical gradients inside its threshold). Three chec
   (brightness, contrast, skew, black and white fractions, left-right mirror symmetry, mediastinum-vs-lung
   contrast, vertical trend, edge strength, fine detail, histogram entropy, frame contrast). Their mean and
   precision were fitted on train-split radiographs and the threshold is the 99.5th percentile of
-  validation-split radiographs (``python -m xray_core input-stats`` rewrites :data:`STATS_FILE`); the test
-  split is never used. The score is a Mahalanobis distance in that 12-d space.
+  validation-split radiographs (fitted at the end of training, or by ``python -m xray_core input-stats``, and
+  stored in the checkpoint, so they are covered by its hash); the test split is never used. The score is a Mahalanobis distance in that 12-d space.
 
 Limitation: the statistics were fitted on 8-bit JPEG radiographs; films from other pipelines (16-bit DICOM with
 an unusual window, heavy post-processing) may score higher. The user can still ask to see the prediction.
@@ -19,15 +19,13 @@ an unusual window, heavy post-processing) may score higher. The user can still a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from xray_core.inference.decisions import Decision
 from xray_core.io.reader import XrayImage
 from xray_core.models.preprocessing import resize_square
 
@@ -35,7 +33,6 @@ MIN_STD = 0.02  # [0, 1] units at 64 x 64; 99.5 % of train radiographs are above
 MAX_ASPECT = 4.0  # the corpus's most elongated film is 3.2 : 1
 DEFAULT_PERCENTILE = 99.5  # of validation radiographs' statistics scores: about 0.5 % false refusals
 STATS_SIDE = 64  # statistics are computed on the image squashed to this square
-STATS_FILE = Path(__file__).with_name("input_stats.json")
 FEATURE_NAMES: tuple[str, ...] = ("mean", "std", "skewness", "black_fraction", "white_fraction", "mirror_symmetry",
                                   "mediastinum_contrast", "vertical_trend", "log_edge_strength", "log_fine_detail",
                                   "entropy", "frame_contrast")
@@ -89,38 +86,32 @@ def statistics_score(features: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
     return np.sqrt(np.maximum(np.einsum("nd,de,ne->n", delta, np.asarray(stats["precision"]), delta), 0.0))
 
 
-@lru_cache(maxsize=1)
-def default_stats() -> dict[str, Any] | None:
-    """The statistics shipped in :data:`STATS_FILE`, or None when it is absent."""
-    return json.loads(STATS_FILE.read_text()) if STATS_FILE.is_file() else None
-
-
-def radiograph_score(image: XrayImage | np.ndarray, stats: dict[str, Any] | None = None) -> float | None:
+def radiograph_score(image: XrayImage, stats: dict[str, Any] | None) -> float | None:
     """The image-statistics distance of one image (None without statistics)."""
-    stats = stats or default_stats()
-    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
-    return None if stats is None else float(statistics_score(image_statistics(pixels), stats)[0])
+    return None if stats is None else float(statistics_score(image_statistics(image.pixels), stats)[0])
 
 
-def input_flags(image: XrayImage | np.ndarray, stats: dict[str, Any] | None = None) -> list[str]:
-    """Reasons this image is not a chest radiograph (empty list: none found). Each reason states its numbers.
+def input_checks(image: XrayImage, stats: dict[str, Any] | None) -> list[Decision]:
+    """Why this image is not a chest radiograph (empty list: no reason found), each with its numbers.
 
-    ``stats``: image statistics from :func:`fit` (default: the shipped :data:`STATS_FILE`).
+    ``stats``: the image statistics from :func:`fit` that travel in the checkpoint (None: that check is skipped).
+    Pixels are already float32 in [0, 1] (:class:`XrayImage` normalises them), so 8-bit and float films agree.
     """
-    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image, dtype=np.float32)
-    height, width = pixels.shape[:2]
+    height, width = image.pixels.shape[:2]
     aspect = max(height, width) / max(min(height, width), 1)
     if aspect > MAX_ASPECT:
-        return [f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)"]
-    values = image_statistics(pixels)
+        return [Decision("extreme_aspect", f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)",
+                         aspect, MAX_ASPECT)]
+    values = image_statistics(image.pixels)
     if values[1] < MIN_STD:
-        return [f"nearly uniform image (pixel standard deviation {values[1]:.3f} < {MIN_STD})"]
-    stats = stats or default_stats()
+        return [Decision("uniform_image", f"nearly uniform image (pixel standard deviation {values[1]:.3f} < "
+                                          f"{MIN_STD})", float(values[1]), MIN_STD)]
     if stats is None:
         return []
     score = float(statistics_score(values, stats)[0])
     if score > stats["threshold"]:
-        return [f"image statistics unlike chest radiographs (score {score:.1f} > {stats['threshold']:.1f})"]
+        return [Decision("image_statistics", f"image statistics unlike chest radiographs (score {score:.1f} > "
+                                             f"{stats['threshold']:.1f})", score, float(stats["threshold"]))]
     return []
 
 
@@ -129,5 +120,5 @@ def _unit(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
 
 
-__all__ = ["FEATURE_NAMES", "MAX_ASPECT", "MIN_STD", "STATS_FILE", "default_stats", "fit", "image_statistics",
-           "input_flags", "radiograph_score", "statistics_score"]
+__all__ = ["FEATURE_NAMES", "MAX_ASPECT", "MIN_STD", "fit", "image_statistics", "input_checks", "radiograph_score",
+           "statistics_score"]

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import torch
 
-from xray_core.inference import input_checks, ood
+from xray_core.inference import ood
+from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.decisions import Decision
+from xray_core.inference.refusal import assess
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import to_tensor
 
-LOW_CONFIDENCE = 0.5  # top-class probability under this is flagged for the user
-
 
 @dataclass
 class Prediction:
-    """One image's result. ``probabilities`` maps class name to a calibrated probability (sums to 1)."""
+    """One image's result. ``probabilities`` maps class name to a calibrated probability (sums to 1).
+
+    ``decisions`` are typed findings (:class:`~xray_core.inference.decisions.Decision`); ``refused`` is true
+    when any of them refuses the input.
+    """
 
     name: str
     label: str
@@ -30,27 +35,37 @@ class Prediction:
     elapsed_ms: float
     ood_score: float | None = None
     ood_threshold: float | None = None
-    refused: bool = False
-    low_confidence: bool = False
-    notes: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
 
     @property
     def confidence(self) -> float:
         return self.probabilities[self.label]
 
+    @property
+    def refused(self) -> bool:
+        return any(decision.refuses for decision in self.decisions)
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.has("low_confidence")
+
+    def has(self, code: str) -> bool:
+        return any(decision.code == code for decision in self.decisions)
+
+    def refusals(self) -> list[Decision]:
+        return [decision for decision in self.decisions if decision.refuses]
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-able: the fields plus ``refused`` and ``low_confidence``; decisions as dicts."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["decisions"] = [decision.to_dict() for decision in self.decisions]
+        return {**values, "refused": self.refused, "low_confidence": self.low_confidence}
 
 
 def image_batch(loaded: LoadedModel, images: Sequence[XrayImage]) -> torch.Tensor:
     """Preprocess images into one (N, C, S, S) float tensor with the checkpoint's own preprocessing."""
     prep = loaded.preprocessing
     return torch.stack([to_tensor(image.pixels, prep) for image in images])
-
-
-def calibrated_probabilities(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """softmax(logits / T): temperature scaling fitted on the validation split (Guo et al., 2017)."""
-    return torch.softmax(logits.double() / temperature, dim=1).float()
 
 
 def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: int = 32) -> list[Prediction]:
@@ -61,8 +76,8 @@ def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: 
         began = time.perf_counter()
         with torch.inference_mode():
             features, logits = penultimate_features(loaded.model, image_batch(loaded, chunk))
-        probabilities = calibrated_probabilities(logits, loaded.temperature).numpy()
-        scores = ood.score(loaded.meta.get("ood"), features.numpy())
+        probabilities = calibrated_softmax(logits, loaded.temperature).numpy()
+        scores = ood.score(loaded.meta.ood, features.numpy())
         elapsed = (time.perf_counter() - began) * 1000 / len(chunk)
         for index, image in enumerate(chunk):
             results.append(build_prediction(loaded, image, logits[index].numpy(), probabilities[index],
@@ -80,25 +95,13 @@ def build_prediction(loaded: LoadedModel, image: XrayImage, logits: np.ndarray, 
     """A :class:`Prediction` from one forward pass's logits and calibrated probabilities (refusal rules included)."""
     names = loaded.class_names
     top = int(np.argmax(probabilities))
-    threshold = ood.threshold(loaded.meta.get("ood"))
-    by_score = ood_score is not None and threshold is not None and ood_score > threshold
-    flags = input_checks.input_flags(image, loaded.meta.get("input_stats"))  # cheap image-level checks
-    refused = by_score or bool(flags)
-    notes = []
-    if not loaded.trained:
-        notes.append("UNTRAINED placeholder checkpoint: these probabilities are meaningless")
-    if by_score:
-        notes.append(f"does not look like a frontal chest radiograph (OOD score {ood_score:.1f} > {threshold:.1f})")
-    notes.extend(f"does not look like a frontal chest radiograph: {flag}" for flag in flags)
     return Prediction(
         name=str(image.meta.get("name", "")),
         label=names[top],
-        probabilities={name: float(p) for name, p in zip(names, probabilities)},
+        probabilities={name: float(p) for name, p in zip(names, probabilities, strict=True)},
         logits=[float(v) for v in logits],
         elapsed_ms=round(elapsed_ms, 2),
         ood_score=ood_score,
-        ood_threshold=threshold,
-        refused=refused,
-        low_confidence=float(probabilities[top]) < LOW_CONFIDENCE,
-        notes=notes,
+        ood_threshold=ood.threshold(loaded.meta.ood),
+        decisions=assess(loaded, image, ood_score, float(probabilities[top])),
     )

@@ -3,13 +3,14 @@
 A checkpoint is one ``torch.save`` file holding a dict of plain JSON-able
 metadata and the weights, so it loads with ``torch.load(weights_only=True)``:
 
-    {"format": "xray-core-checkpoint", "format_version": 1,
-     "meta": {...}, "state_dict": {...}, "sha256": "<hex of the weights>"}
+    {"format": "xray-core-checkpoint", "format_version": 2,
+     "meta": {...}, "state_dict": {...}, "sha256": "<hex of the weights and the meta>"}
 
-``meta`` carries the architecture, class names, preprocessing, training
-config, data summary, metrics, temperature, OOD statistics and library
-versions. The SHA-256 is recomputed at load: a corrupted or altered file is
-refused with a clear message.
+``meta`` is a :class:`~xray_core.models.meta.CheckpointMeta` as a dict: architecture, class names,
+preprocessing, temperature, OOD and image-level refusal statistics, metrics, training config, data summary,
+library versions. Since format 2 the SHA-256 covers the metadata too: everything a prediction depends on
+(temperature and refusal thresholds included) is verified at load, and a changed file is refused.
+Format-1 files (hash over the weights only) still load.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ import torch
 import torchvision
 from torch import nn
 
-from xray_core.config import CLASS_NAMES, Preprocessing
+from xray_core.config import Preprocessing
+from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
 
 FORMAT_NAME = "xray-core-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class CheckpointError(ValueError):
@@ -38,33 +40,42 @@ class CheckpointError(ValueError):
 
 @dataclass
 class LoadedModel:
-    """A model ready for inference plus everything its checkpoint says about it."""
+    """A model ready for inference plus its typed metadata."""
 
     model: nn.Module
-    meta: dict[str, Any]
+    meta: CheckpointMeta
     sha256: str
     path: str = ""
-    class_names: tuple[str, ...] = field(default=CLASS_NAMES)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.meta.class_names
 
     @property
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing.from_dict(self.meta["preprocessing"])
+        return self.meta.preprocessing
 
     @property
     def arch(self) -> str:
-        return self.meta["arch"]
+        return self.meta.arch
 
     @property
     def temperature(self) -> float:
-        return float(self.meta.get("calibration", {}).get("temperature", 1.0))
+        return self.meta.temperature
 
     @property
     def trained(self) -> bool:
-        return bool(self.meta.get("trained", False))
+        return self.meta.trained
 
     @property
     def version(self) -> str:
-        return str(self.meta.get("version", "unversioned"))
+        return self.meta.version
+
+    def identity(self) -> dict[str, Any]:
+        """The one description of which model answered: shown, logged, written into every report."""
+        return {"version": self.version, "arch": self.arch, "sha256": self.sha256, "trained": self.trained,
+                "image_size": self.preprocessing.image_size, "temperature": self.temperature,
+                "checkpoint": Path(self.path).name}
 
 
 def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
@@ -81,21 +92,29 @@ def library_versions() -> dict[str, str]:
     return {"torch": torch.__version__, "torchvision": torchvision.__version__, "python": platform.python_version()}
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> str:
-    """Write a release checkpoint (no optimizer state) and return the weights' SHA-256.
+def payload_sha256(state_dict: dict[str, torch.Tensor], meta: dict[str, Any] | None) -> str:
+    """SHA-256 of the weights and (format 2) the canonical JSON of the metadata; ``meta`` None: weights only."""
+    if meta is None:
+        return weights_sha256(state_dict)
+    digest = hashlib.sha256(weights_sha256(state_dict).encode())
+    digest.update(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()
 
-    ``meta`` must contain ``arch`` and ``preprocessing`` (a dict); ``class_names``
-    defaults to :data:`CLASS_NAMES`. It must be JSON-serialisable.
+
+def save_checkpoint(path: str | Path, model: nn.Module, meta: CheckpointMeta | dict[str, Any]) -> str:
+    """Write a release checkpoint (no optimizer state) and return its SHA-256 (weights and metadata).
+
+    ``meta``: a :class:`CheckpointMeta` or a dict it can be built from (needs ``arch`` and ``preprocessing``).
     """
-    meta = {"class_names": list(CLASS_NAMES), **meta, "libraries": library_versions()}
-    for required in ("arch", "preprocessing"):
-        if required not in meta:
-            raise ValueError(f"checkpoint meta needs {required!r}")
-    meta = json.loads(json.dumps(meta))  # proves it's plain data and drops tuples/numpy scalars
+    typed = meta if isinstance(meta, CheckpointMeta) else CheckpointMeta.from_dict(meta)
+    values = json.loads(json.dumps(typed.replace(libraries=library_versions()).to_dict()))  # plain data only
     state = {k: v.detach().cpu().clone() for k, v in _unwrap(model).state_dict().items()}
-    sha = weights_sha256(state)
+    return _write(Path(path), state, values)
+
+
+def _write(path: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
+    sha = payload_sha256(state, meta)
     payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "meta": meta, "state_dict": state, "sha256": sha}
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
@@ -117,12 +136,13 @@ def read_payload(path: str | Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path.name}: not an xray_core checkpoint (no '{FORMAT_NAME}' header); "
                               "to start from foreign weights use 'train --init PATH'")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path.name}: format version {payload['format_version']} is newer than this "
+    version = payload.get("format_version", 0)
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path.name}: format version {version} is newer than this "
                               f"code understands ({FORMAT_VERSION}); update xray_core")
-    actual = weights_sha256(payload["state_dict"])
+    actual = payload_sha256(payload["state_dict"], payload["meta"] if version >= 2 else None)
     if actual != payload.get("sha256"):
-        raise CheckpointError(f"{path.name}: weights do not match their recorded SHA-256 "
+        raise CheckpointError(f"{path.name}: weights or metadata do not match their recorded SHA-256 "
                               f"(expected {str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is "
                               "corrupted or was altered")
     return payload
@@ -131,27 +151,28 @@ def read_payload(path: str | Path) -> dict[str, Any]:
 def load_checkpoint(path: str | Path) -> LoadedModel:
     """Build the network described by the checkpoint, load and verify its weights, set eval mode."""
     payload = read_payload(path)
-    meta = payload["meta"]
-    prep = Preprocessing.from_dict(meta["preprocessing"])
-    class_names = tuple(meta.get("class_names", CLASS_NAMES))
-    model = build_model(meta["arch"], num_classes=len(class_names), in_channels=prep.in_channels)
+    try:
+        meta = CheckpointMeta.from_dict(payload["meta"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{Path(path).name}: unreadable metadata ({error})") from error
+    model = build_model(meta.arch, num_classes=len(meta.class_names), in_channels=meta.preprocessing.in_channels)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:
-        raise CheckpointError(f"{Path(path).name}: weights do not fit architecture {meta['arch']}: "
+        raise CheckpointError(f"{Path(path).name}: weights do not fit architecture {meta.arch}: "
                               f"{str(error)[:200]}") from error
     model.eval()
-    return LoadedModel(model=model, meta=meta, sha256=payload["sha256"], path=str(path), class_names=class_names)
+    return LoadedModel(model=model, meta=meta, sha256=payload["sha256"], path=str(path))
 
 
-def update_meta(path: str | Path, **updates: Any) -> None:
-    """Rewrite a checkpoint with extra metadata (calibration, OOD statistics, metrics); weights unchanged."""
+def update_meta(path: str | Path, **updates: Any) -> str:
+    """Rewrite a checkpoint with changed metadata fields (weights unchanged) and re-sign it; returns the new hash.
+
+    Upgrades a format-1 file to format 2 on the way (its hash then covers the metadata too).
+    """
     payload = read_payload(path)
-    meta = {**payload["meta"], **json.loads(json.dumps(updates))}
-    payload["meta"] = meta
-    tmp = Path(str(path) + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    meta = CheckpointMeta.from_dict(payload["meta"]).replace(**json.loads(json.dumps(updates)))
+    return _write(Path(path), payload["state_dict"], json.loads(json.dumps(meta.to_dict())))
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -34,8 +34,10 @@ from xray_core.data.cache import cached_pixels
 from xray_core.data.dataset import data_summary, load_dataset
 from xray_core.evaluation import metrics
 from xray_core.inference import calibration as calibrate
-from xray_core.inference import ood
+from xray_core.inference import input_checks, ood
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import save_checkpoint
+from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model, freeze_stages, imagenet_init, load_init_weights, penultimate_features
 from xray_core.models.preprocessing import TrainAugment, normalize, normalize_batch
 from xray_core.training.config import TrainConfig
@@ -283,19 +285,27 @@ def finalize(model: nn.Module, cfg: TrainConfig, splits: dict[str, SplitArrays],
             result = metrics.summary(labels, calibrate.apply_temperature(logits, t), CLASS_NAMES)
             calibration[f"{name}_{when}"] = {k: result["calibration"][k] for k in ("ece", "nll")}
     val_after = metrics.summary(fitted["val"][1], calibrate.apply_temperature(val_logits, temperature), CLASS_NAMES)
-    meta = {
-        "version": _version(cfg, state), "trained": True, "arch": cfg.arch,
-        "preprocessing": cfg.preprocessing().to_dict(), "train_config": cfg.to_dict(),
-        "data_summary": data_summary(table),
-        "training": {"epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
-                     "best_selection_score": state["best_score"], "wall_time_seconds": round(seconds, 1),
-                     "history": state["history"]},
-        "calibration": calibration,
-        "ood": ood.fit(train_features, splits["train"].labels[train_subset].numpy(), val_features),
-        "metrics": {"val": {k: val_after[k] for k in ("accuracy", "macro_auc", "clinical")}},
-    }
+    meta = CheckpointMeta(
+        arch=cfg.arch, preprocessing=cfg.preprocessing(), version=_version(cfg, state), trained=True,
+        temperature=temperature, calibration=calibration, train_config=cfg.to_dict(), data_summary=data_summary(table),
+        training={"epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
+                  "best_selection_score": state["best_score"], "wall_time_seconds": round(seconds, 1),
+                  "history": state["history"]},
+        ood=ood.fit(train_features, splits["train"].labels[train_subset].numpy(), val_features),
+        input_stats=fit_input_stats(table, cfg.seed),
+        metrics={"val": {k: val_after[k] for k in ("accuracy", "macro_auc", "clinical")}},
+    )
     save_checkpoint(out / "model.pt", model, meta)
     return out / "model.pt"
+
+
+def fit_input_stats(table: pd.DataFrame, seed: int, n_train: int = 5000) -> dict[str, Any]:
+    """Image-level refusal statistics from the original files: up to ``n_train`` train films, threshold on val."""
+    train = table[table["split"] == "train"]
+    train = train.sample(n=min(n_train, len(train)), random_state=seed)
+    val = table[table["split"] == "val"]
+    stats = input_checks.fit((read_image(p).pixels for p in train["path"]), (read_image(p).pixels for p in val["path"]))
+    return {**stats, "fitted_on": {"train": int(len(train)), "val": int(len(val))}}
 
 
 def _version(cfg: TrainConfig, state: dict) -> str:

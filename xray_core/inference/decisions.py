@@ -1,0 +1,55 @@
+"""Decisions are data: every refusal, warning or flag is a small typed record, rendered to words at the edge.
+
+The dashboard, the audit log, the CLI and the reliability report read ``code`` (and the numbers), never the
+English ``message``; the message is there for logs and plain-text output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Severity = Literal["refuse", "warn"]
+
+#: Every code a decision may carry, with its severity. New checks add a line here.
+CODES: dict[str, Severity] = {
+    "ood_features": "refuse",  # penultimate features far from training radiographs (Mahalanobis)
+    "extreme_aspect": "refuse",  # longest / shortest side above the limit
+    "uniform_image": "refuse",  # pixel standard deviation below the limit
+    "image_statistics": "refuse",  # 12 global statistics unlike chest radiographs
+    "low_confidence": "warn",  # top-class probability below the limit
+    "untrained_model": "warn",  # a placeholder checkpoint: probabilities are meaningless
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One finding about one prediction: ``score`` compared with ``threshold`` gave ``code``."""
+
+    code: str
+    message: str
+    score: float | None = None
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown decision code {self.code!r}; known: {', '.join(CODES)}")
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code]
+
+    @property
+    def refuses(self) -> bool:
+        return self.severity == "refuse"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "severity": self.severity}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Decision:
+        return cls(code=values["code"], message=values["message"], score=values.get("score"),
+                   threshold=values.get("threshold"))
+
+
+__all__ = ["CODES", "Decision", "Severity"]

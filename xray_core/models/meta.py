@@ -1,0 +1,63 @@
+"""Typed checkpoint metadata: everything a prediction depends on, read once, never guessed.
+
+Like torchvision's ``Weights`` and timm's ``PretrainedCfg``: the checkpoint says which network, which
+preprocessing, which temperature and which refusal statistics; the app reads them from here.
+``to_dict``/``from_dict`` round-trip through plain JSON, so the file loads with ``torch.load(weights_only=True)``
+and the whole dict is covered by the checkpoint's SHA-256.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from xray_core.config import CLASS_NAMES, Preprocessing
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """What a classifier checkpoint knows about itself. Free-form reports stay plain dicts."""
+
+    arch: str  # torchvision ResNet name, e.g. resnet18
+    preprocessing: Preprocessing
+    class_names: tuple[str, ...] = CLASS_NAMES  # output-unit order
+    version: str = "unversioned"  # one per trained model: date-arch-size-epoch
+    trained: bool = False  # False: an untrained placeholder (tests, demos)
+    temperature: float = 1.0  # softmax(logits / T)
+    calibration: dict[str, Any] = field(default_factory=dict)  # how T was chosen, ECE before/after per set
+    ood: dict[str, Any] | None = None  # feature-space Mahalanobis statistics and threshold
+    input_stats: dict[str, Any] | None = None  # image-level statistics and threshold (input_checks.fit)
+    operating_point: dict[str, Any] | None = None  # e.g. the 'uncertain' threshold and how it was chosen
+    metrics: dict[str, Any] = field(default_factory=dict)  # figures measured at training time (val, external)
+    train_config: dict[str, Any] = field(default_factory=dict)  # the resolved TrainConfig
+    training: dict[str, Any] = field(default_factory=dict)  # history, epoch kept, wall time
+    data_summary: dict[str, Any] = field(default_factory=dict)  # counts per label, split, source, age group
+    libraries: dict[str, str] = field(default_factory=dict)  # versions that wrote the file
+    extra: dict[str, Any] = field(default_factory=dict)  # anything else (train command, notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["preprocessing"] = self.preprocessing.to_dict()
+        values["class_names"] = list(self.class_names)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CheckpointMeta:
+        """Read current and format-1 metadata (where the temperature sat inside ``calibration``)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        if "arch" not in values or "preprocessing" not in values:
+            raise ValueError("checkpoint metadata needs 'arch' and 'preprocessing'")
+        kwargs = {k: v for k, v in values.items() if k in known}
+        kwargs["preprocessing"] = Preprocessing.from_dict(values["preprocessing"])
+        kwargs["class_names"] = tuple(values.get("class_names", CLASS_NAMES))
+        if "temperature" not in values:
+            kwargs["temperature"] = float((values.get("calibration") or {}).get("temperature", 1.0))
+        kwargs["extra"] = {**values.get("extra", {}), **{k: v for k, v in values.items() if k not in known}}
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> CheckpointMeta:
+        return dataclasses.replace(self, **changes)
+
+
+__all__ = ["CheckpointMeta"]
