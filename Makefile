@@ -6,13 +6,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PORT ?= 8501
 
-.PHONY: run test test-fast browser-deps bench lint clean-venv
+.PHONY: run test test-fast browser-deps bench lint format clean-venv
 
-$(STAMP): requirements.txt
+# requirements.txt pins every version; the project itself is installed editable (no sys.path tricks anywhere).
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	cp requirements.txt $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	cat requirements.txt pyproject.toml > $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
@@ -23,7 +25,13 @@ browser-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser-deps
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+
+test: lint browser-deps
 	$(PY) -m pytest -q
 
 # Everything except the real-browser tests.

@@ -14,7 +14,8 @@ from xray_core.inference.predict import predict_image
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint, weights_sha256
 from xray_core.training.config import TrainConfig
-from xray_core.training.loop import SplitArrays, epoch_draws, run
+from xray_core.training.loop import epoch_draws, run
+from xray_core.training.splits import SplitArrays
 
 
 @pytest.fixture(autouse=True)

@@ -14,12 +14,17 @@ from xray_core.config import default_checkpoint, default_data_dir
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "evaluate", help="score a checkpoint on a split and render its model card",
-        description="Per-class sensitivity, specificity, PPV, NPV, F1 and AUC with patient-bootstrap 95 % CIs, "
-                    "clinical groupings, calibration and per-source breakdowns.")
+        "evaluate", help="score a checkpoint on the test split and the external films; render its model card",
+        description="Per-class and clinical figures with patient-bootstrap 95 % CIs on each set side by side, "
+                    "recall per age group x label, calibration, the shortcut audit (linear probe for age group and "
+                    "source; adult NIH films) and the project's targets.")
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
-    parser.add_argument("--data", default=None, help="dataset root or manifest (default: $XRAY_DATA_DIR or ../shared/cxr)")
-    parser.add_argument("--split", default="test", help="train | val | test | '' for all rows (default: test)")
+    parser.add_argument("--data", default=None, help="dataset root or manifest (default: $XRAY_DATA_DIR or "
+                                                     "../shared/cxr)")
+    parser.add_argument("--splits", default="test,external",
+                        help="comma-separated: train, val, test, and 'external' for <data>/external (default: "
+                             "test,external; missing external is skipped)")
+    parser.add_argument("--no-probe", action="store_true", help="skip the linear probe on features (train/val)")
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report (metrics.json) here")
     parser.add_argument("--card", default=None, metavar="OUT", help="write the markdown model card here")
     parser.add_argument("--bootstrap", type=int, default=500, help="patient-bootstrap resamples (default: 500)")
@@ -32,15 +37,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    from xray_core.evaluation.evaluate import evaluate_checkpoint
-    from xray_core.evaluation.model_card import render
-    from xray_core.models.checkpoint import CheckpointError
+def _tables(data: Path, names: list[str]):
+    from xray_core.data.dataset import load_dataset
 
-    checkpoint = args.checkpoint or default_checkpoint()
+    table = load_dataset(data)
+    tables = {}
+    for name in names:
+        if name == "external":
+            if (data / "external").exists():
+                tables[name] = load_dataset(data / "external")
+        else:
+            tables[name] = table[table["split"] == name] if name else table
+    return table, tables
+
+
+def run(args: argparse.Namespace) -> int:
+    from xray_core.evaluation.evaluate import evaluate
+    from xray_core.evaluation.model_card import render
+    from xray_core.models.checkpoint import CheckpointError, load_checkpoint
+
+    data = Path(args.data or default_data_dir())
     try:
-        report, loaded = evaluate_checkpoint(checkpoint, args.data or default_data_dir(), args.split,
-                                             reps=args.bootstrap)
+        loaded = load_checkpoint(args.checkpoint or default_checkpoint())
+        table, tables = _tables(data, [s.strip() for s in args.splits.split(",")])
+        report = evaluate(loaded, tables, reps=args.bootstrap, probe_table=None if args.no_probe else table)
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -52,9 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if args.card:
         train_command = args.train_command or loaded.meta.extra.get("train_command", "")
         Path(args.card).write_text(render(report, loaded.meta, command=command, train_command=train_command))
-    m = report["metrics"]
-    print(json.dumps({"macro_auc": m["macro_auc"], "accuracy": m["accuracy"], **m["clinical"],
-                      "ece": m["calibration"]["ece"]}, indent=2))
+    print(json.dumps({t["split"] + ": " + t["measure"]: [t["value"], t["target"]] for t in report["targets"]},
+                     indent=2))
     return 0
 
 

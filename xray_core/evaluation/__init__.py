@@ -1,0 +1,1 @@
+"""Scoring a checkpoint: metrics, the evaluation report, the model card, the reliability report."""

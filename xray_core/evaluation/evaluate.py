@@ -1,41 +1,42 @@
-"""Score a checkpoint on a dataset split: one report dict renders both metrics.json and MODEL_CARD.md.
+"""Score a checkpoint on the test split and the external set: one report dict renders metrics.json and the card.
 
-Predictions go through :func:`xray_core.inference.predict.predict_batch`, the very code
-path the app and the CLI use, so the card describes what users get.
-Confidence intervals resample patients, not images (images of one patient
-are not independent).
+Predictions go through :func:`xray_core.inference.batch.predict_sources`, the code path the app and the CLI
+use, so the card describes what users get. Confidence intervals resample patients, not images (images of one
+patient are not independent). The test split is only measured here, never used to choose anything.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from xray_core.data.dataset import load_dataset
+from xray_core.config import LABELS
 from xray_core.evaluation import metrics
+from xray_core.evaluation.shortcuts import group_figures, linear_probe
+from xray_core.evaluation.targets import check_targets
+from xray_core.inference.batch import predict_sources
 from xray_core.inference.calibration import apply_temperature
-from xray_core.inference.predict import predict_batch
-from xray_core.io.reader import read_image
-from xray_core.models.checkpoint import LoadedModel, load_checkpoint
+from xray_core.models.checkpoint import LoadedModel
 
 CI_METRICS = ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")
 
 
 def predict_table(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Logits, OOD scores and refusals for every row of ``table`` (with a progress bar)."""
+    """Logits, OOD scores and refusals for every row of ``table`` (with a progress bar); unreadable rows raise."""
     logits, scores, refused = [], [], []
-    for start in tqdm(range(0, len(table), batch_size), desc="predicting", unit="batch"):
-        images = [read_image(path) for path in table["path"].iloc[start:start + batch_size]]
-        for result in predict_batch(loaded, images, batch_size=batch_size):
-            logits.append(result.logits)
-            scores.append(np.nan if result.ood_score is None else result.ood_score)
-            refused.append(result.refused)
-    return {"logits": np.asarray(logits), "ood_score": np.asarray(scores), "refused": np.asarray(refused)}
+    with tqdm(total=len(table), desc="predicting", unit="img") as bar:
+        items = ((str(path), str(path)) for path in table["path"])
+        for scored in predict_sources(loaded, items, batch_size, progress=lambda n: bar.update(n - bar.n)):
+            if scored.prediction is None:
+                raise ValueError(f"cannot evaluate: {scored.error}")
+            logits.append(scored.prediction.logits)
+            scores.append(np.nan if scored.prediction.ood_score is None else scored.prediction.ood_score)
+            refused.append(scored.prediction.refused)
+    return {"logits": np.asarray(logits), "ood_score": np.asarray(scores), "refused": np.asarray(refused, bool)}
 
 
 def bootstrap_intervals(y_true: np.ndarray, y_prob: np.ndarray, groups: np.ndarray, class_names, reps: int = 500,
@@ -48,7 +49,8 @@ def bootstrap_intervals(y_true: np.ndarray, y_prob: np.ndarray, groups: np.ndarr
     for _ in tqdm(range(reps), desc="bootstrap", unit="rep", leave=False):
         index = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
         result = metrics.summary(y_true[index], y_prob[index], class_names)
-        flat = {"macro_auc": result["macro_auc"], **{f"clinical.{k}": v for k, v in result["clinical"].items()}}
+        flat = {"macro_auc": result["macro_auc"], "accuracy": result["accuracy"],
+                **{f"clinical.{k}": v for k, v in result["clinical"].items()}}
         for name, values in result["per_class"].items():
             flat.update({f"{name}.{m}": values[m] for m in CI_METRICS})
         for key, value in flat.items():
@@ -58,59 +60,59 @@ def bootstrap_intervals(y_true: np.ndarray, y_prob: np.ndarray, groups: np.ndarr
 
 
 def breakdown(table: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray, column: str, class_names) -> dict:
-    """Per-value (source or age group) counts, accuracy, macro AUC and per-class sensitivity."""
+    """Per-value (source or age group) counts, accuracy, macro AUC and recall per label."""
     out = {}
     for value, rows in table.reset_index(drop=True).groupby(column).groups.items():
         index = np.asarray(list(rows))
         result = metrics.summary(y_true[index], y_prob[index], class_names)
+        recalls = metrics.cell_recalls(y_true[index], y_prob[index], [""] * index.size, LABELS)
         out[str(value)] = {"n": int(index.size), "accuracy": result["accuracy"], "macro_auc": result["macro_auc"],
-                           "labels": {n: int((y_true[index] == k).sum()) for k, n in enumerate(class_names)},
-                           "sensitivity": {n: v["sensitivity"] for n, v in result["per_class"].items()
-                                           if v["support"]}}
+                           "labels": {n: int((y_true[index] == k).sum()) for k, n in enumerate(LABELS)},
+                           "sensitivity": {cell.split("/", 1)[1]: v["recall"] for cell, v in recalls.items()}}
     return out
 
 
-def shortcut_check(table: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray, class_names) -> dict[str, Any]:
-    """How many adult non-COVID pneumonias the model calls COVID (the age/source shortcut showing)."""
-    covid = class_names.index("covid")
-    pneumonia = np.isin(y_true, [class_names.index("bacterial"), class_names.index("viral")])
-    adult = (table["age_group"].to_numpy() == "adult") if "age_group" in table else np.zeros(len(table), bool)
-    subset = pneumonia & adult
-    called_covid = int((y_prob[subset].argmax(axis=1) == covid).sum())
-    return {"adult_non_covid_pneumonias": int(subset.sum()), "called_covid": called_covid}
-
-
-def evaluate(loaded: LoadedModel, table: pd.DataFrame, split: str, reps: int = 500, seed: int = 0) -> dict[str, Any]:
-    """The full report for ``table`` rows of ``split``; pure apart from reading the images."""
-    part = table[table["split"] == split].reset_index(drop=True) if split else table.reset_index(drop=True)
-    if part.empty:
-        raise ValueError(f"no images in split {split!r}")
-    began = time.time()
+def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed: int = 0) -> dict[str, Any]:
+    """Everything measured on one split: metrics with CIs, calibration, groups, ROC points, refusals."""
+    part = part.reset_index(drop=True)
     predicted = predict_table(loaded, part)
     names = list(loaded.class_names)
-    y_true = np.asarray([names.index(label) for label in part["label"]])
-    raw = apply_temperature(predicted["logits"], 1.0)
+    y_true = np.asarray([LABELS.index(label) for label in part["label"]])
     calibrated = apply_temperature(predicted["logits"], loaded.temperature)
     groups = np.where(part["patient_id"].astype(str) != "", part["patient_id"].astype(str),
                       "image:" + part["path"].astype(str))
-    report = {
-        "model": loaded.identity(),
-        "split": split or "all", "n_images": int(len(part)), "n_patient_groups": int(np.unique(groups).size),
+    ages = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
+    before = metrics.summary(y_true, apply_temperature(predicted["logits"], 1.0), names)["calibration"]
+    return {
+        "n_images": int(len(part)), "n_patient_groups": int(np.unique(groups).size),
         "metrics": metrics.summary(y_true, calibrated, names),
-        "calibration_before": {k: metrics.calibration(y_true, raw)[k] for k in ("ece", "nll", "brier")},
+        "calibration_before": None if before is None else {k: before[k] for k in ("ece", "nll", "brier")},
         "intervals_95": bootstrap_intervals(y_true, calibrated, groups, names, reps=reps, seed=seed),
         "per_source": breakdown(part, y_true, calibrated, "source", names),
-        "per_age_group": breakdown(part, y_true, calibrated, "age_group", names) if "age_group" in part else {},
-        "shortcut": shortcut_check(part, y_true, calibrated, names),
+        "per_age_group": breakdown(part.fillna({"age_group": ""}), y_true, calibrated, "age_group", names)
+        if "age_group" in part else {},
+        "cells": metrics.cell_recalls(y_true, calibrated, ages, LABELS),
+        "groups": group_figures(part, y_true, calibrated),
+        "roc": metrics.roc_points(y_true, calibrated, names),
         "ood": {"refused": int(predicted["refused"].sum()), "n": int(len(part)),
-                "rate": float(predicted["refused"].mean())},
-        "bootstrap_reps": reps, "seconds": round(time.time() - began, 1),
+                "rate": float(predicted["refused"].mean()) if len(part) else None},
     }
+
+
+def evaluate(loaded: LoadedModel, tables: dict[str, pd.DataFrame], reps: int = 500, seed: int = 0,
+             probe_table: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The full report: one section per named table (e.g. test, external), the shortcut probe, the targets."""
+    began = time.time()
+    splits = {}
+    for name, part in tables.items():
+        if part.empty:
+            raise ValueError(f"no images in {name!r}")
+        splits[name] = split_report(loaded, part, reps=reps, seed=seed)
+    report = {"model": loaded.identity(), "splits": splits, "bootstrap_reps": reps,
+              "probe": linear_probe(loaded, probe_table, seed=seed) if probe_table is not None else None}
+    report["targets"] = check_targets(report)
+    report["seconds"] = round(time.time() - began, 1)
     return report
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str = "test",
-                        reps: int = 500) -> tuple[dict[str, Any], LoadedModel]:
-    """Load a checkpoint and a dataset and evaluate one split."""
-    loaded = load_checkpoint(checkpoint)
-    return evaluate(loaded, load_dataset(data), split, reps=reps), loaded
+__all__ = ["bootstrap_intervals", "breakdown", "evaluate", "predict_table", "split_report"]

@@ -127,6 +127,11 @@ def clinical_groupings(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequ
     pneumonia_score = y_prob[:, k["bacterial"]] + y_prob[:, k["viral"]]
     out["pneumonia_vs_normal_auc"] = safe_auc(y_true[pneumonia_or_normal] != k["normal"],
                                               pneumonia_score[pneumonia_or_normal])
+    # At the shipped operating point (the top class): any call other than normal counts as "not normal".
+    called_abnormal = y_prob.argmax(axis=1) != k["normal"]
+    truly_abnormal = y_true != k["normal"]
+    out["pneumonia_vs_normal_accuracy"] = (float(np.mean((called_abnormal == truly_abnormal)[pneumonia_or_normal]))
+                                           if pneumonia_or_normal.any() else None)
     pneumonias = np.isin(y_true, [k["bacterial"], k["viral"]])
     bacterial_share = y_prob[:, k["bacterial"]] / np.maximum(pneumonia_score, 1e-12)
     out["bacterial_vs_viral_auc"] = safe_auc(y_true[pneumonias] == k["bacterial"], bacterial_share[pneumonias])
@@ -134,3 +139,25 @@ def clinical_groupings(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequ
     out["covid_vs_rest_auc"] = safe_auc(is_covid, y_prob[:, k["covid"]])
     out["covid_sensitivity_at_95_specificity"] = sensitivity_at_specificity(is_covid, y_prob[:, k["covid"]], 0.95)
     return out
+
+
+def roc_points(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str]) -> dict[str, dict | None]:
+    """One-vs-rest ROC curve per class: ``{class: {"fpr", "tpr", "auc"}}``, None when the class is absent or alone.
+
+    ``y_true`` (N,) indexes :data:`~xray_core.config.LABELS` as in :func:`summary`: partial labels (values
+    ``>= len(class_names)``) are left out, as in the per-class figures. ``y_prob``: (N, K) calibrated.
+    Points are rounded to 5 decimals: what a report stores and a chart draws, not what the AUC is computed from.
+    """
+    y_true, y_prob = np.asarray(y_true), np.asarray(y_prob, dtype=float)
+    full = y_true < len(class_names)
+    y_true, y_prob = y_true[full], y_prob[full]
+    curves: dict[str, dict | None] = {}
+    for index, name in enumerate(class_names):
+        truth = y_true == index
+        if truth.all() or not truth.any():
+            curves[name] = None
+            continue
+        fpr, tpr, _ = roc_curve(truth, y_prob[:, index])
+        curves[name] = {"fpr": fpr.round(5).tolist(), "tpr": tpr.round(5).tolist(),
+                        "auc": float(roc_auc_score(truth, y_prob[:, index]))}
+    return curves

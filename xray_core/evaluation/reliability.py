@@ -128,7 +128,7 @@ def run_family(loaded: LoadedModel, family: str, cases: Sequence[Case], explain_
         began = time.perf_counter()
         outcomes = _predict_all(loaded, [image for image, _ in decoded], explain_too)
         share = (time.perf_counter() - began) / len(decoded)  # batched: each image's share of the batch
-        for (image, seconds), outcome in zip(decoded, outcomes):
+        for (_, seconds), outcome in zip(decoded, outcomes, strict=True):
             result.slowest_seconds = max(result.slowest_seconds, seconds + share)
             if isinstance(outcome, str):
                 _crash(result, outcome)

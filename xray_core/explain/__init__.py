@@ -1,0 +1,48 @@
+"""Explanations on top of a prediction: class-activation maps, their drawing, and checks of how faithful they are.
+
+* :mod:`~xray_core.explain.cam`: ``explain(loaded, image, method, target) -> Explanation``, a thin layer over
+  pytorch-grad-cam; :mod:`~xray_core.explain.methods`: the methods by name; :mod:`~xray_core.explain.replicas`:
+  the private model copies that make it thread-safe.
+* :mod:`~xray_core.explain.overlay`: pure image maths that draws a map on a radiograph.
+* :mod:`~xray_core.explain.faithfulness`: ROAD and keep-only scores against a random map.
+* :mod:`~xray_core.explain.localisation`: where maps fall relative to the lungs, per map variant.
+
+Names are imported on first use (PEP 562): using one submodule does not import the others (pytorch-grad-cam,
+pandas, the lung segmenter). Two functions are not re-exported because a submodule has the same name:
+reach them as ``xray_core.explain.overlay.overlay`` and ``xray_core.explain.faithfulness.faithfulness``
+(re-exporting them would make ``xray_core.explain.overlay`` the function or the module depending on import
+order). ``BASELINE`` exists in both faithfulness (a method key) and localisation (a map-variant key): use the
+module's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: submodule -> the names it contributes to this package (its ``__all__`` minus the clashes above).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "methods": ("CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "target_index"),
+    "cam": ("Explanation", "explain", "is_flat", "strength_label"),
+    "overlay": ("COLORMAPS", "hot_region", "outline", "to_rgb"),
+    "faithfulness": ("REMOVE_PERCENTILE", "CalibratedTarget", "cam_scores", "faithfulness_markdown",
+                     "method_faithfulness_report"),
+    "localisation": ("BASELINE_VARIANT", "GOALS", "VARIANTS", "MapVariant", "bootstrap_ci", "localisation_markdown",
+                     "localisation_report", "lung_fraction", "pointing_hit", "variant_map"),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first use and cache the name here."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,111 @@
+"""Building blocks of the reliability inputs: the :class:`Case` record, file encoders and a synthetic film.
+
+Every case is a file as a user would upload it: a name (its extension matters) and bytes, made in memory. The
+encoders cover PNG/JPEG/TIFF/BMP/GIF/WEBP/PDF through Pillow, any-dtype and multi-page TIFF through tifffile,
+chest DICOM with its odd and broken variants through pydicom, and bare PNG/TIFF headers that claim any size.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage, generate_uid
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input file: ``expect`` is 'valid' (must decode), 'error' (must raise XrayInputError) or 'any'."""
+
+    family: str
+    name: str
+    data: bytes
+    expect: str = "any"
+
+
+def encode(array: np.ndarray, fmt: str, mode: str | None = None, **save_args: Any) -> bytes:
+    """PNG/JPEG/TIFF/BMP/GIF/WEBP/PDF bytes of an array through Pillow (``mode`` converts first)."""
+    image = Image.fromarray(array)
+    buffer = io.BytesIO()
+    (image.convert(mode) if mode else image).save(buffer, fmt, **save_args)
+    return buffer.getvalue()
+
+
+def tiff(array: np.ndarray, pages: int = 1) -> bytes:
+    """TIFF via tifffile (any dtype, several pages)."""
+    import tifffile
+
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer) as writer:
+        for _ in range(pages):
+            writer.write(array, contiguous=False)
+    return buffer.getvalue()
+
+
+def dicom(array: np.ndarray, photometric: str = "MONOCHROME2", frames: int = 1, samples: int = 1,
+          pixels: bool = True, preamble: bool = True, compressed: bool = False,
+          rows_columns: tuple[int, int] | None = None) -> bytes:
+    """A chest CR DICOM of a uint8/uint16 (H, W) array; the options make the odd and broken variants."""
+    ds = Dataset()
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Doe^Jane", "PID-0042", "19600101"
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+    ds.Modality, ds.ViewPosition, ds.BodyPartExamined = "CR", "PA", "CHEST"
+    ds.Rows, ds.Columns = rows_columns or array.shape[:2]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = samples, "RGB" if samples > 1 else photometric
+    if samples > 1:
+        ds.PlanarConfiguration = 0
+        array = np.repeat(array[..., None], samples, axis=-1)
+    ds.BitsAllocated = ds.BitsStored = array.dtype.itemsize * 8
+    ds.HighBit, ds.PixelRepresentation = ds.BitsStored - 1, 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    if pixels:
+        raw = np.ascontiguousarray(array).tobytes() * frames
+        ds.PixelData = encapsulate([raw]) if compressed else raw
+    buffer = io.BytesIO()
+    if not preamble:
+        pydicom.dcmwrite(buffer, ds, implicit_vr=True, little_endian=True)
+        return buffer.getvalue()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit if compressed else ExplicitVRLittleEndian
+    pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int, payload: bytes = b"") -> bytes:
+    """A PNG claiming ``width`` x ``height`` (8-bit gray) with ``payload`` as its compressed IDAT data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", payload) + chunk(b"IEND", b"")
+
+
+def tiff_header(width: int, height: int) -> bytes:
+    """A little-endian 8-bit grayscale TIFF claiming ``width`` x ``height`` with a 16-byte strip."""
+    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8 + 2 + 8 * 12 + 4),
+               (278, 4, height), (279, 4, 16)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", tag, kind, 1, value)
+                                                     for tag, kind, value in entries)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(16)
+
+
+def film(height: int = 96, width: int = 80, seed: int = 0) -> np.ndarray:
+    """A chest-film-like uint8 image: dark lungs either side of a bright mediastinum, noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    values = 0.3 + 0.45 * np.exp(-((x - 0.5) ** 2) / 0.01) + 0.2 * y + rng.normal(0, 0.04, (height, width))
+    return np.clip(values * 255, 0, 255).astype(np.uint8)
+
+
+__all__ = ["Case", "dicom", "encode", "film", "png_header", "tiff", "tiff_header"]

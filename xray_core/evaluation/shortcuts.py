@@ -1,0 +1,98 @@
+"""Shortcut audit: does the model know age and hospital, and does it fail the groups the corpus confounds?
+
+* A linear probe on the penultimate features (fitted on train films, scored on val): an AUC near 1 for age group
+  or source means the features encode them, so a class decision *could* rest on them.
+* Figures on the films that break the confounding: adult NIH pneumonia against adult NIH normals (one hospital),
+  how often adult non-COVID pneumonia is called COVID-19, and pediatric normal recall.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from xray_core.config import CLASS_NAMES, LABELS
+from xray_core.data.cache import cached_pixels
+from xray_core.evaluation.metrics import clinical_groupings, label_recall
+from xray_core.models.checkpoint import LoadedModel
+from xray_core.models.networks import penultimate_features
+from xray_core.models.preprocessing import normalize_batch
+
+NIH_SOURCE = "muhammedtalo/COVID-19"  # NIH ChestX-ray14: adult pneumonia and adult normals from one hospital
+MIN_SOURCE_FILMS = 20  # sources with fewer val films are left out of the source probe
+
+
+def features(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 128) -> np.ndarray:
+    """(N, D) penultimate features of ``table``'s films at the checkpoint's input size (decoded once, cached)."""
+    prep = loaded.preprocessing
+    pixels = torch.from_numpy(cached_pixels(table, prep.image_size, progress=False))
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(pixels), batch_size):
+            chunks.append(penultimate_features(loaded.model, normalize_batch(pixels[start:start + batch_size],
+                                                                             prep))[0].numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, 0))
+
+
+def linear_probe(loaded: LoadedModel, table: pd.DataFrame, n_train: int = 3000, seed: int = 0) -> dict[str, Any]:
+    """AUC of a logistic probe for age group and for source (macro one-vs-rest), fitted on train, scored on val."""
+    train = table[table["split"] == "train"]
+    train = train.sample(n=min(n_train, len(train)), random_state=seed)
+    val = table[table["split"] == "val"]
+    if train.empty or val.empty:
+        return {"age_group_auc": None, "source_auc": None, "note": "needs train and val splits"}
+    x_train, x_val = features(loaded, train), features(loaded, val)
+    result: dict[str, Any] = {"n_train": int(len(train)), "n_val": int(len(val))}
+    result["age_group_auc"] = _probe(x_train, train["age_group"].to_numpy(), x_val, val["age_group"].to_numpy())
+    common = val["source"].value_counts()
+    keep = common[common >= MIN_SOURCE_FILMS].index
+    result["sources"] = sorted(map(str, keep))
+    train_rows, val_rows = train["source"].isin(keep).to_numpy(), val["source"].isin(keep).to_numpy()
+    result["source_auc"] = _probe(x_train[train_rows], train["source"].to_numpy()[train_rows], x_val[val_rows],
+                                  val["source"].to_numpy()[val_rows])
+    return result
+
+
+def _probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray) -> float | None:
+    classes = np.unique(y_train)
+    if classes.size < 2 or np.unique(y_val).size < 2 or not set(np.unique(y_val)) <= set(classes):
+        return None
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.1)).fit(x_train, y_train)
+    scores = probe.predict_proba(x_val)
+    if classes.size == 2:
+        return float(roc_auc_score(y_val == classes[1], scores[:, 1]))
+    return float(roc_auc_score(y_val, scores, multi_class="ovr", average="macro", labels=classes))
+
+
+def group_figures(part: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, Any]:
+    """The confounding-breaking figures of one split; None where the split has no such films."""
+    age = part["age_group"].fillna("").to_numpy() if "age_group" in part else np.full(len(part), "")
+    labels = np.asarray(LABELS)[y_true]
+    called = np.asarray(CLASS_NAMES)[y_prob.argmax(axis=1)]
+    adult, nih = age == "adult", part["source"].to_numpy() == NIH_SOURCE
+    adult_pneumonia = adult & np.isin(labels, ["bacterial", "viral", "pneumonia"])
+    nih_rows = adult & nih & np.isin(labels, ["normal", "pneumonia"])
+    return {
+        "adult_nih_pneumonia_vs_normal_auc": clinical_groupings(y_true[nih_rows], y_prob[nih_rows],
+                                                                CLASS_NAMES)["pneumonia_vs_normal_auc"],
+        "adult_nih_normal_recall": _rate(called[adult & nih & (labels == "normal")] == "normal"),
+        "adult_nih_pneumonia_recall": _rate(label_recall(y_true[adult & nih & (labels == "pneumonia")],
+                                                         y_prob[adult & nih & (labels == "pneumonia")]) > 0),
+        "adult_non_covid_pneumonia_called_covid": _rate(called[adult_pneumonia] == "covid"),
+        "n_adult_non_covid_pneumonia": int(adult_pneumonia.sum()),
+        "pediatric_normal_recall": _rate(called[(age == "pediatric") & (labels == "normal")] == "normal"),
+    }
+
+
+def _rate(hits: np.ndarray) -> float | None:
+    return float(np.mean(hits)) if len(hits) else None
+
+
+__all__ = ["NIH_SOURCE", "features", "group_figures", "linear_probe"]

@@ -1,0 +1,59 @@
+"""The one read-and-predict loop: (name, source) items in, one result per item out, in order, never aborting.
+
+The CLI, evaluation and the dashboard's batch and gallery pages all score many files through here, so a bad
+file is handled the same way everywhere: it comes back as a row with its error, and the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from xray_core.inference.predict import Prediction, predict_batch
+from xray_core.io import Source, XrayImage, XrayInputError, read_image
+from xray_core.models.checkpoint import LoadedModel
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One input's outcome: ``prediction`` (and the image read) or the ``error`` that says why there is none."""
+
+    name: str
+    prediction: Prediction | None = None
+    image: XrayImage | None = None
+    error: str = ""
+
+
+def predict_sources(loaded: LoadedModel, items: Iterable[tuple[str, Source]], batch_size: int = 32,
+                    progress: Callable[[int], None] | None = None) -> Iterator[Scored]:
+    """Read and predict ``(name, path | bytes | file)`` items in batches; yields one :class:`Scored` per item.
+
+    ``progress(n)`` is called after each batch with the number of items finished so far.
+    """
+    pending: list[tuple[str, XrayImage | None, str]] = []
+    done = 0
+    for name, source in items:
+        try:
+            pending.append((name, read_image(source, name=name), ""))
+        except XrayInputError as error:
+            pending.append((name, None, str(error)))
+        if len(pending) >= batch_size:
+            yield from _flush(loaded, pending, batch_size)
+            done += len(pending)
+            pending = []
+            if progress is not None:
+                progress(done)
+    if pending:
+        yield from _flush(loaded, pending, batch_size)
+        if progress is not None:
+            progress(done + len(pending))
+
+
+def _flush(loaded: LoadedModel, pending: list[tuple[str, XrayImage | None, str]], batch_size: int) -> Iterator[Scored]:
+    images = [image for _, image, _ in pending if image is not None]
+    predictions = iter(predict_batch(loaded, images, batch_size=batch_size))
+    for name, image, error in pending:
+        yield Scored(name, next(predictions), image) if image is not None else Scored(name, error=error)
+
+
+__all__ = ["Scored", "predict_sources"]
