@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from xray_core.cli import evaluate, explain, predict, reliability, segment, stats, train
+from xray_core.cli import evaluate, explain, operating_point, predict, reliability, segment, stats, train
 
-COMMANDS = (predict.add_parser, explain.add_parser, train.add_parser, train.add_placeholder_parser,
-            evaluate.add_parser, stats.add_parser, reliability.add_parser, segment.add_parser)
+COMMANDS = (predict.add_parser, explain.add_parser, segment.add_parser, train.add_parser, train.add_placeholder_parser,
+            operating_point.add_parser, evaluate.add_parser, stats.add_parser, reliability.add_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

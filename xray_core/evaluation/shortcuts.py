@@ -29,16 +29,25 @@ NIH_SOURCE = "muhammedtalo/COVID-19"  # NIH ChestX-ray14: adult pneumonia and ad
 MIN_SOURCE_FILMS = 20  # sources with fewer val films are left out of the source probe
 
 
-def features(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 128) -> np.ndarray:
-    """(N, D) penultimate features of ``table``'s films at the checkpoint's input size (decoded once, cached)."""
+def features_and_logits(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 128) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+    """(N, D) penultimate features and (N, K) raw logits of ``table``'s films at the checkpoint's input size."""
     prep = loaded.preprocessing
     pixels = torch.from_numpy(cached_pixels(table, prep.image_size, progress=False))
-    chunks = []
+    feats, logits = [], []
     with torch.inference_mode():
         for start in range(0, len(pixels), batch_size):
-            chunks.append(penultimate_features(loaded.model, normalize_batch(pixels[start:start + batch_size],
-                                                                             prep))[0].numpy())
-    return np.concatenate(chunks) if chunks else np.zeros((0, 0))
+            f, lg = penultimate_features(loaded.model, normalize_batch(pixels[start:start + batch_size], prep))
+            feats.append(f.numpy())
+            logits.append(lg.numpy())
+    if not feats:
+        return np.zeros((0, 0)), np.zeros((0, len(loaded.class_names)))
+    return np.concatenate(feats), np.concatenate(logits)
+
+
+def features(loaded: LoadedModel, table: pd.DataFrame) -> np.ndarray:
+    """(N, D) penultimate features of ``table``'s films (decoded once, cached)."""
+    return features_and_logits(loaded, table)[0]
 
 
 def linear_probe(loaded: LoadedModel, table: pd.DataFrame, n_train: int = 3000, seed: int = 0) -> dict[str, Any]:
@@ -95,4 +104,4 @@ def _rate(hits: np.ndarray) -> float | None:
     return float(np.mean(hits)) if len(hits) else None
 
 
-__all__ = ["NIH_SOURCE", "features", "group_figures", "linear_probe"]
+__all__ = ["NIH_SOURCE", "features", "features_and_logits", "group_figures", "linear_probe"]

@@ -13,35 +13,34 @@ from torch import nn
 from xray_core.config import CLASS_NAMES
 from xray_core.data.dataset import data_summary
 from xray_core.evaluation import metrics
-from xray_core.inference import calibration as calibrate
 from xray_core.inference import input_checks, ood
+from xray_core.inference.calibration import apply_temperature
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import save_checkpoint
 from xray_core.models.meta import CheckpointMeta
+from xray_core.training import operating_point
 from xray_core.training.config import TrainConfig
+from xray_core.training.operating_point import LogitSet
 from xray_core.training.splits import SplitArrays, infer
 
 
 def finalize(model: nn.Module, cfg: TrainConfig, splits: dict[str, SplitArrays], table, state: dict,
              out: Path, seconds: float) -> Path:
-    """Calibrate on val and external, fit OOD statistics, and write the release checkpoint ``model.pt``."""
+    """Operating point and temperature on val and external, OOD and image statistics; writes ``model.pt``."""
     train_subset = torch.randperm(len(splits["train"].labels), generator=torch.Generator().manual_seed(cfg.seed))[:6000]
     train_features, _ = infer(model, splits["train"].pixels[train_subset], cfg, show=True)
     val_features, val_logits = infer(model, splits["val"].pixels, cfg, show=True)
-    fitted = {"val": (val_logits, splits["val"].labels.numpy())}
+    sets = {"val": LogitSet(val_logits, splits["val"].labels.numpy(), splits["val"].groups)}
     if "external" in splits:
-        fitted["external"] = (infer(model, splits["external"].pixels, cfg)[1], splits["external"].labels.numpy())
-    temperature = calibrate.fit_temperature_worst_ece(list(fitted.values()), n_classes=len(CLASS_NAMES))
-    calibration = {"temperature": temperature, "fitted_on": "+".join(fitted),
-                   "rule": "minimise the larger ECE of the sets it was fitted on"}
-    for name, (logits, labels) in fitted.items():
-        for when, t in (("before", 1.0), ("after", temperature)):
-            result = metrics.summary(labels, calibrate.apply_temperature(logits, t), CLASS_NAMES)
-            calibration[f"{name}_{when}"] = {k: result["calibration"][k] for k in ("ece", "nll")}
-    val_after = metrics.summary(fitted["val"][1], calibrate.apply_temperature(val_logits, temperature), CLASS_NAMES)
+        external = splits["external"]
+        sets["external"] = LogitSet(infer(model, external.pixels, cfg)[1], external.labels.numpy(), external.groups)
+    sets, operating = operating_point.apply(model, sets)
+    temperature, calibration = operating_point.calibrate(sets)
+    val_after = metrics.summary(sets["val"].labels, apply_temperature(sets["val"].logits, temperature), CLASS_NAMES)
     meta = CheckpointMeta(
         arch=cfg.arch, preprocessing=cfg.preprocessing(), version=_version(cfg, state), trained=True,
-        temperature=temperature, calibration=calibration, train_config=cfg.to_dict(), data_summary=data_summary(table),
+        temperature=temperature, calibration=calibration, operating_point=operating, train_config=cfg.to_dict(),
+        data_summary=data_summary(table),
         training={"epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
                   "best_selection_score": state["best_score"], "wall_time_seconds": round(seconds, 1),
                   "history": state["history"]},
