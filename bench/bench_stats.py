@@ -30,8 +30,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xray_core import stats
 from xray_core.config import default_data_dir
+from xray_core.data import stats
 from xray_core.data.scan import scan_images
 
 GOALS = {"metadata": 1500.0, "pixels cold": 300.0}

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from xray_core.data import duplicates, image_stats, stats
 from xray_core.data import scan as stats_scan
-from xray_core.data import stats
 from xray_core.data.scan import scan_images
 from xray_core.io.reader import read_image
 
@@ -72,15 +72,15 @@ def test_scan_columns_and_values(dataset: pd.DataFrame) -> None:
     assert scan["path"].tolist() == dataset["path"].tolist()
     first = scan.iloc[0]
     assert first[["width", "height", "format", "bit_depth", "mode"]].tolist() == [100, 120, "JPEG", 8, "L"]
-    assert first["error"] == "" and not first["is_color"] and len(first["hist"]) == stats_scan.HIST_BINS
-    assert sum(first["hist"]) == pytest.approx(1.0, abs=1e-5) and len(first["dhash"]) == 16
+    assert first["error"] == "" and not first["is_color"] and len(first["hist"]) == image_stats.HIST_BINS
+    assert sum(first["hist"]) == pytest.approx(1.0, abs=1e-5)
     assert first["p1"] <= first["p50"] <= first["p99"]
     assert first["mean"] == pytest.approx(read_image(first["path"]).pixels.mean(), abs=0.01)
 
 
 def test_pixel_statistics_hand_computed() -> None:
     gray = np.array([[0, 0], [255, 255]], np.uint8).repeat(8, axis=0).repeat(8, axis=1)
-    result = stats_scan.pixel_statistics(gray)
+    result = image_stats.pixel_statistics(gray)
     assert (result["mean"], result["std"], result["p1"], result["p99"]) == (0.5, 0.5, 0.0, 1.0)
     assert result["hist"][0] == result["hist"][-1] == 0.5
 
@@ -99,7 +99,7 @@ def test_near_pairs_match_brute_force() -> None:
     codes[150:] = np.packbits(np.unpackbits(codes[:150], axis=1) ^ flips, axis=1)
     distance = np.unpackbits(codes[:, None] ^ codes[None], axis=2).sum(axis=2)
     expected = {(i, j) for i, j in zip(*np.nonzero(distance <= 16)) if i < j}
-    i, j = stats._near_pairs(codes, 16)
+    i, j = duplicates._near_pairs(codes, 16)
     assert set(zip(i.tolist(), j.tolist())) == expected and len(expected) > 100
 
 

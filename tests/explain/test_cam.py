@@ -14,7 +14,7 @@ from torch import nn
 
 from xray_core.cli.explain import main as explain_main
 from xray_core.config import Preprocessing
-from xray_core.explain import cam as explain_module
+from xray_core.explain import replicas
 from xray_core.explain.cam import CAM_METHODS, FAST_METHODS, explain, method_key
 from xray_core.explain.overlay import hot_region, outline, overlay, to_rgb
 from xray_core.inference.predict import predict_batch, predict_image
@@ -185,7 +185,7 @@ def test_concurrent_explanations_equal_sequential_ones(loaded):
         np.testing.assert_allclose(got.cam, want.cam, atol=1e-5)
         np.testing.assert_allclose(got.prediction.logits, want.prediction.logits, rtol=1e-5, atol=1e-5)
         assert (got.target, got.raw_max) == (want.target, pytest.approx(want.raw_max, rel=1e-4))
-    assert len(explain_module._POOL[loaded.model]) <= explain_module.MAX_IDLE_REPLICAS
+    assert len(replicas._POOL[loaded.model]) <= replicas.MAX_IDLE_REPLICAS
 
 
 def test_overlay_and_outline_shapes():

@@ -13,15 +13,15 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import torch
-from torch.utils.data import Dataset
 
-from xray_core.config import CLASS_NAMES, LABELS, Preprocessing
-from xray_core.io.reader import SUPPORTED_EXTENSIONS, read_image
-from xray_core.models.preprocessing import to_tensor
+from xray_core.config import CLASS_NAMES, LABELS
+from xray_core.io.reader import SUPPORTED_EXTENSIONS
+
+if TYPE_CHECKING:  # imported on first use by __getattr__ below
+    from xray_core.data.torch_dataset import XrayDataset
 
 CORE_COLUMNS = ("path", "label", "split", "patient_id", "source")
 SPLITS = ("train", "val", "test")
@@ -244,31 +244,15 @@ def data_summary(df: pd.DataFrame) -> dict[str, Any]:
     return summary
 
 
-class XrayDataset(Dataset):
-    """Rows of a :func:`load_dataset` table as ``(tensor (C, S, S) float32, label_index int)``.
-
-    ``label_index`` indexes :data:`LABELS`: 0-3 are the classes, 4 the partial label ``pneumonia``.
-
-    ``transform`` (e.g. :class:`~xray_core.models.preprocessing.TrainAugment`) receives a ``(1, 1, S, S)``
-    float batch in [0, 1] before normalisation.
+def __getattr__(name: str) -> Any:
+    """``XrayDataset`` on first use (PEP 562): it subclasses torch's ``Dataset``, and importing torch takes
+    seconds, so loading and counting tables stays torch-free. The class lives in :mod:`xray_core.data.torch_dataset`.
     """
+    if name == "XrayDataset":
+        from xray_core.data.torch_dataset import XrayDataset
 
-    def __init__(self, table: pd.DataFrame, preprocessing: Preprocessing,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
-        unknown = sorted(set(table["label"]) - set(LABELS))
-        if unknown:
-            raise ValueError(f"Labels {unknown} are not canonical; expected {', '.join(LABELS)}")
-        self.paths = [str(p) for p in table["path"]]
-        self.labels = [LABELS.index(label) for label in table["label"]]
-        self.preprocessing = preprocessing
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = read_image(self.paths[index])
-        return to_tensor(image.pixels, self.preprocessing, transform=self.transform), self.labels[index]
+        return XrayDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -1,0 +1,90 @@
+"""The CAM methods by name: which pytorch-grad-cam class builds each map, and which class a map explains.
+
+A new method is one :class:`CamMethod` entry in :data:`CAM_METHODS` (a factory ``(model, target_layers) ->
+BaseCAM`` and a title). :func:`method_key` and :func:`target_index` turn what a user types into a key and an
+output index, with errors that list the valid choices.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from pytorch_grad_cam import (
+    AblationCAM,
+    EigenCAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    RandomCAM,
+    ScoreCAM,
+    XGradCAM,
+)
+from pytorch_grad_cam.ablation_layer import AblationLayer
+from pytorch_grad_cam.base_cam import BaseCAM
+from torch import nn
+
+
+class _RandomCAM(RandomCAM):
+    """RandomCAM with channel weights seeded by the activations: reproducible, varied, no global RNG."""
+
+    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
+        rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(activations).tobytes()))
+        return rng.uniform(-1, 1, size=grads.shape[:2])
+
+
+def _ablation_cam(model: nn.Module, target_layers: list[nn.Module]) -> BaseCAM:
+    return AblationCAM(model, target_layers, ablation_layer=AblationLayer())  # the library's default is shared
+
+
+@dataclass(frozen=True)
+class CamMethod:
+    """One entry of :data:`CAM_METHODS`: ``factory(model, target_layers)`` builds the library's CAM object."""
+
+    factory: Callable[[nn.Module, list[nn.Module]], BaseCAM]
+    title: str
+    slow: bool = False  # one forward pass per feature channel: seconds per image on CPU
+    class_specific: bool = True  # False: the map ignores the target class (EigenCAM: first principal component)
+    baseline: bool = False  # a sanity-check map, not an explanation (hidden from the UI)
+
+
+CAM_METHODS: dict[str, CamMethod] = {
+    "gradcam": CamMethod(GradCAM, "Grad-CAM"),  # Selvaraju et al., 2017
+    "gradcam++": CamMethod(GradCAMPlusPlus, "Grad-CAM++"),  # Chattopadhay et al., 2018
+    "hirescam": CamMethod(HiResCAM, "HiResCAM"),  # Draelos & Carin, 2020
+    "xgradcam": CamMethod(XGradCAM, "XGrad-CAM"),  # Fu et al., 2020
+    "layercam": CamMethod(LayerCAM, "LayerCAM"),  # Jiang et al., 2021
+    "eigencam": CamMethod(EigenCAM, "Eigen-CAM", class_specific=False),  # Muhammad & Yeasin, 2020
+    "scorecam": CamMethod(ScoreCAM, "Score-CAM", slow=True),  # Wang et al., 2020
+    "ablationcam": CamMethod(_ablation_cam, "Ablation-CAM", slow=True),  # Desai & Ramaswamy, 2020
+    "randomcam": CamMethod(_RandomCAM, "Random baseline", baseline=True),
+}
+DEFAULT_METHOD = "gradcam"
+FAST_METHODS: tuple[str, ...] = tuple(k for k, m in CAM_METHODS.items() if not (m.slow or m.baseline))
+_ALIASES = {"gradcampp": "gradcam++", "gradcamplusplus": "gradcam++", "random": "randomcam"}
+
+
+def method_key(name: str) -> str:
+    """Canonical key of a CAM method name (case, '-', '_' and spaces ignored); ValueError lists the choices."""
+    key = str(name).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
+    key = _ALIASES.get(key, key)
+    if key not in CAM_METHODS:
+        raise ValueError(f"unknown CAM method {name!r}; expected one of {', '.join(CAM_METHODS)}")
+    return key
+
+
+def target_index(class_names: tuple[str, ...], target: str | int | None) -> int | None:
+    """None/'auto' (the predicted class), a class name or an output index → index or None."""
+    if target is None or (isinstance(target, str) and target.strip().lower() in ("", "auto")):
+        return None
+    if isinstance(target, (int, np.integer)) and 0 <= int(target) < len(class_names):
+        return int(target)
+    if isinstance(target, str) and target.strip().lower() in class_names:
+        return class_names.index(target.strip().lower())
+    raise ValueError(f"unknown target class {target!r}; expected 'auto' or one of {', '.join(class_names)}")
+
+
+__all__ = ["CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "target_index"]
