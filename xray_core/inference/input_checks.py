@@ -11,7 +11,8 @@ the 'moon' photo and smooth vertical gradients inside its threshold). Three chec
   contrast, vertical trend, edge strength, fine detail, histogram entropy, frame contrast). Their mean and
   precision were fitted on train-split radiographs and the threshold is the 99.5th percentile of
   validation-split radiographs (fitted at the end of training, or by ``python -m xray_core input-stats``, and
-  stored in the checkpoint, so they are covered by its hash); the test split is never used. The score is a Mahalanobis distance in that 12-d space.
+  stored in the checkpoint, so they are covered by its hash); the test split is never used. The score is a
+  Mahalanobis distance in that 12-d space.
 
 Limitation: the statistics were fitted on 8-bit JPEG radiographs; films from other pipelines (16-bit DICOM with
 an unusual window, heavy post-processing) may score higher. The user can still ask to see the prediction.
