@@ -1,4 +1,4 @@
-"""Chest X-ray decision-support dashboard: ``streamlit run dashboard/app.py``.
+"""Chest X-ray decision-support dashboard: ``streamlit run dashboard/app.py`` (after ``pip install -e .``).
 
 A thin shell over :mod:`xray_core`: navigation, the first-visit notice and the model banners; each page
 lives in ``dashboard/views/``.
@@ -6,16 +6,11 @@ lives in ``dashboard/views/``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from dashboard import notice  # noqa: E402  (light: no torch)
+from dashboard import notice  # light: no torch, so the notice paints before the model loads
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGES = {
@@ -36,15 +31,14 @@ def main() -> None:
                        menu_items={"About": "Chest X-ray decision support. Not a diagnosis."})
     page = st.navigation(PAGES)
     acknowledged = notice.acknowledged()  # painted first: a new session is interactive before torch loads
-    from dashboard import components
+    from dashboard import banners, components  # torch, pytorch-grad-cam: imported while the user reads
 
     loaded, error = components.get_model()  # loads (once) while the user reads the notice
-    components.explain_module()  # imports pytorch-grad-cam now rather than at the first upload
-    components.sidebar_status(loaded)
+    banners.sidebar_status(loaded)
     if not acknowledged:
         st.stop()
     if loaded is not None and not loaded.trained:
-        components.model_banner(loaded, error)  # persistent: every page, every run
+        banners.model_banner(loaded, error)  # persistent: every page, every run
     page.run()
 
 

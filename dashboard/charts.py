@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from xray_core.config import CLASS_TITLES
+from xray_core.config import CLASS_COLORS, CLASS_TITLES
 
-ACCENT = "#0b5394"  # the theme's primary colour: the top class
-MUTED = "#9fb3c8"
-CLASS_COLORS = {"normal": "#4c78a8", "bacterial": "#f58518", "viral": "#54a24b", "covid": "#e45756"}
+ACCENT = "#0B5394"  # the theme's primary colour: the top class
+MUTED = "#9FB3C8"
+OTHER_COLOR = "#8C8C8C"  # a label the colour map lacks (it must still be told apart from the four classes)
 FONT = dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=13, color="#1f2d3d")
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -26,6 +26,11 @@ def _layout(fig: go.Figure, title: str = "", height: int = 320, **extra: Any) ->
 
 def title(label: str) -> str:
     return CLASS_TITLES.get(label, label)
+
+
+def color(label: str) -> str:
+    """The label's colour in every figure of the project (xray_core's one class-colour map)."""
+    return CLASS_COLORS.get(label, OTHER_COLOR)
 
 
 def probability_bars(percent: dict[str, float], top: str) -> go.Figure:
@@ -49,7 +54,7 @@ def class_bars(counts: pd.DataFrame) -> go.Figure:
     for label in counts.columns:
         share = counts[label] / totals * 100
         fig.add_bar(name=title(label), x=[str(i) or "(none)" for i in counts.index], y=counts[label],
-                    marker_color=CLASS_COLORS.get(label), customdata=share,
+                    marker_color=color(label), customdata=share,
                     hovertemplate=f"{title(label)}<br>%{{x}}: %{{y}} images (%{{customdata:.1f}} %)<extra></extra>")
     fig.update_yaxes(title="images", gridcolor="#e6ebf1")
     return _layout(fig, "Images per class and split", barmode="group", legend=dict(orientation="h", y=-0.15))
@@ -58,8 +63,9 @@ def class_bars(counts: pd.DataFrame) -> go.Figure:
 def class_pie(counts: pd.Series, label: str) -> go.Figure:
     """Share of each class in ``counts`` (indexed by class)."""
     fig = go.Figure(go.Pie(labels=[title(c) for c in counts.index], values=counts.to_numpy(), hole=0.45, sort=False,
-                           marker=dict(colors=[CLASS_COLORS.get(c) for c in counts.index]),
-                           texttemplate="%{percent:.1%}", hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>"))
+                           marker=dict(colors=[color(c) for c in counts.index]),
+                           texttemplate="%{percent:.1%}",
+                           hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>"))
     return _layout(fig, f"Class shares ({label})", legend=dict(orientation="h", y=-0.1))
 
 
@@ -74,10 +80,10 @@ def stacked_shares(counts: pd.DataFrame, title_text: str) -> go.Figure:
     return _layout(fig, title_text, height=300, barmode="stack", legend=dict(font=dict(size=10)))
 
 
-def simple_bars(values: pd.Series, title_text: str, axis: str, colors: bool = True) -> go.Figure:
+def simple_bars(values: pd.Series, title_text: str, axis: str) -> go.Figure:
+    """One bar per label of ``values``, in the label's colour."""
     names = [str(i) for i in values.index]
-    fig = go.Figure(go.Bar(x=[title(n) for n in names], y=values.to_numpy(),
-                           marker_color=[CLASS_COLORS.get(n, ACCENT) if colors else ACCENT for n in names]))
+    fig = go.Figure(go.Bar(x=[title(n) for n in names], y=values.to_numpy(), marker_color=[color(n) for n in names]))
     fig.update_yaxes(title=axis, gridcolor="#e6ebf1")
     return _layout(fig, title_text, showlegend=False)
 
@@ -94,7 +100,7 @@ def size_scatter(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for label, rows in frame.groupby("label", sort=False):
         fig.add_scattergl(x=rows["width"], y=rows["height"], mode="markers", name=title(str(label)),
-                          marker=dict(size=5, opacity=0.45, color=CLASS_COLORS.get(str(label))),
+                          marker=dict(size=5, opacity=0.45, color=color(str(label))),
                           hovertemplate="%{x} x %{y} px<extra>" + title(str(label)) + "</extra>")
     fig.update_xaxes(title="width (px)")
     fig.update_yaxes(title="height (px)", gridcolor="#e6ebf1")
@@ -108,13 +114,13 @@ def intensity_lines(histograms: dict[str, list[float] | None]) -> go.Figure:
         if values:
             centres = [(i + 0.5) / len(values) for i in range(len(values))]
             fig.add_scatter(x=centres, y=[v * 100 for v in values], mode="lines", name=title(label),
-                            line=dict(color=CLASS_COLORS.get(label), width=2))
+                            line=dict(color=color(label), width=2))
     fig.update_xaxes(title="pixel intensity (0 = black, 1 = white)", range=[0, 1])
     fig.update_yaxes(title="% of pixels", gridcolor="#e6ebf1")
     return _layout(fig, "Intensity histogram per class", height=340)
 
 
-def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> go.Figure:
+def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str], films: str) -> go.Figure:
     """Counts heatmap, rows = truth, columns = prediction, with row-normalised % in the hover."""
     frame = pd.DataFrame(matrix, index=names, columns=names)
     share = frame.div(frame.sum(axis=1).replace(0, 1), axis=0) * 100
@@ -126,7 +132,7 @@ def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> go.Figur
                                              "(%{customdata:.1f} %)<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="truth")
     fig.update_xaxes(title="prediction")
-    return _layout(fig, "Confusion matrix (test split)", height=380)
+    return _layout(fig, f"Confusion matrix ({films} films)", height=380)
 
 
 def roc_curves(curves: dict[str, dict | None]) -> go.Figure:
@@ -134,14 +140,14 @@ def roc_curves(curves: dict[str, dict | None]) -> go.Figure:
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#aab4bf"), name="chance")
     for label, curve in curves.items():
         if curve:
-            fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", line=dict(color=CLASS_COLORS.get(label)),
+            fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", line=dict(color=color(label)),
                             name=f"{title(label)} (AUC {curve['auc']:.3f})")
     fig.update_xaxes(title="1 - specificity", range=[0, 1])
     fig.update_yaxes(title="sensitivity", range=[0, 1.01], gridcolor="#e6ebf1")
     return _layout(fig, "ROC curves, one class vs rest", height=380)
 
 
-def reliability(bins: Sequence[dict[str, Any]]) -> go.Figure:
+def reliability(bins: Sequence[dict[str, Any]], films: str) -> go.Figure:
     """Accuracy vs mean confidence per confidence bin (the diagonal is perfect calibration)."""
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#aab4bf"), name="perfect")
@@ -151,7 +157,7 @@ def reliability(bins: Sequence[dict[str, Any]]) -> go.Figure:
                     hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>%{customdata} images<extra></extra>")
     fig.update_xaxes(title="mean top-class confidence", range=[0, 1])
     fig.update_yaxes(title="accuracy", range=[0, 1.01], gridcolor="#e6ebf1")
-    return _layout(fig, "Reliability diagram (test split)", height=380)
+    return _layout(fig, f"Reliability diagram ({films} films)", height=380)
 
 
 def history(rows: Sequence[dict[str, Any]]) -> go.Figure:

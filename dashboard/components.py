@@ -1,28 +1,29 @@
-"""Shared Streamlit pieces: the cached model, cached decoding/prediction/Grad-CAM, banners and the notice.
+"""Shared Streamlit pieces: the cached model, cached decoding/prediction/heatmaps, the audit log, the dataset.
 
-Every computation is a call into xray_core; this module only caches it and shows the outcome.
+Every computation is a call into xray_core; this module only caches it. A broken installation fails here, at
+import, loudly: a clinical screen never silently drops the heatmap or a check.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from xray_core.config import default_checkpoint, default_data_dir
-from xray_core.dashboard_data import DISCLAIMER, age_confounding_notes, blend_heatmap
+from xray_core.data.dataset import DatasetError, load_dataset
+from xray_core.explain import overlay as drawing
+from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation
+from xray_core.explain.cam import explain as explain_image
+from xray_core.explain.faithfulness import faithfulness as faithfulness_scores
+from xray_core.inference.audit import audit_prediction
 from xray_core.inference.predict import Prediction, predict_image
-from xray_core.io.reader import XrayImage, XrayInputError, read_image
+from xray_core.io import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_checkpoint
-
-IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom"]
-
 
 # ------------------------------------------------------------------------------------------------ model
 
@@ -81,39 +82,38 @@ def predict(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
     return _predict(model_key(loaded), key, loaded, image)
 
 
-# ------------------------------------------------------------------------------------------------ Grad-CAM
+def audit_once(data: bytes | Path, prediction: Prediction, loaded: LoadedModel, key: str) -> None:
+    """One audit-log line per shown prediction of content ``key`` and session ($XRAY_AUDIT_LOG), not per rerun.
+
+    ``data``: the input's bytes, or the file holding them (read only when a line is due).
+    """
+    logged = st.session_state.setdefault("audited", set())
+    entry = f"{model_key(loaded)}:{key}"
+    if entry not in logged:
+        audit_prediction(data.read_bytes() if isinstance(data, Path) else data, prediction, loaded)
+        logged.add(entry)
 
 
-def explain_module() -> ModuleType | None:
-    """xray_core.explain.cam when it is installed and importable, else None (the pages say so)."""
-    try:
-        return importlib.import_module("xray_core.explain.cam")
-    except ImportError:
-        return None
+# ------------------------------------------------------------------------------------------------ heatmaps
 
 
 def cam_methods() -> dict[str, str]:
-    """Method key -> title for the UI (sanity-check baselines hidden; slow methods say so)."""
-    methods = getattr(explain_module(), "CAM_METHODS", None) or {"gradcam": None}
-    titles = {}
-    for key, spec in methods.items():
-        if not getattr(spec, "baseline", False):
-            titles[key] = getattr(spec, "title", key) + (" (slow)" if getattr(spec, "slow", False) else "")
-    return titles
+    """Method key -> title for the UI, the measured default first (baselines hidden; slow methods say so)."""
+    keys = [DEFAULT_METHOD, *[k for k in CAM_METHODS if k != DEFAULT_METHOD]]
+    return {key: CAM_METHODS[key].title + (" (slow)" if CAM_METHODS[key].slow else "") for key in keys
+            if not CAM_METHODS[key].baseline}
 
 
 @st.cache_resource(max_entries=48, show_spinner="Computing the heatmap…")
 def _explain(model: str, key: str, method: str, target: str | None, _loaded: LoadedModel,
-             _image: XrayImage) -> Any:
+             _image: XrayImage) -> Explanation:
     """Cached per model, content, method and target (xray_core.explain.cam is thread-safe: one replica per call)."""
-    return explain_module().explain(_loaded, _image, method=method, target=target)
+    return explain_image(_loaded, _image, method=method, target=target)
 
 
 def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
-            target: str | None) -> tuple[Any | None, str]:
-    """(Explanation, "") or (None, why there is no heatmap)."""
-    if explain_module() is None:
-        return None, "Grad-CAM heatmaps are not available in this installation (xray_core.explain.cam is missing)."
+            target: str | None) -> tuple[Explanation | None, str]:
+    """(Explanation, "") or (None, why this image has no heatmap)."""
     try:
         return _explain(model_key(loaded), key, method, target, loaded, image), ""
     except (ValueError, RuntimeError) as error:
@@ -122,29 +122,22 @@ def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
 
 @st.cache_data(max_entries=64, show_spinner="Checking faithfulness…")
 def _faithfulness(model: str, key: str, method: str, target: str, _loaded: LoadedModel, _image: XrayImage,
-                  _cam_input: Any) -> dict[str, Any]:
-    from xray_core.explain.faithfulness import faithfulness as score
-
-    return score(_loaded, _image, _cam_input, target)
+                  _cam_input: np.ndarray) -> dict[str, Any]:
+    return faithfulness_scores(_loaded, _image, _cam_input, target, method=method)
 
 
-def faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: Any) -> tuple[dict | None, str]:
+def faithfulness(loaded: LoadedModel, key: str, image: XrayImage,
+                 explanation: Explanation) -> tuple[dict | None, str]:
     """ROAD/keep scores of the map vs a random map (xray_core.explain.faithfulness), or (None, why not)."""
-    if importlib.util.find_spec("xray_core.explain.faithfulness") is None:
-        return None, "The faithfulness check is not available in this installation."
     try:
         return _faithfulness(model_key(loaded), key, explanation.method, explanation.target, loaded, image,
                              explanation.cam_input), ""
-    except (ValueError, RuntimeError, AttributeError) as error:
+    except (ValueError, RuntimeError) as error:
         return None, f"The faithfulness check failed: {error}"
 
 
-def overlay(display: Any, cam: Any, alpha: float, outline: bool = False) -> Any:
+def overlay(display: np.ndarray, cam: np.ndarray, alpha: float, outline: bool = False) -> np.ndarray:
     """RGB uint8 heatmap over the displayed (windowed) uint8 image; optionally the hottest region outlined."""
-    try:
-        from xray_core.explain import overlay as drawing
-    except ImportError:
-        return blend_heatmap(display, cam, alpha)
     rgb = drawing.overlay(display, cam, alpha=alpha)
     return drawing.outline(rgb, cam) if outline else rgb
 
@@ -160,17 +153,13 @@ def default_dataset() -> str:
 
 @st.cache_data(max_entries=8, show_spinner="Reading the dataset…")
 def _table(path: str, modified: float) -> pd.DataFrame:
-    from xray_core.data.dataset import load_dataset
-
     return load_dataset(path)
 
 
 def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
     """(table, "") or (None, what is wrong with the path and which layouts are accepted)."""
-    from xray_core.data.dataset import DatasetError
-
     if not path.strip():
-        return None, ("No dataset configured: set `XRAY_DATA_DIR` or type a folder (or manifest CSV) above.")
+        return None, "No dataset configured: set `XRAY_DATA_DIR` or type a folder (or manifest CSV) above."
     target = Path(path.strip()).expanduser()
     manifest = target / "manifest.csv" if target.is_dir() else target
     try:
@@ -178,36 +167,3 @@ def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
         return _table(str(target), modified), ""
     except (DatasetError, OSError) as error:
         return None, str(error)
-
-
-# ------------------------------------------------------------------------------------------------ banners
-
-
-def model_banner(loaded: LoadedModel | None, error: str) -> None:
-    """Persistent warnings about the model itself: missing or untrained."""
-    if loaded is None:
-        st.error(error, icon=":material/error:")
-    elif not loaded.trained:
-        st.error("**Untrained placeholder model.** This checkpoint was never trained: every probability and "
-                 "heatmap it produces is meaningless. Install a trained checkpoint before use.",
-                 icon=":material/dangerous:")
-
-
-def confounding_note(loaded: LoadedModel) -> None:
-    """The age/source caveat, with the checkpoint's own training shares when it records them."""
-    notes = age_confounding_notes(loaded.meta.data_summary)
-    detail = ("Training data: " + "; ".join(notes) + ". ") if notes else (
-        "In the training data, bacterial and viral pneumonia images are almost all pediatric (ages 1–5) while "
-        "COVID-19 images are adult. ")
-    st.caption(f":material/warning: {detail}The model may partly recognise age or image source instead of "
-               "disease: treat bacterial/viral results in adults and COVID-19 results in children with caution.")
-
-
-def sidebar_status(loaded: LoadedModel | None) -> None:
-    with st.sidebar:
-        if loaded is None:
-            st.caption(":material/error: No model loaded")
-        else:
-            status = "trained" if loaded.trained else "UNTRAINED"
-            st.caption(f"Model **{loaded.version}** · {loaded.arch} · {status}  \n`{loaded.sha256[:12]}`")
-        st.caption(DISCLAIMER)

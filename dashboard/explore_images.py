@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components
-from xray_core.config import CLASS_NAMES, CLASS_TITLES
-from xray_core.dashboard_data import percentages, sample_rows, thumbnail
-from xray_core.inference.predict import predict_batch
-from xray_core.io.reader import XrayInputError, read_image
+from dashboard import banners, charts, components
+from dashboard.display import thumbnail
+from dashboard.sampling import agrees, sample_rows
+from xray_core.config import CLASS_TITLES, LABELS
+from xray_core.data import stats
+from xray_core.data.scan import scan_images
+from xray_core.inference.export import FLAG_WORDS, percentages
+from xray_core.inference.predict import Prediction, predict_batch
+from xray_core.io import XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
-
-try:  # statistics have their own module; these sections say so when it is missing
-    from xray_core.data import stats
-    from xray_core.data.scan import scan_images
-except ImportError:  # pragma: no cover - exercised only in partial installations
-    stats = scan_images = None
 
 SCATTER_POINTS = 4000  # points drawn in the size scatter (WebGL copes; the browser stays responsive)
 GALLERY_COLUMNS = 6
@@ -39,9 +38,6 @@ def _scan(table: pd.DataFrame, pixels: bool, what: str) -> pd.DataFrame:
 
 
 def images(table: pd.DataFrame) -> None:
-    if scan_images is None:
-        st.info("Image statistics need xray_core.data.stats, which is not installed.")
-        return
     shown = table.sample(n=min(SCATTER_POINTS, len(table)), random_state=0)
     if not {"width", "height"} <= set(shown.columns) or shown[["width", "height"]].isna().any().any():
         header = _scan(shown, False, "image headers")[["path", "width", "height"]]
@@ -89,9 +85,6 @@ def _show_summary(summary: dict[str, Any]) -> None:
 
 
 def quality(table: pd.DataFrame) -> None:
-    if stats is None:
-        st.info("Quality checks need xray_core.data.stats, which is not installed.")
-        return
     key = _signature(table)
     summary = _summaries().get(key)
     if summary is None:
@@ -106,16 +99,18 @@ def quality(table: pd.DataFrame) -> None:
 
 @st.cache_data(max_entries=32, show_spinner="Predicting…")
 def _gallery(model: str, paths: tuple[str, ...], _loaded: LoadedModel | None) -> list[dict[str, Any]]:
-    """Thumbnail and (when a model is loaded) the prediction of each path."""
+    """Thumbnail, content digest and (when a model is loaded) the prediction of each path."""
     cards, images = [], []
     for path in paths:
         try:
-            image = read_image(path)
-        except XrayInputError as error:
+            data = Path(path).read_bytes()
+            image = read_image(data, name=Path(path).name)
+        except (OSError, XrayInputError) as error:
             cards.append({"path": path, "thumb": None, "error": str(error), "prediction": None})
             continue
         images.append(image)
-        cards.append({"path": path, "thumb": thumbnail(image.pixels, 256), "error": "", "prediction": None})
+        cards.append({"path": path, "thumb": thumbnail(image.pixels, 256), "error": "", "prediction": None,
+                      "key": components.digest(data)})
     predictions = iter(predict_batch(_loaded, images) if _loaded is not None and images else [])
     for card in cards:
         if card["thumb"] is not None and _loaded is not None:
@@ -123,29 +118,40 @@ def _gallery(model: str, paths: tuple[str, ...], _loaded: LoadedModel | None) ->
     return cards
 
 
-def _caption(truth: str, prediction: Any) -> str:
+def _caption(truth: str, prediction: Prediction | None) -> str:
+    """'True: … · Model: … NN % ✓/✗', a partial label (pneumonia, type unknown) right for either member."""
     if prediction is None:
         return f"True: {CLASS_TITLES.get(truth, truth)}"
     share = percentages(prediction.probabilities)[prediction.label]
-    mark = "✓" if prediction.label == truth else "✗"
-    refused = " · OOD" if prediction.refused else ""
+    mark = "✓" if agrees(truth, prediction.label) else "✗"
+    refused = "".join(f" · ⚠ {FLAG_WORDS[d.code]}" for d in prediction.refusals())
     model = f"{CLASS_TITLES[prediction.label]} {share:.0f} % {mark}{refused}"
     return f"True: {CLASS_TITLES.get(truth, truth)} · Model: {model}"
+
+
+def _audit(loaded: LoadedModel, cards: list[dict[str, Any]]) -> None:
+    """An audit line per shown prediction ($XRAY_AUDIT_LOG), as on Diagnose and Batch (once per session)."""
+    for card in cards:
+        if card["prediction"] is not None:
+            components.audit_once(Path(card["path"]), card["prediction"], loaded, card["key"])
+
+
+def _filters(table: pd.DataFrame) -> dict[str, list[str]]:
+    cols = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
+    labels = cols[0].multiselect("Class", [c for c in LABELS if c in set(table["label"])], key="ex_g_class",
+                                 format_func=CLASS_TITLES.get)
+    splits = cols[1].multiselect("Split", sorted(set(table["split"]) - {""}), key="ex_g_split")
+    sources = cols[2].multiselect("Source", sorted(set(table["source"])), key="ex_g_source")
+    if cols[3].button("Shuffle", key="ex_g_shuffle", icon=":material/shuffle:"):
+        st.session_state["ex_g_seed"] = st.session_state.get("ex_g_seed", 0) + 1
+    return {"label": labels, "split": splits, "source": sources}
 
 
 def gallery(table: pd.DataFrame) -> None:
     loaded, error = components.get_model()
     if loaded is None:
         st.info(f"Predictions are not shown: {error}")
-    cols = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
-    labels = cols[0].multiselect("Class", [c for c in CLASS_NAMES if c in set(table["label"])], key="ex_g_class",
-                                 format_func=CLASS_TITLES.get)
-    splits = cols[1].multiselect("Split", sorted(set(table["split"]) - {""}), key="ex_g_split")
-    sources = cols[2].multiselect("Source", sorted(set(table["source"])), key="ex_g_source")
-    if cols[3].button("Shuffle", key="ex_g_shuffle", icon=":material/shuffle:"):
-        st.session_state["ex_g_seed"] = st.session_state.get("ex_g_seed", 0) + 1
-    rows = sample_rows(table, 12, seed=st.session_state.get("ex_g_seed", 0), label=labels, split=splits,
-                       source=sources)
+    rows = sample_rows(table, 12, seed=st.session_state.get("ex_g_seed", 0), **_filters(table))
     if rows.empty:
         st.info("No images match these filters.")
         return
@@ -159,4 +165,5 @@ def gallery(table: pd.DataFrame) -> None:
             else:
                 st.image(card["thumb"], caption=_caption(truth, card["prediction"]), width="stretch")
     if loaded is not None:
-        components.confounding_note(loaded)
+        _audit(loaded, cards)
+        banners.confounding_note(loaded)

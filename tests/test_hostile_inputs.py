@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xray_core.dashboard_data import batch_row, expand_uploads
 from xray_core.evaluation.reliability_inputs import Case, film, hostile_cases, valid_files
 from xray_core.explain.cam import explain
+from xray_core.inference.export import batch_row
 from xray_core.inference.input_checks import input_checks
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.reader import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
+from xray_core.io.uploads import expand_uploads
 from xray_core.models.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.timeout(120)

@@ -37,6 +37,10 @@ def label_members() -> "np.ndarray":
     return mask
 
 
+#: One colour per label for every chart (the report and the dashboard read this one map).
+CLASS_COLORS: dict[str, str] = {"normal": "#4C78A8", "bacterial": "#F58518", "viral": "#54A24B", "covid": "#E45756",
+                                "pneumonia": "#B279A2"}
+
 #: Human-readable names for the UI and the model card.
 CLASS_TITLES: dict[str, str] = {
     "normal": "Normal",
@@ -96,6 +100,7 @@ class Preprocessing:
 
 
 __all__ = [
+    "CLASS_COLORS",
     "CLASS_NAMES",
     "CLASS_TITLES",
     "LABELS",

@@ -8,19 +8,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components
+from dashboard import banners, charts, components, words
+from dashboard.display import apply_window, thumbnail
 from xray_core.config import CLASS_TITLES
-from xray_core.dashboard_data import (
-    apply_window,
-    batch_row,
-    expand_uploads,
-    percentages,
-    prediction_flags,
-    results_csv,
-    thumbnail,
-)
-from xray_core.inference.predict import predict_batch
-from xray_core.io.reader import XrayInputError, read_image
+from xray_core.explain.methods import DEFAULT_METHOD
+from xray_core.inference.audit import audit_prediction
+from xray_core.inference.export import batch_row, flag_words, percentages, prediction_flags, results_csv
+from xray_core.inference.predict import Prediction, predict_batch
+from xray_core.io import XrayInputError, read_image
+from xray_core.io.uploads import MAX_ZIP_FILES, expand_uploads
 from xray_core.models.checkpoint import LoadedModel
 
 CHUNK = 16  # images decoded and predicted together (bounded memory; the progress bar moves per chunk)
@@ -47,6 +43,7 @@ def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
                 items.append({"name": name, "data": None, "thumb": None, "prediction": None, "error": str(error)})
         predictions = predict_batch(loaded, [image for _, _, image in images]) if images else []
         for (name, data, image), prediction in zip(images, predictions):
+            audit_prediction(data, prediction, loaded)  # one line per prediction, as on Diagnose (README)
             items.append({"name": name, "data": data, "thumb": thumbnail(image.pixels, square=True),
                           "prediction": prediction, "error": ""})
         done = min(start + CHUNK, total)
@@ -67,11 +64,12 @@ def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
     prediction = item["prediction"]
     st.markdown(f"**{item['name']}**: most similar to {CLASS_TITLES[prediction.label]}")
     if prediction.refused:
-        st.error("Refused as out-of-distribution (not like a frontal chest radiograph); shown for review only.")
+        st.error("**Refused: this does not look like a frontal chest radiograph.** "
+                 f"{words.refusal_reasons(prediction)} Shown for review only.", icon=":material/block:")
     left, right = st.columns(2)
     display = apply_window(image.pixels, 0.5, 1.0)
     left.image(thumbnail(image.pixels, 640), caption="Original", width="stretch")
-    explanation, message = components.explain(loaded, components.digest(item["data"]), image, "gradcam", None)
+    explanation, message = components.explain(loaded, components.digest(item["data"]), image, DEFAULT_METHOD, None)
     if explanation is None:
         right.info(message)
     else:
@@ -92,25 +90,27 @@ def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
                        key="batch_csv", icon=":material/download:", on_click="ignore")
 
 
+def _caption(name: str, prediction: Prediction) -> str:
+    """'file · top class NN % · ⚠ flags', the flags worded from the decision codes."""
+    share = percentages(prediction.probabilities)[prediction.label]
+    flags = flag_words(prediction_flags(prediction))
+    return f"{name[-28:]} · {CLASS_TITLES[prediction.label]} {share:.0f} %" + (f" · ⚠ {flags}" if flags else "")
+
+
 def _grid(loaded: LoadedModel, items: list[dict[str, Any]]) -> None:
     readable = [i for i in items if i["prediction"] is not None]
     choices = ["All", "Flagged", *[CLASS_TITLES[c] for c in loaded.class_names]]
     shown = st.selectbox("Show", choices, key="batch_grid_filter")
     if shown == "Flagged":
-        readable = [i for i in readable if prediction_flags(i["prediction"])]
+        readable = [i for i in readable if i["prediction"].decisions]
     elif shown != "All":
         readable = [i for i in readable if CLASS_TITLES[i["prediction"].label] == shown]
     if len(readable) > GRID_LIMIT:
         st.caption(f"Showing the first {GRID_LIMIT} of {len(readable)} images; narrow the filter to see others.")
     columns = st.columns(GRID_COLUMNS)
     for index, item in enumerate(readable[:GRID_LIMIT]):
-        prediction = item["prediction"]
-        flags = prediction_flags(prediction)
         with columns[index % GRID_COLUMNS]:
-            share = percentages(prediction.probabilities)[prediction.label]
-            st.image(item["thumb"], width="stretch",
-                     caption=f"{item['name'][-28:]} · {CLASS_TITLES[prediction.label]} {share:.0f} %"
-                     + (f" · ⚠ {', '.join(flags)}" if flags else ""))
+            st.image(item["thumb"], width="stretch", caption=_caption(item["name"], item["prediction"]))
             if st.button("Heatmap", key=f"batch_open_{index}", icon=":material/visibility:", width="stretch"):
                 _overlay_dialog(loaded, item)
 
@@ -122,8 +122,8 @@ def render() -> None:
         st.error(error, icon=":material/error:")
         st.stop()
     files = st.file_uploader("Radiographs (PNG, JPEG, TIFF, DICOM) or ZIP archives of them", key="batch_files",
-                             accept_multiple_files=True, help="Up to 500 images per ZIP; patient fields in DICOM "
-                             "headers are never read into the app.")
+                             accept_multiple_files=True, help=f"Up to {MAX_ZIP_FILES} images per ZIP; patient "
+                             "fields in DICOM headers are never read into the app.")
     if not files:
         st.info("Upload several images, or a ZIP of images, to analyse them together.", icon=":material/upload:")
         st.stop()
@@ -146,7 +146,7 @@ def render() -> None:
     _table(loaded, stored["rows"])
     st.subheader("Thumbnails")
     _grid(loaded, stored["items"])
-    components.confounding_note(loaded)
+    banners.confounding_note(loaded)
 
 
 if __name__ == "__main__":

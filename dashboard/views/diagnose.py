@@ -7,23 +7,14 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import charts, components
-from xray_core.config import CLASS_NAMES, CLASS_TITLES
-from xray_core.dashboard_data import (
-    apply_window,
-    default_window,
-    fit,
-    needs_window,
-    percentages,
-    png_bytes,
-    result_json,
-    result_record,
-    sample_rows,
-    zoom_crop,
-)
-from xray_core.inference.audit import audit_prediction
+from dashboard import banners, charts, components, lung_view, words
+from dashboard.display import apply_window, default_window, fit, needs_window, png_bytes, zoom_crop
+from dashboard.sampling import sample_rows
+from xray_core.config import CLASS_NAMES, CLASS_TITLES, LABELS
+from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation
+from xray_core.inference.export import percentages, result_json, result_record
 from xray_core.inference.predict import Prediction
-from xray_core.io.reader import XrayImage
+from xray_core.io import XrayImage
 from xray_core.models.checkpoint import LoadedModel
 
 DISPLAY_SIDE = 1024  # pixels sent to the browser per image; the model always sees the full-resolution image
@@ -44,7 +35,7 @@ def _sample() -> tuple[str, bytes] | None:
         st.info(error, icon=":material/dataset:")
         return None
     left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
-    label = left.selectbox("Class", ["any", *CLASS_NAMES], key="dx_sample_class",
+    label = left.selectbox("Class", ["any", *LABELS], key="dx_sample_class",
                            format_func=lambda c: CLASS_TITLES.get(c, "Any class"))
     split = middle.selectbox("Split", ["test", "val", "train", "any"], key="dx_sample_split")
     rows = sample_rows(table, 40, seed=st.session_state.get("dx_seed", 0),
@@ -88,28 +79,11 @@ def _show(array: Any, view: dict[str, float], caption: str) -> None:
              width="stretch")
 
 
-#: How each refusal code reads on the page (the core decides; the page only words it).
-REFUSAL_WORDS = {
-    "ood_features": "its features are far from every training radiograph (score {score:.1f} above the threshold "
-                    "{threshold:.1f} learned from validation radiographs)",
-    "extreme_aspect": "its aspect ratio {score:.1f} : 1 is beyond {threshold:g} : 1",
-    "uniform_image": "it is nearly uniform (pixel standard deviation {score:.3f} below {threshold})",
-    "image_statistics": "its global image statistics are unlike chest radiographs (score {score:.1f} above "
-                        "{threshold:.1f})",
-}
-
-
-def _refusal_reasons(prediction: Prediction) -> str:
-    """Why the input was refused, worded from the decisions' codes and numbers."""
-    reasons = [REFUSAL_WORDS[d.code].format(score=d.score, threshold=d.threshold) for d in prediction.refusals()]
-    return ("Reason: " + "; ".join(reasons) + ".") if reasons else ""
-
-
 def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
     """Banners and the probability chart; False when an out-of-distribution refusal is not overridden."""
     if prediction.refused:
-        st.error(f"**Refused: this does not look like a frontal chest radiograph.** {_refusal_reasons(prediction)} "
-                 "No classification is shown.", icon=":material/block:")
+        st.error("**Refused: this does not look like a frontal chest radiograph.** "
+                 f"{words.refusal_reasons(prediction)} No classification is shown.", icon=":material/block:")
         if not st.checkbox("Show the prediction anyway", key=f"dx_anyway_{key[:10]}"):
             return False
         st.warning("Shown at your request: the input is unlike the training radiographs, so the probabilities "
@@ -117,74 +91,82 @@ def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
     shares = percentages(prediction.probabilities)
     st.markdown(f"#### Most similar to: {CLASS_TITLES.get(prediction.label, prediction.label)} "
                 f"({shares[prediction.label]:.1f} %)")
-    if prediction.low_confidence:
-        st.warning(f"**Low confidence.** The top class has only {shares[prediction.label]:.1f} %: the image does "
-                   "not clearly resemble one class. Rely on clinical reading.", icon=":material/help:")
+    for warning in words.warnings(prediction):
+        st.warning(warning, icon=":material/help:")
     st.plotly_chart(charts.probability_bars(shares, prediction.label), key="dx_probabilities",
                     config={**charts.CONFIG, "displayModeBar": False})
     st.caption("Calibrated probabilities (temperature scaling), summing to 100 %.")
     if prediction.ood_score is not None and not prediction.refused:
         st.caption(f"Out-of-distribution score {prediction.ood_score:.1f} (refusal above "
                    f"{prediction.ood_threshold:.1f}): resembles the training radiographs.")
-    components.confounding_note(loaded)
+    banners.confounding_note(loaded)
     return True
 
 
 STRENGTH_HELP = ("Calibrated log-odds the highlighted regions contribute to the explained class: strong >= 2, "
                  "moderate >= 0.5, else weak; flat = no region stands out.")
-
-
 FAITHFULNESS_HELP = ("Does the highlighted region drive the result? The class probability is re-measured with the "
                      "hottest 20 % of the film removed (ROAD imputation), compared with a random map; a larger "
                      "drop than random means a more faithful heatmap. Takes a few forward passes.")
 
 
-def _heatmap_controls() -> tuple[str, str | None, float, bool]:
+def _heatmap_controls(lung_aware: bool) -> tuple[str, str | None, float, bool, bool]:
+    """Method, target (None = top class), opacity, hot-region outline, lung outline (only when lung-aware)."""
     methods = components.cam_methods()
     method_col, target_col = st.columns(2)
-    method = method_col.selectbox("Method", list(methods), key="dx_method", format_func=lambda m: methods[m] or m)
+    method = method_col.selectbox("Method", list(methods), key="dx_method", format_func=methods.get)
     target = target_col.selectbox("Explain class", ["auto", *CLASS_NAMES], key="dx_target",
                                   format_func=lambda t: CLASS_TITLES.get(t, "Top class"))
-    alpha_col, outline_col = st.columns([3, 2], vertical_alignment="bottom")
+    alpha_col, outline_col, lungs_col = st.columns([3, 2, 2], vertical_alignment="bottom")
     alpha = alpha_col.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
     outline = outline_col.checkbox("Outline", key="dx_outline", help="Draw the contour of the hottest 10 % of the map.")
-    return method, None if target == "auto" else target, alpha, outline
+    lungs = lung_aware and lungs_col.checkbox("Lungs", key="dx_lungs",
+                                              help="Draw the outline of the lungs found by the lung segmenter.")
+    return method, None if target == "auto" else target, alpha, outline, lungs
 
 
-def _explanation_summary(explanation: Any, method: str) -> dict[str, Any]:
-    if hasattr(explanation, "summary"):
-        summary = explanation.summary()
-        summary.pop("prediction", None)  # the result JSON carries the prediction once
-        return summary
-    return {"method": method, "target": getattr(explanation, "target", None)}
+def _map_notes(explanation: Explanation) -> list[str]:
+    """What the viewer must know about this map, from its data (flatness, the method's class specificity)."""
+    notes = []
+    if explanation.flat:
+        notes.append("Near-flat map: the colours stretch tiny differences; no region stands out.")
+    spec = CAM_METHODS[explanation.method]
+    if not spec.class_specific:
+        notes.append(f"{spec.title} is not class-specific: the same map for every target class.")
+    return notes
 
 
 def _heatmap(loaded: LoadedModel, key: str, image: XrayImage, display: Any, view: dict[str, float],
              prediction: Prediction) -> tuple[Any | None, dict[str, Any] | None]:
-    """The overlay image and its strength; returns (overlay RGB, summary for the JSON)."""
+    """The overlay image, its strength and (accepted inputs only) the lungs; returns (overlay RGB, JSON summary)."""
     slot = st.container(key="dx_heatmap")  # image first, controls below it, aligned with the original
-    method, target, alpha, outline = _heatmap_controls()
+    lungs = None if prediction.refused else lung_view.lungs(key, image)  # no lung claims on a refused input
+    method, target, alpha, outline, show_lungs = _heatmap_controls(lung_aware=lungs is not None and
+                                                                   lungs.mask is not None)
     explanation, problem = components.explain(loaded, key, image, method, target)
     if explanation is None:
         slot.info(problem, icon=":material/info:")
         return None, None
     rgb = components.overlay(display, explanation.cam, alpha, outline)
-    summary = _explanation_summary(explanation, method)
-    explained = CLASS_TITLES.get(summary.get("target"), summary.get("target"))
+    if lungs is not None and show_lungs:
+        rgb = lung_view.draw(rgb, lungs)
+    summary = {k: v for k, v in explanation.summary().items() if k != "prediction"}  # the JSON has it once
     with slot:
-        _show(rgb, view, f"{components.cam_methods().get(method, method)} for {explained}")
-        strength, evidence = summary.get("strength"), summary.get("evidence")
-        if strength is not None:
-            st.markdown(f"Heatmap strength: **{strength}**" + (f" · evidence {evidence:.2f} log-odds"
-                        if isinstance(evidence, float) else ""), help=STRENGTH_HELP)
-        for note in summary.get("notes") or []:
+        _show(rgb, view, f"{components.cam_methods()[method]} for {CLASS_TITLES[explanation.target]}")
+        st.markdown(f"Heatmap strength: **{explanation.strength}** · evidence {explanation.evidence:.2f} log-odds",
+                    help=STRENGTH_HELP)
+        for note in _map_notes(explanation):
             st.caption(f":material/info: {note}")
+        if lungs is None:
+            st.caption(":material/pulmonology: No lung outline or lung share for a refused input.")
+        else:
+            summary["lungs"] = lung_view.report(lungs, explanation)
     if st.toggle("Faithfulness check", key="dx_faithfulness", help=FAITHFULNESS_HELP):
         summary["faithfulness"] = _faithfulness(loaded, key, image, explanation)
     return rgb, summary
 
 
-def _faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: Any) -> dict[str, Any] | None:
+def _faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: Explanation) -> dict[str, Any] | None:
     scores, problem = components.faithfulness(loaded, key, image, explanation)
     if scores is None:
         st.info(problem)
@@ -203,12 +185,13 @@ def _faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: 
 
 def _downloads(loaded: LoadedModel, image: XrayImage, prediction: Prediction, rgb: Any,
                summary: dict[str, Any] | None) -> None:
-    model = {k: v for k, v in (("version", loaded.version), ("arch", loaded.arch), ("sha256", loaded.sha256),
-                               ("trained", loaded.trained), ("temperature", loaded.temperature))}
     stem = Path(str(image.meta.get("name", "image"))).stem or "image"
-    left, right = st.columns(2)  # the files are built only when clicked (deferred downloads)
-    left.download_button("Result (JSON)", lambda: result_json(result_record(prediction, image.meta, model, summary)),
-                         f"{stem}_result.json", "application/json", key="dx_download_json",
+
+    def record() -> str:  # built only when clicked (a deferred download)
+        return result_json(result_record(prediction, image.meta, loaded.identity(), summary))
+
+    left, right = st.columns(2)
+    left.download_button("Result (JSON)", record, f"{stem}_result.json", "application/json", key="dx_download_json",
                          icon=":material/download:", on_click="ignore", width="stretch")
     right.download_button("Overlay (PNG)", (lambda: png_bytes(rgb)) if rgb is not None else b"",
                           f"{stem}_overlay.png", "image/png", key="dx_download_png", icon=":material/image:",
@@ -217,19 +200,10 @@ def _downloads(loaded: LoadedModel, image: XrayImage, prediction: Prediction, rg
 
 def _prediction(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
     """The prediction from the heatmap's own forward pass (one pass, not two), else a plain prediction."""
-    method = st.session_state.get("dx_method", "gradcam")  # the heatmap widgets' values, before they are drawn
+    method = st.session_state.get("dx_method", DEFAULT_METHOD)  # the heatmap widgets' values, before they are drawn
     target = st.session_state.get("dx_target", "auto")
     explanation, _ = components.explain(loaded, key, image, method, None if target == "auto" else target)
-    prediction = getattr(explanation, "prediction", None)
-    return prediction if prediction is not None else components.predict(loaded, key, image)
-
-
-def _audit_once(data: bytes, prediction: Prediction, loaded: LoadedModel, key: str) -> None:
-    """One audit-log line per upload and session (only when $XRAY_AUDIT_LOG is set), not per rerun."""
-    logged = st.session_state.setdefault("dx_audited", set())
-    if key not in logged:
-        audit_prediction(data, prediction, loaded)
-        logged.add(key)
+    return explanation.prediction if explanation is not None else components.predict(loaded, key, image)
 
 
 def render() -> None:
@@ -258,7 +232,7 @@ def render() -> None:
         result_col.error(error, icon=":material/error:")
         st.stop()
     prediction = _prediction(loaded, key, image)
-    _audit_once(picked[1], prediction, loaded, key)
+    components.audit_once(picked[1], prediction, loaded, key)
     with result_col:
         shown = _results(loaded, prediction, key)
     rgb, summary = None, None

@@ -7,12 +7,8 @@ import streamlit as st
 
 from dashboard import charts, components, explore_images
 from xray_core.config import CLASS_TITLES
+from xray_core.data import stats
 from xray_core.data.dataset import ACCEPTED_LAYOUTS, split_counts
-
-try:  # statistics have their own module; the page degrades to counts without it
-    from xray_core.data import stats
-except ImportError:  # pragma: no cover - exercised only in partial installations
-    stats = None
 
 TABS = ["Classes", "Splits & sources", "Patients", "Images", "Quality", "Gallery"]
 
@@ -71,18 +67,12 @@ def _sources(table: pd.DataFrame) -> None:
     st.markdown("##### Split × class")
     split_table = split_counts(table).rename(index={"": "(no split)"}, columns=CLASS_TITLES)
     st.dataframe(split_table, key="ex_split_table")
-    if stats is None:
-        st.info("Source and confounding statistics need xray_core.data.stats, which is not installed.")
-        return
     st.markdown("##### Source × class")
     st.dataframe(stats.source_class_table(table).rename(columns=CLASS_TITLES), key="ex_source_table")
     _confounding(table)
 
 
 def _patients(table: pd.DataFrame) -> None:
-    if stats is None:
-        st.info("Patient statistics need xray_core.data.stats, which is not installed.")
-        return
     per_class = stats.patients_per_class(table)
     per_patient = stats.images_per_patient(table)
     missing = int((table["patient_id"].fillna("") == "").sum())

@@ -9,13 +9,10 @@ import streamlit as st
 
 from dashboard import card_metrics, charts, components
 from xray_core.config import CLASS_TITLES
-from xray_core.dashboard_data import model_summary, read_report
+from xray_core.evaluation.model_card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
+from xray_core.evaluation.report_files import read_report
+from xray_core.inference import ood
 from xray_core.models.checkpoint import LoadedModel
-
-try:  # the card's prose lives with the markdown model card renderer
-    from xray_core.evaluation.model_card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
-except ImportError:  # pragma: no cover - exercised only in partial installations
-    INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE = "Decision support only, not a diagnosis.", [], []
 
 TABS = ["Model", "Training data", "Test metrics", "Calibration", "Limitations"]
 
@@ -26,8 +23,17 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _summary(loaded: LoadedModel) -> dict[str, Any]:
+    """The model's identity plus what the card adds: size, classes, input, refusal threshold, libraries."""
+    meta = loaded.meta
+    return {**loaded.identity(), "class_names": list(loaded.class_names),
+            "n_parameters": int(sum(p.numel() for p in loaded.model.parameters())),
+            "preprocessing": meta.preprocessing.to_dict(), "ood_threshold": ood.threshold(meta.ood),
+            "libraries": dict(meta.libraries)}
+
+
 def _model(loaded: LoadedModel) -> None:
-    info = model_summary(loaded)
+    info = _summary(loaded)
     prep = info["preprocessing"]
     rows = {"Architecture": f"{info['arch']} (torchvision, trained from scratch)",
             "Parameters": f"{info['n_parameters']:,}",
@@ -39,7 +45,8 @@ def _model(loaded: LoadedModel) -> None:
             "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
             "Checkpoint file": info["checkpoint"], "Weights SHA-256": f"`{info['sha256']}`",
             "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded"}
-    st.markdown("| Property | Value |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |" for name, value in rows.items()))
+    st.markdown("| Property | Value |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |"
+                                                             for name, value in rows.items()))
     training = loaded.meta.training
     if training:
         st.markdown(f"Trained for **{training.get('epochs_run', '?')} epochs** in "
@@ -79,42 +86,58 @@ def _data(loaded: LoadedModel) -> None:
         st.dataframe(pd.DataFrame({"patients": patients}).rename(index=CLASS_TITLES).T, key="mc_patients")
 
 
+def _calibration_rows(loaded: LoadedModel, report: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """ECE, NLL and Brier before and after temperature scaling: validation (checkpoint), every evaluated set."""
+    calibration = loaded.meta.calibration
+    rows = {name: values for name, values in (("validation, before", calibration.get("val_before")),
+                                              ("validation, after", calibration.get("val_after"))) if values}
+    for split, section in ((report or {}).get("splits") or {}).items():
+        rows[f"{split}, before (T = 1)"] = section.get("calibration_before") or {}
+        rows[f"{split}, after"] = section["metrics"].get("calibration") or {}
+    return rows
+
+
 def _calibration(loaded: LoadedModel, report: dict[str, Any] | None) -> None:
-    calibration = {**loaded.meta.calibration, "temperature": loaded.meta.temperature}
-    st.markdown(f"Temperature scaling (Guo et al., 2017) fitted on the {calibration.get('fitted_on', 'validation')} "
-                f"split: **T = {_fmt(calibration.get('temperature'))}**. "
-                "Displayed probabilities are softmax(logits / T).")
-    rows = {}
-    for name, values in (("validation, before", calibration.get("val_before")),
-                         ("validation, after", calibration.get("val_after"))):
-        if values:
-            rows[name] = values
-    if report:
-        rows["test, before (T = 1)"] = report.get("calibration_before") or {}
-        after = report["metrics"].get("calibration") or {}
-        rows["test, after"] = {k: after.get(k) for k in ("ece", "nll", "brier")}
+    fitted_on = loaded.meta.calibration.get("fitted_on", "validation")
+    st.markdown(f"Temperature scaling (Guo et al., 2017) fitted on the {fitted_on} split: "
+                f"**T = {_fmt(loaded.temperature)}**. Displayed probabilities are softmax(logits / T).")
+    rows = _calibration_rows(loaded, report)
     if rows:
         table = pd.DataFrame(rows).T.reindex(columns=["ece", "nll", "brier"])
         table = table.map(lambda v: "not recorded" if pd.isna(v) else _fmt(float(v)))
         st.dataframe(table.rename(columns={"ece": "ECE", "nll": "NLL", "brier": "Brier"}), key="mc_calibration")
-    bins = ((report or {}).get("metrics") or {}).get("calibration", {}).get("bins")
+    if report is None:
+        st.info("No reliability diagram: it needs the evaluation report (metrics.json).")
+        return
+    split = card_metrics.chosen_split(report, "mc_calibration_split")
+    bins = (report["splits"][split]["metrics"].get("calibration") or {}).get("bins")
     if bins:
-        st.plotly_chart(charts.reliability(bins), key="mc_reliability", config=charts.CONFIG)
+        st.plotly_chart(charts.reliability(bins, split), key="mc_reliability", config=charts.CONFIG)
     else:
-        st.info("No reliability diagram: it needs the test report (metrics.json).")
+        st.info(f"No reliability diagram for the {split} films: no film there has a single-class label.")
 
 
 def _limitations(report: dict[str, Any] | None) -> None:
     st.markdown("\n".join(f"- {item}" for item in LIMITATIONS) or "No limitations recorded.")
-    if report and report.get("shortcut"):
-        shortcut = report["shortcut"]
-        st.warning(f"Shortcut check on the test split: of {shortcut['adult_non_covid_pneumonias']} adult non-COVID "
-                   f"pneumonias, {shortcut['called_covid']} were called COVID-19.", icon=":material/warning:")
+    for split, section in ((report or {}).get("splits") or {}).items():
+        groups = section.get("groups") or {}
+        rate, count = groups.get("adult_non_covid_pneumonia_called_covid"), groups.get("n_adult_non_covid_pneumonia")
+        if rate is not None:
+            st.warning(f"Shortcut check on the {split} films: of {count} adult non-COVID pneumonias, {rate:.0%} were "
+                       "called COVID-19.", icon=":material/warning:")
+    probe = (report or {}).get("probe") or {}
+    if probe:
+        st.caption(f"Shortcut audit: a linear probe on the network's features predicts the age group with AUC "
+                   f"{_fmt(probe.get('age_group_auc'), 2)} and the source with macro AUC "
+                   f"{_fmt(probe.get('source_auc'), 2)}. Values near 1 mean age and hospital are readable from what "
+                   "the model sees, so they may stand in for disease.")
 
 
 def _header(loaded: LoadedModel) -> None:
-    status = ":green-badge[trained]" if loaded.trained else ":red-badge[UNTRAINED placeholder]"
-    st.markdown(f"**Version {loaded.version}** · {loaded.arch} · {status} · SHA-256 `{loaded.sha256[:16]}…`")
+    identity = loaded.identity()
+    status = ":green-badge[trained]" if identity["trained"] else ":red-badge[UNTRAINED placeholder]"
+    st.markdown(f"**Version {identity['version']}** · {identity['arch']} · {status} · "
+                f"SHA-256 `{identity['sha256'][:16]}…`")
     with st.container(border=True):
         st.markdown(f"**Intended use.** {INTENDED_USE}")
         if OUT_OF_SCOPE:

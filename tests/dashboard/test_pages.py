@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -40,12 +41,36 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def all_lung_segmenter(tmp_path_factory) -> Path:
+    """A 'trained' tiny lung segmenter that calls every pixel lung (so the share inside the lungs is 100 %)."""
+    import torch
+
+    from xray_core.config import Preprocessing
+    from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
+
+    model = UNet(1, (4, 8)).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.fill_(5.0)
+    path = tmp_path_factory.mktemp("segmenter") / "lungs.pt"
+    save_segmenter(path, model, SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8), trained=True,
+                                              version="test-lungs"))
+    return path
+
+
 @pytest.fixture
-def env(monkeypatch, tiny_checkpoint, tiny_dataset, tmp_path):
+def env(monkeypatch, tiny_checkpoint, tiny_dataset, all_lung_segmenter, tmp_path):
     monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint))
     monkeypatch.setenv("XRAY_DATA_DIR", str(tiny_dataset))
+    monkeypatch.setenv("XRAY_SEGMENTER", str(all_lung_segmenter))
     monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
     return monkeypatch
+
+
+def audit_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 
 def start(page: str | None = None) -> AppTest:
@@ -97,11 +122,26 @@ def test_notice_blocks_until_acknowledged(env):
     assert at.title[0].value == "Diagnose"
 
 
-def test_diagnose_upload_shows_probabilities_and_heatmap(env):
-    at = upload(start(), "film.png", png_bytes(_film(1, 96)))
+def test_diagnose_upload_shows_probabilities_and_heatmap(env, tmp_path):
+    env.setenv("XRAY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    data = png_bytes(_film(1, 96))
+    at = upload(start(), "film.png", data)
     assert_result(at)
     assert "Untrained placeholder model" in texts(at)  # the tiny checkpoint is untrained
     assert "pediatric" in texts(at)  # the age/source confounding caveat near the probabilities
+    at.checkbox(key="dx_lungs").check().run()  # the lung outline on the overlay
+    assert_result(at)
+    assert ("100 % of the heatmap lies inside the lungs" in texts(at).replace("*", "")
+            or "The map is flat" in texts(at)), texts(at)
+    lines = audit_lines(tmp_path / "audit.jsonl")  # one line per prediction, not per rerun
+    assert len(lines) == 1 and lines[0]["input_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_diagnose_says_why_there_is_no_lung_outline(env, tmp_path):
+    env.setenv("XRAY_SEGMENTER", str(tmp_path / "missing_lungs.pt"))
+    at = upload(start(), "film.png", png_bytes(_film(9, 96)))
+    assert_result(at)
+    assert "No lung outline: lung segmenter not found" in texts(at)
 
 
 def test_diagnose_controls_rerun_without_error(env):
@@ -145,9 +185,12 @@ def test_refused_input_needs_explicit_override(env):
     refused = any("Refused" in e.value for e in at.error)
     assert refused != prediction_shown  # either refused (no chart) or accepted (chart), never both
     if refused:
+        assert "it is nearly uniform (pixel standard deviation" in texts(at)  # from the decision's code and numbers
         [c for c in at.checkbox if c.key.startswith("dx_anyway_")][0].check().run()
         assert any("unreliable" in w.value for w in at.warning)
         assert sum(shown_percentages(at)) == pytest.approx(100.0)
+        assert "No lung outline or lung share for a refused input" in texts(at)
+        assert not [c for c in at.checkbox if c.key == "dx_lungs"] and "inside the lungs" not in texts(at)
 
 
 def test_dataset_sample_source(env):
@@ -167,10 +210,12 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def test_batch_table_csv_and_overlay_dialog(env):
+def test_batch_table_csv_overlay_dialog_and_audit(env, tmp_path):
+    env.setenv("XRAY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     at = start("batch")
-    archive = _zip({"a/one.png": png_bytes(_film(5)), "a/two.png": png_bytes(_film(6)), "notes.txt": b"hi"})
-    at.file_uploader(key="batch_files").set_value([("x.png", png_bytes(_film(7)), "image/png"),
+    films = {"a/one.png": png_bytes(_film(5)), "a/two.png": png_bytes(_film(6)), "x.png": png_bytes(_film(7))}
+    archive = _zip({"a/one.png": films["a/one.png"], "a/two.png": films["a/two.png"], "notes.txt": b"hi"})
+    at.file_uploader(key="batch_files").set_value([("x.png", films["x.png"], "image/png"),
                                                    ("bad.png", b"garbage", "image/png"),
                                                    ("films.zip", archive, "application/zip")]).run()
     at.button(key="batch_run").click().run()
@@ -181,9 +226,14 @@ def test_batch_table_csv_and_overlay_dialog(env):
     shares = table[[f"{c} %" for c in CLASSES]].drop(index=1).sum(axis=1)
     assert np.allclose(shares, 100.0)
     assert any("notes.txt" in w.value for w in at.warning)
+    assert table["flags"].iloc[0].endswith("untrained model")  # worded from the decision codes
     assert len(at.image) == 3
     at.button(key="batch_open_0").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    lines = audit_lines(tmp_path / "audit.jsonl")  # one line per prediction; the dialog adds none
+    assert sorted(line["input_sha256"] for line in lines) == sorted(hashlib.sha256(d).hexdigest()
+                                                                    for d in films.values())
+    assert all(line["model_version"] == "test-tiny" and line["decisions"] for line in lines)
 
 
 def test_explorer_counts_tabs_and_quality(env, tiny_dataset):
@@ -200,6 +250,36 @@ def test_explorer_counts_tabs_and_quality(env, tiny_dataset):
     at.button(key="ex_scan_all").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(m.label == "Duplicate groups" for m in at.metric)
+
+
+def test_partial_pneumonia_labels_in_explorer_gallery_and_samples(env, tiny_dataset, tmp_path):
+    """Films labelled 'pneumonia' (bacterial or viral, type unknown) have their own row and colour; no page trips."""
+    root = tmp_path / "with_pneumonia"
+    shutil.copytree(tiny_dataset, root)
+    for split, count in (("train", 2), ("test", 1)):
+        folder = root / split / "pneumonia"
+        folder.mkdir()
+        for n in range(count):
+            (folder / f"film_{split}_{n}.png").write_bytes(png_bytes(_film(90 + n + len(split))))
+    env.setenv("XRAY_DATA_DIR", str(root))
+    at = start("explore")
+    counts = at.dataframe[0].value
+    assert counts.loc["Pneumonia, type unknown", "train"] == 2 and counts["total"].sum() == 15
+    bars = [c for c in at.get("plotly_chart") if c.key == "ex_class_bars"][0]
+    assert "Pneumonia, type unknown" in [trace["name"] for trace in json.loads(bars.proto.spec)["data"]]
+    for tab in ("Splits & sources", "Patients", "Images", "Gallery"):
+        at.session_state["ex_tab"] = tab
+        at.run()
+        assert not at.exception, (tab, [e.value for e in at.exception])
+    at.multiselect(key="ex_g_class").set_value(["pneumonia"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c for image in at.image for c in image.captions]
+    assert len(captions) == 3 and all(c.startswith("True: Pneumonia, type unknown · Model: ") for c in captions)
+    at.switch_page("views/diagnose.py").run()
+    at.radio(key="dx_source").set_value("Sample from the dataset").run()
+    at.selectbox(key="dx_sample_class").set_value("pneumonia").run()
+    at.selectbox(key="dx_sample_split").set_value("any").run()
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_explorer_missing_and_empty_dataset(env, tmp_path):
@@ -228,6 +308,7 @@ def test_every_page_without_checkpoint(env, tmp_path):
 def test_model_card_without_and_with_report(env, tiny_checkpoint, tiny_dataset, tmp_path):
     from xray_core.data.dataset import load_dataset
     from xray_core.evaluation.evaluate import evaluate
+    from xray_core.evaluation.metrics import roc_points
     from xray_core.models.checkpoint import load_checkpoint
 
     checkpoint = tmp_path / "weights" / "model.pt"
@@ -239,22 +320,44 @@ def test_model_card_without_and_with_report(env, tiny_checkpoint, tiny_dataset, 
         at.session_state["mc_tab"] = tab
         at.run()
         assert not at.exception, (tab, [e.value for e in at.exception])
+        if tab == "Model":
+            loaded = load_checkpoint(checkpoint)
+            assert loaded.sha256 in texts(at) and "| **Parameters** | 11," in texts(at)
         if tab == "Test metrics":
-            assert any("No test-split report" in i.value for i in at.info)
-    report = evaluate(load_checkpoint(checkpoint), load_dataset(tiny_dataset), "test", reps=5)
+            assert any("No evaluation report" in i.value for i in at.info)
+    table = load_dataset(tiny_dataset)
+    report = evaluate(load_checkpoint(checkpoint), {"test": table[table["split"] == "test"],
+                                                    "external": table[table["split"] == "train"]}, reps=5)
+    report["command"] = f"python -m xray_core evaluate --checkpoint {checkpoint}"
+    for section in report["splits"].values():  # a report written before evaluate recorded ROC points
+        section.pop("roc", None)
     (checkpoint.parent / "metrics.json").write_text(json.dumps(report))
     at.session_state["mc_tab"] = "Test metrics"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    assert any(d.value.columns[0] == "measure" for d in at.dataframe)  # the targets, as data
     per_class = [d.value for d in at.dataframe if "sensitivity" in d.value.columns][0]
     assert list(per_class.index) == ["Normal", "Bacterial pneumonia", "Viral pneumonia", "COVID-19"]
     assert any(c.key == "mc_confusion" for c in at.get("plotly_chart"))
-    at.button(key="mc_roc_run").click().run()
+    assert any(f"Re-run: {report['command']}" in i.value for i in at.info)  # never re-predicted in the server
+    assert not any(c.key == "mc_roc" for c in at.get("plotly_chart"))
+    rng = np.random.default_rng(0)
+    report["splits"]["test"]["roc"] = roc_points(rng.integers(0, 4, 40), rng.dirichlet(np.ones(4), 40), CLASSES)
+    (checkpoint.parent / "metrics.json").write_text(json.dumps(report))
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(c.key == "mc_roc" for c in at.get("plotly_chart"))
-    at.session_state["mc_tab"] = "Calibration"
+    at.session_state["mc_split"] = "external"
     at.run()
-    assert any(c.key == "mc_reliability" for c in at.get("plotly_chart"))
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no ROC points for the external films" in i.value for i in at.info)
+    for tab in ("Calibration", "Limitations"):
+        at.session_state["mc_tab"] = tab
+        at.run()
+        assert not at.exception, (tab, [e.value for e in at.exception])
+        if tab == "Calibration":
+            assert any(c.key == "mc_reliability" for c in at.get("plotly_chart"))
+            assert {"test, after", "external, after"} <= set(at.dataframe[0].value.index)
 
 
 @pytest.mark.corpus

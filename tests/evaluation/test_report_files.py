@@ -17,10 +17,14 @@ def test_read_report_says_what_is_missing(tmp_path):
     assert report is None and f"python -m xray_core evaluate --checkpoint {checkpoint}" in message
     (tmp_path / "metrics.json").write_text("{not json")
     assert "not readable" in read_report(checkpoint)[1]
-    (tmp_path / "metrics.json").write_text(json.dumps({"split": "test"}))
-    assert "no 'metrics' section" in read_report(checkpoint)[1]
-    (tmp_path / "metrics.json").write_text(json.dumps({"metrics": {"accuracy": 0.5}}))
-    assert read_report(checkpoint)[0]["metrics"]["accuracy"] == 0.5
+    (tmp_path / "metrics.json").write_text(json.dumps({"splits": {"test": {"n_images": 3}}}))
+    assert "no metrics for test" in read_report(checkpoint)[1]
+    old = {"split": "test", "metrics": {"accuracy": 0.5}, "command": "python -m xray_core evaluate --json m.json"}
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    report, message = read_report(checkpoint)
+    assert report is None and "older evaluate" in message and message.endswith("re-run: " + old["command"])
+    (tmp_path / "metrics.json").write_text(json.dumps({"splits": {"test": {"metrics": {"accuracy": 0.5}}}}))
+    assert read_report(checkpoint)[0]["splits"]["test"]["metrics"]["accuracy"] == 0.5
 
 
 def test_roc_points_match_sklearn_auc_and_mark_absent_classes():
@@ -40,14 +44,14 @@ def test_roc_points_leave_partial_labels_out():
     assert with_partial == roc_points(np.array([0, 1, 0]), y_prob[:3], ["a", "b"])
 
 
-def test_report_roc_reads_the_reports_split_or_names_the_command(tmp_path):
+def test_report_roc_reads_a_sections_points_or_names_the_command(tmp_path):
     checkpoint = tmp_path / "model.pt"
     curves = roc_points(np.array([0, 1, 0, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]),
                         ["a", "b"])
-    report = json.loads(json.dumps({"split": "test", "metrics": {}, "roc": {"test": curves}}))
-    assert report_roc(report, checkpoint) == (curves, "")
-    old = {"split": "test", "metrics": {}, "command": "python -m xray_core evaluate --json weights/metrics.json"}
-    missing, message = report_roc(old, checkpoint)
-    assert missing is None and message.endswith("Re-run: python -m xray_core evaluate --json weights/metrics.json")
-    assert report_roc({"split": "val", "roc": {"test": curves}}, checkpoint)[0] is None
-    assert evaluate_command(checkpoint) in report_roc({"metrics": {}}, checkpoint)[1]
+    report = json.loads(json.dumps({"splits": {"test": {"metrics": {}, "roc": curves}, "external": {"metrics": {}}},
+                                    "command": "python -m xray_core evaluate --json weights/metrics.json"}))
+    assert report_roc(report, "test", checkpoint) == (curves, "")
+    missing, message = report_roc(report, "external", checkpoint)
+    assert missing is None and "external films" in message
+    assert message.endswith("Re-run: python -m xray_core evaluate --json weights/metrics.json")
+    assert evaluate_command(checkpoint) in report_roc({"splits": {}}, "test", checkpoint)[1]

@@ -1,8 +1,8 @@
 """Dataset discovery: one table of images from a manifest CSV or a folder layout.
 
 Every loader returns a :class:`pandas.DataFrame` whose first columns are ``path``
-(absolute str), ``label`` (one of :data:`LABELS`: a class or the partial label ``pneumonia``), ``split`` (``train``/``val``/
-``test`` or ``""``), ``patient_id`` (str, ``""`` if unknown) and ``source`` (str);
+(absolute str), ``label`` (one of :data:`LABELS`: a class or the partial label ``pneumonia``),
+``split`` (``train``/``val``/``test``/``external`` or ``""``), ``patient_id`` (str, ``""`` if unknown) and ``source`` (str);
 extra manifest columns follow. Folder names and labels that cannot be mapped are
 reported (``df.attrs["unknown_folders"]``, ``df.attrs["skipped"]``) and never guessed.
 """

@@ -12,9 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from xray_core.config import CLASS_TITLES
+from xray_core.config import CLASS_COLORS, CLASS_TITLES
 
-CLASS_COLORS = {"normal": "#4C78A8", "bacterial": "#F58518", "viral": "#54A24B", "covid": "#E45756"}
 TABLE_ROWS = 50  # rows shown in the duplicate / leakage / outlier tables (the JSON keeps more)
 
 

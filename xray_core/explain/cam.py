@@ -89,7 +89,7 @@ def explain(loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DE
     xray = image if isinstance(image, XrayImage) else XrayImage(np.asarray(image))
     began = time.perf_counter()
     tensor = to_tensor(xray.pixels, loaded.preprocessing)[None]
-    with borrow_replica(loaded.model) as replica:
+    with borrow_replica(loaded.model, CAM_METHODS[key].stage) as replica:
         cam_input, raw, logits, features, index, evidence = _run(replica, CAM_METHODS[key], tensor, wanted)
     probabilities = calibrated_softmax(logits, loaded.temperature)[0].numpy()
     ood_scores = None if features is None else ood.score(loaded.meta.ood, features)

@@ -28,7 +28,15 @@ from pytorch_grad_cam.metrics.cam_mult_image import CamMultImageConfidenceChange
 from pytorch_grad_cam.metrics.road import ROADMostRelevantFirst
 from tqdm.auto import tqdm
 
-from xray_core.explain.cam import CAM_METHODS, FAST_METHODS, explain, method_key, target_index
+from xray_core.explain.cam import explain
+from xray_core.explain.methods import (
+    CAM_METHODS,
+    DEFAULT_METHOD,
+    FAST_METHODS,
+    method_key,
+    random_baseline,
+    target_index,
+)
 from xray_core.inference.calibration import calibrated_softmax
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -78,8 +86,9 @@ def _ranks(cam: np.ndarray) -> np.ndarray:
 
 
 def faithfulness(loaded: LoadedModel, image: XrayImage | np.ndarray, cam_input: np.ndarray, target: str | int,
-                 percentile: float = REMOVE_PERCENTILE) -> dict[str, Any]:
-    """Scores of ``cam_input`` (S x S, or any size: resized) for class ``target`` and of a RandomCAM baseline.
+                 percentile: float = REMOVE_PERCENTILE, method: str = DEFAULT_METHOD) -> dict[str, Any]:
+    """Scores of ``cam_input`` (S x S, or any size: resized) for class ``target`` and of a RandomCAM baseline
+    hooked at the same stage as ``method`` (the method that made ``cam_input``).
 
     Returns ``road_drop``, ``keep_change``, ``random_road_drop``, ``random_keep_change`` and
     ``road_vs_random`` (the method's drop minus the baseline's; > 0: more faithful than random).
@@ -90,7 +99,8 @@ def faithfulness(loaded: LoadedModel, image: XrayImage | np.ndarray, cam_input: 
     pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
     tensor = to_tensor(pixels, loaded.preprocessing)[None]
     scores = cam_scores(loaded, tensor, cam_input, index, percentile)
-    baseline = cam_scores(loaded, tensor, explain(loaded, image, BASELINE, index).cam_input, index, percentile)
+    random_map = explain(loaded, image, random_baseline(method), index).cam_input
+    baseline = cam_scores(loaded, tensor, random_map, index, percentile)
     return {"target": loaded.class_names[index], **scores, **{f"random_{k}": v for k, v in baseline.items()},
             "road_vs_random": _difference(scores["road_drop"], baseline["road_drop"])}
 

@@ -61,7 +61,7 @@ class MapVariant:
 
 
 VARIANTS: dict[str, MapVariant] = {v.key: v for v in (
-    MapVariant("gradcam", ("layer4",)),  # the current default of explain()
+    MapVariant("gradcam", ("layer4",)),  # the default of explain() before this comparison
     MapVariant("gradcam", ("layer3",)),
     MapVariant("gradcam", ("layer3", "layer4")),
     MapVariant("gradcam++", ("layer4",)),

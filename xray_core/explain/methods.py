@@ -49,6 +49,7 @@ class CamMethod:
     slow: bool = False  # one forward pass per feature channel: seconds per image on CPU
     class_specific: bool = True  # False: the map ignores the target class (EigenCAM: first principal component)
     baseline: bool = False  # a sanity-check map, not an explanation (hidden from the UI)
+    stage: str = "layer4"  # the ResNet stage it hooks (models.networks.CAM_STAGES)
 
 
 CAM_METHODS: dict[str, CamMethod] = {
@@ -57,14 +58,24 @@ CAM_METHODS: dict[str, CamMethod] = {
     "hirescam": CamMethod(HiResCAM, "HiResCAM"),  # Draelos & Carin, 2020
     "xgradcam": CamMethod(XGradCAM, "XGrad-CAM"),  # Fu et al., 2020
     "layercam": CamMethod(LayerCAM, "LayerCAM"),  # Jiang et al., 2021
+    # The default: on external pneumonia films the only map clearly above RandomCAM on ROAD (see the model card).
+    "layercam3": CamMethod(LayerCAM, "LayerCAM (layer3)", stage="layer3"),
+    "gradcam3": CamMethod(GradCAM, "Grad-CAM (layer3)", stage="layer3"),
     "eigencam": CamMethod(EigenCAM, "Eigen-CAM", class_specific=False),  # Muhammad & Yeasin, 2020
     "scorecam": CamMethod(ScoreCAM, "Score-CAM", slow=True),  # Wang et al., 2020
     "ablationcam": CamMethod(_ablation_cam, "Ablation-CAM", slow=True),  # Desai & Ramaswamy, 2020
     "randomcam": CamMethod(_RandomCAM, "Random baseline", baseline=True),
+    "randomcam3": CamMethod(_RandomCAM, "Random baseline (layer3)", baseline=True, stage="layer3"),
 }
-DEFAULT_METHOD = "gradcam"
+DEFAULT_METHOD = "layercam3"
 FAST_METHODS: tuple[str, ...] = tuple(k for k, m in CAM_METHODS.items() if not (m.slow or m.baseline))
 _ALIASES = {"gradcampp": "gradcam++", "gradcamplusplus": "gradcam++", "random": "randomcam"}
+
+
+def random_baseline(method: str) -> str:
+    """The RandomCAM key hooked at the same stage as ``method``: a fair baseline has the same resolution."""
+    stage = CAM_METHODS[method_key(method)].stage
+    return next(k for k, m in CAM_METHODS.items() if m.baseline and m.stage == stage)
 
 
 def method_key(name: str) -> str:
@@ -87,4 +98,5 @@ def target_index(class_names: tuple[str, ...], target: str | int | None) -> int 
     raise ValueError(f"unknown target class {target!r}; expected 'auto' or one of {', '.join(class_names)}")
 
 
-__all__ = ["CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "target_index"]
+__all__ = ["CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "random_baseline",
+           "target_index"]

@@ -52,9 +52,9 @@ def _weights_version(model: nn.Module) -> int:
     return sum(t._version for t in chain(model.parameters(), model.buffers()))
 
 
-def _make_replica(model: nn.Module, version: int) -> Replica:
+def _make_replica(model: nn.Module, version: int, stage: str) -> Replica:
     clone = copy.deepcopy(model).eval().requires_grad_(False)
-    layers = cam_target_layers(clone)
+    layers = cam_target_layers(clone, stage)
     if len(layers) != 1:
         raise ValueError(f"explain expects one CAM target layer, cam_target_layers gave {len(layers)}")
     replica = Replica(clone, layers, version)
@@ -76,23 +76,23 @@ def _make_replica(model: nn.Module, version: int) -> Replica:
 
 
 _POOL_LOCK = threading.Lock()
-_POOL: weakref.WeakKeyDictionary[nn.Module, list[Replica]] = weakref.WeakKeyDictionary()
+_POOL: weakref.WeakKeyDictionary[nn.Module, dict[str, list[Replica]]] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
-def borrow_replica(model: nn.Module) -> Iterator[Replica]:
-    """Lend a replica of ``model`` to this call only; it returns to the pool unless the call failed."""
+def borrow_replica(model: nn.Module, stage: str = "layer4") -> Iterator[Replica]:
+    """Lend a replica of ``model`` hooked at ``stage`` to this call only; it returns to the pool unless it failed."""
     version = _weights_version(model)
     with _POOL_LOCK:
-        idle = _POOL.setdefault(model, [])
+        idle = _POOL.setdefault(model, {}).setdefault(stage, [])
         replica = idle.pop() if idle else None
     if replica is None or replica.version != version:
-        replica = _make_replica(model, version)
+        replica = _make_replica(model, version, stage)
     replica.reset()
     yield replica  # on an exception the replica is dropped: a failing method may have left it modified
     replica.reset()
     with _POOL_LOCK:
-        idle = _POOL.setdefault(model, [])
+        idle = _POOL.setdefault(model, {}).setdefault(stage, [])
         if len(idle) < MAX_IDLE_REPLICAS:
             idle.append(replica)
 

@@ -114,7 +114,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: CheckpointMeta | d
 
 def _write(path: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
     sha = payload_sha256(state, meta)
-    payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "meta": meta, "state_dict": state, "sha256": sha}
+    payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "meta": meta, "state_dict": state,
+               "sha256": sha}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)

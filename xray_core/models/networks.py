@@ -36,9 +36,14 @@ def build_model(arch: str = "resnet18", num_classes: int = len(CLASS_NAMES), in_
     return model
 
 
-def cam_target_layers(model: nn.Module) -> list[nn.Module]:
-    """The layer Grad-CAM hooks: the last block of the last stage (7x7-ish spatial map)."""
-    return [model.layer4[-1]]
+CAM_STAGES: tuple[str, ...] = ("layer3", "layer4")  # stages a CAM may hook (layer3: twice layer4's resolution)
+
+
+def cam_target_layers(model: nn.Module, stage: str = "layer4") -> list[nn.Module]:
+    """The layer a CAM hooks: the last block of ``stage`` (layer4: S/32 per side; layer3: S/16)."""
+    if stage not in CAM_STAGES:
+        raise ValueError(f"unknown CAM stage {stage!r}; expected one of {', '.join(CAM_STAGES)}")
+    return [getattr(model, stage)[-1]]
 
 
 def stages(model: nn.Module) -> list[nn.Module]:

@@ -60,7 +60,8 @@ def load_splits(cfg: TrainConfig, show: bool) -> tuple[dict[str, SplitArrays], A
     for split, part in parts.items():
         if cfg.limit:
             per_label = max(1, cfg.limit // len(LABELS))
-            part = pd.concat([g.sample(min(len(g), per_label), random_state=cfg.seed) for _, g in part.groupby("label")])
+            part = pd.concat([g.sample(min(len(g), per_label), random_state=cfg.seed)
+                              for _, g in part.groupby("label")])
         if part.empty:
             raise ValueError(f"the dataset has no '{split}' images; training needs train and val splits")
         splits[split] = _arrays(part, cfg, show)

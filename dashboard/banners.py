@@ -1,0 +1,42 @@
+"""What every page says about the model: the sidebar identity, the untrained-model banner, the age/source caveat."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.words import age_confounding_notes
+from xray_core.inference.export import DISCLAIMER
+from xray_core.models.checkpoint import LoadedModel
+
+
+def model_banner(loaded: LoadedModel | None, error: str) -> None:
+    """Persistent warnings about the model itself: missing or untrained."""
+    if loaded is None:
+        st.error(error, icon=":material/error:")
+    elif not loaded.trained:
+        st.error("**Untrained placeholder model.** This checkpoint was never trained: every probability and "
+                 "heatmap it produces is meaningless. Install a trained checkpoint before use.",
+                 icon=":material/dangerous:")
+
+
+def confounding_note(loaded: LoadedModel) -> None:
+    """The age/source caveat, with the checkpoint's own training shares when it records them."""
+    notes = age_confounding_notes(loaded.meta.data_summary)
+    detail = ("Training data: " + "; ".join(notes) + ". ") if notes else (
+        "In the training data, bacterial and viral pneumonia images are almost all pediatric (ages 1–5) while "
+        "COVID-19 images are adult. ")
+    st.caption(f":material/warning: {detail}The model may partly recognise age or image source instead of "
+               "disease: treat bacterial/viral results in adults and COVID-19 results in children with caution.")
+
+
+def identity_line(loaded: LoadedModel) -> str:
+    """'Model **v** · arch · trained · `sha…`' from the model's one identity dict."""
+    identity = loaded.identity()
+    status = "trained" if identity["trained"] else "UNTRAINED"
+    return f"Model **{identity['version']}** · {identity['arch']} · {status} · `{identity['sha256'][:12]}`"
+
+
+def sidebar_status(loaded: LoadedModel | None) -> None:
+    with st.sidebar:
+        st.caption(":material/error: No model loaded" if loaded is None else identity_line(loaded))
+        st.caption(DISCLAIMER)
