@@ -8,6 +8,7 @@ from PIL import Image
 from xray_core.cli.explain import main as explain_main
 from xray_core.cli.main import main
 from xray_core.config import Preprocessing
+from xray_core.explain.methods import DEFAULT_METHOD
 from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
 
 
@@ -55,12 +56,12 @@ def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, fil
     files = [str(films / "alpha.png"), str(films / "beta.jpg")]
     code = explain_main(["explain", *files, "--checkpoint", str(tiny_checkpoint), "--maps", str(maps),
                          "--json", str(report), "--segmenter", str(segmenter), "--target", "viral"])
-    assert code == 0 and "explanation: gradcam for viral" in capsys.readouterr().out
+    assert code == 0 and f"explanation: {DEFAULT_METHOD} for viral" in capsys.readouterr().out
     for name, shape in (("alpha.png", (90, 70)), ("beta.png", (64, 80))):
         picture = Image.open(maps / name)
         assert picture.mode == "L" and np.asarray(picture).shape == shape
     rows = json.loads(report.read_text())
-    assert [row["target"] for row in rows] == ["viral", "viral"] and rows[0]["method"] == "gradcam"
+    assert [row["target"] for row in rows] == ["viral", "viral"] and rows[0]["method"] == DEFAULT_METHOD
     for row in rows:
         assert row["lung_fraction"] is None or 0 <= row["lung_fraction"] <= 1
         assert row["pointing_hit"] in (True, False, None) and row["map"].endswith(".png")

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from _streamlit_server import streamlit_server
 
+from xray_core.explain.methods import DEFAULT_METHOD
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -57,7 +59,7 @@ def test_upload_renders_probabilities_and_heatmap(server, corpus_dir, tmp_path):
                 page.get_by_role("button", name="Result (JSON)").click()
             result = json.loads(Path(download.value.path()).read_text())
             assert sum(result["prediction"]["percentages"].values()) == pytest.approx(100)
-            assert result["explanation"]["method"] == "gradcam"
+            assert result["explanation"]["method"] == DEFAULT_METHOD
             with page.expect_download() as download:
                 page.get_by_role("button", name="Overlay (PNG)").click()
             assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")

@@ -15,7 +15,7 @@ from torch import nn
 from xray_core.cli.explain import main as explain_main
 from xray_core.config import Preprocessing
 from xray_core.explain import replicas
-from xray_core.explain.cam import CAM_METHODS, FAST_METHODS, explain, method_key
+from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, explain, method_key
 from xray_core.explain.overlay import hot_region, outline, overlay, to_rgb
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.reader import XrayImage
@@ -226,7 +226,7 @@ def test_cli_explain_text_and_errors(tiny_checkpoint, tmp_path, capsys):
     from xray_core.cli.main import main as cli_main
 
     assert cli_main(["explain", _png(tmp_path), "--checkpoint", str(tiny_checkpoint)]) == 0
-    assert "explanation: gradcam for" in capsys.readouterr().out
+    assert f"explanation: {DEFAULT_METHOD} for" in capsys.readouterr().out
     assert explain_main([_png(tmp_path), "--checkpoint", str(tiny_checkpoint), "--target", "flu"]) == 2
     assert "expected 'auto' or one of" in capsys.readouterr().err
     (tmp_path / "bad.png").write_bytes(b"not an image")

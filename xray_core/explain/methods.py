@@ -60,7 +60,6 @@ CAM_METHODS: dict[str, CamMethod] = {
     "layercam": CamMethod(LayerCAM, "LayerCAM"),  # Jiang et al., 2021
     # The default: on external pneumonia films the only map clearly above RandomCAM on ROAD (see the model card).
     "layercam3": CamMethod(LayerCAM, "LayerCAM (layer3)", stage="layer3"),
-    "gradcam3": CamMethod(GradCAM, "Grad-CAM (layer3)", stage="layer3"),
     "eigencam": CamMethod(EigenCAM, "Eigen-CAM", class_specific=False),  # Muhammad & Yeasin, 2020
     "scorecam": CamMethod(ScoreCAM, "Score-CAM", slow=True),  # Wang et al., 2020
     "ablationcam": CamMethod(_ablation_cam, "Ablation-CAM", slow=True),  # Desai & Ramaswamy, 2020

@@ -36,12 +36,17 @@ def _worst(sets: dict[str, LogitSet], offset: float) -> tuple[float, float, str]
         shifted = data.logits + _normal_shift(offset)
         for cell, value in metrics.cell_recalls(data.labels, shifted, data.groups, LABELS, MIN_CELL).items():
             recalls[f"{name}:{cell}"] = value["recall"]
+    if not recalls:
+        return 1.0, 1.0, ""
     worst = min(recalls, key=recalls.get)
     return recalls[worst], float(np.mean(list(recalls.values()))), worst
 
 
 def choose_normal_offset(sets: dict[str, LogitSet]) -> tuple[float, dict[str, Any]]:
-    """The offset maximising the worst cell recall (ties: the higher mean recall, then the smaller offset)."""
+    """The offset maximising the worst cell recall (ties: the higher mean recall, then the smaller offset).
+
+    Without any cell of ``MIN_CELL`` films (tiny datasets) every offset ties and 0 is kept.
+    """
     scored = [(*_worst(sets, float(o))[:2], -abs(float(o)), float(o)) for o in OFFSETS]
     best = max(scored)[3]
     before, after = _worst(sets, 0.0), _worst(sets, best)
