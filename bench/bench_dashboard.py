@@ -31,8 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 GOALS = {"upload_to_result_median_s": 1.0, "cold_start_to_interactive_s": 5.0}
 CHART = ".st-key-dx_probabilities .js-plotly-plot .bars path"
 HEATMAP = ".st-key-dx_heatmap img"
@@ -46,8 +53,12 @@ def _checkpoint(explicit: str | None, workdir: Path) -> Path:
     if default_checkpoint().is_file():
         return default_checkpoint()
     path = workdir / "placeholder.pt"
-    subprocess.run([sys.executable, "-m", "xray_core", "placeholder", str(path), "--image-size", "128"], cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "xray_core", "placeholder", str(path), "--image-size", "128"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return path
 
 
@@ -96,8 +107,12 @@ def _one_upload(page, image: Path) -> tuple[float, bool]:
 def _screenshots(page, folder: Path, image: Path) -> None:
     """One screenshot per page, navigating with the sidebar (a reload would start a new session)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for title, name in (("Diagnose", "diagnose"), ("Batch", "batch"), ("Dataset explorer", "explore"),
-                        ("Model card", "model_card")):
+    for title, name in (
+        ("Diagnose", "diagnose"),
+        ("Batch", "batch"),
+        ("Dataset explorer", "explore"),
+        ("Model card", "model_card"),
+    ):
         page.get_by_role("link", name=title).click()
         page.locator("h1", has_text=title.split()[0]).first.wait_for()
         page.wait_for_function("() => document.querySelector('.stApp').dataset.testScriptState === 'notRunning'")
@@ -116,8 +131,19 @@ def run(args: argparse.Namespace) -> dict:
     images = _test_images(args.images)
     port = _free_port()
     env = {**os.environ, "XRAY_CHECKPOINT": str(checkpoint)}
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+    ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
@@ -145,12 +171,19 @@ def run(args: argparse.Namespace) -> dict:
             server.terminate()
             server.wait(timeout=30)
     seconds = [t for t, _ in timings]
-    return {"checkpoint": str(checkpoint), "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
-            "cold_start_to_health_s": round(healthy, 3), "cold_start_to_interactive_s": round(interactive, 3),
-            "cold_start_to_upload_ready_s": round(ready, 3),
-            "first_upload_to_result_s": round(first, 3), "upload_to_result_s": [round(t, 3) for t in seconds],
-            "upload_to_result_median_s": round(statistics.median(seconds), 3),
-            "refused": sum(r for _, r in timings), "goals": GOALS}
+    return {
+        "checkpoint": str(checkpoint),
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "cold_start_to_health_s": round(healthy, 3),
+        "cold_start_to_interactive_s": round(interactive, 3),
+        "cold_start_to_upload_ready_s": round(ready, 3),
+        "first_upload_to_result_s": round(first, 3),
+        "upload_to_result_s": [round(t, 3) for t in seconds],
+        "upload_to_result_median_s": round(statistics.median(seconds), 3),
+        "refused": sum(r for _, r in timings),
+        "goals": GOALS,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         predict_ms.append(_time_ms(lambda: predict_image(loaded, image)))
         explain_ms.append(_time_ms(lambda: explain(loaded, image, args.method)))
     side = loaded.preprocessing.image_size
-    print(f"model: {loaded.arch} at {side} px ({source}); image {image.width}x{image.height}; "
-          f"torch threads {args.threads}; {args.runs} runs")
+    print(
+        f"model: {loaded.arch} at {side} px ({source}); image {image.width}x{image.height}; "
+        f"torch threads {args.threads}; {args.runs} runs"
+    )
     print(f"{'step':<22}{'p50 ms':>10}{'p95 ms':>10}")
     for name, values in (("predict_image", predict_ms), (f"explain {args.method}", explain_ms)):
         print(f"{name:<22}{np.percentile(values, 50):>10.1f}{np.percentile(values, 95):>10.1f}")

@@ -43,8 +43,14 @@ def naive_pixels(path: str) -> tuple:
     image = Image.open(path).convert("L")
     values = np.asarray(image, np.float32) / 255.0
     small = np.asarray(image.resize((9, 8)), np.int16)
-    return (image.size, values.mean(), values.std(), np.percentile(values, (1, 50, 99)),
-            np.histogram(values, 32, (0, 1))[0], (small[:, 1:] > small[:, :-1]).ravel())
+    return (
+        image.size,
+        values.mean(),
+        values.std(),
+        np.percentile(values, (1, 50, 99)),
+        np.histogram(values, 32, (0, 1))[0],
+        (small[:, 1:] > small[:, :-1]).ravel(),
+    )
 
 
 def naive_metadata(path: str) -> tuple:
@@ -96,8 +102,15 @@ def synthetic_set(count: int) -> pd.DataFrame:
             elif kind == 4:
                 film = np.stack([film, film // 2, 255 - film], axis=2)
             Image.fromarray(film).save(path, quality=80)
-        rows.append((str(path), ("normal", "bacterial", "viral", "covid")[index % 4],
-                     ("train", "val", "test")[(index // 2) % 3], f"s:{index // 3}", f"source{index % 5}"))
+        rows.append(
+            (
+                str(path),
+                ("normal", "bacterial", "viral", "covid")[index % 4],
+                ("train", "val", "test")[(index // 2) % 3],
+                f"s:{index // 3}",
+                f"source{index % 5}",
+            )
+        )
     table = pd.DataFrame(rows, columns=["path", "label", "split", "patient_id", "source"])
     table.to_csv(table_file, index=False)
     return table
@@ -125,17 +138,23 @@ def bench(name: str, table: pd.DataFrame, naive_sample: int, workers: int | None
     naive = {"metadata": _rate(naive_metadata, sample), "pixels cold": _rate(naive_pixels, sample)}
     with tempfile.TemporaryDirectory() as cache:
         os.environ["XRAY_CACHE_DIR"] = cache
-        timed = {"metadata": _time(lambda: scan_images(table, pixels=False, workers=workers, cache=False)),
-                 "pixels cold": _time(lambda: scan_images(table, workers=workers))}
+        timed = {
+            "metadata": _time(lambda: scan_images(table, pixels=False, workers=workers, cache=False)),
+            "pixels cold": _time(lambda: scan_images(table, workers=workers)),
+        }
         timed["warm re-open"] = _time(lambda: scan_images(table, workers=workers))
         timed["summarize"] = _time(lambda: stats.summarize(table, timed["pixels cold"][2]))
     n, summary = len(paths), timed["summarize"][2]
-    rows = [{"task": task, "seconds": seconds, "cpu": cpu, "rate": n / seconds, "naive": naive.get(task)}
-            for task, (seconds, cpu, _) in timed.items()]
-    found = (f"errors {summary['image_properties']['n_errors']}, duplicate groups "
-             f"{summary['duplicates']['n_exact_groups']} exact / {summary['duplicates']['n_near_groups']} near, "
-             f"cross-split {summary['leakage']['n_duplicate_groups_across_splits']}, outliers "
-             f"{summary['outliers']['counts']}")
+    rows = [
+        {"task": task, "seconds": seconds, "cpu": cpu, "rate": n / seconds, "naive": naive.get(task)}
+        for task, (seconds, cpu, _) in timed.items()
+    ]
+    found = (
+        f"errors {summary['image_properties']['n_errors']}, duplicate groups "
+        f"{summary['duplicates']['n_exact_groups']} exact / {summary['duplicates']['n_near_groups']} near, "
+        f"cross-split {summary['leakage']['n_duplicate_groups_across_splits']}, outliers "
+        f"{summary['outliers']['counts']}"
+    )
     print(f"[{name}] {found}", flush=True)
     return [{"dataset": name, "images": n, **row} for row in rows]
 
@@ -148,13 +167,17 @@ def _verdict(row: dict) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"\n{'dataset':<11}{'task':<14}{'images':>8}{'wall s':>8}{'cpu s':>7}{'images/s':>10}{'naive/s':>9}"
-          f"{'ratio':>8}  goal")
+    print(
+        f"\n{'dataset':<11}{'task':<14}{'images':>8}{'wall s':>8}{'cpu s':>7}{'images/s':>10}{'naive/s':>9}"
+        f"{'ratio':>8}  goal"
+    )
     for row in rows:
         naive = row["naive"]
         ratio = f"{row['rate'] / naive:6.1f}x" if naive else ""
-        print(f"{row['dataset']:<11}{row['task']:<14}{row['images']:>8,}{row['seconds']:>8.2f}{row['cpu']:>7.2f}"
-              f"{row['rate']:>10,.0f}{'' if naive is None else f'{naive:,.0f}':>9}{ratio:>8}  {_verdict(row)}")
+        print(
+            f"{row['dataset']:<11}{row['task']:<14}{row['images']:>8,}{row['seconds']:>8.2f}{row['cpu']:>7.2f}"
+            f"{row['rate']:>10,.0f}{'' if naive is None else f'{naive:,.0f}':>9}{ratio:>8}  {_verdict(row)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

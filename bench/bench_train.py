@@ -38,10 +38,16 @@ BATCH = 32
 class NaiveDataset(Dataset):
     def __init__(self, paths, labels, size):
         self.paths, self.labels = paths, labels
-        self.transform = transforms.Compose([
-            transforms.Grayscale(), transforms.Resize((size, size)),
-            transforms.RandomAffine(7, translate=(0.06, 0.06), scale=(0.9, 1.1)),
-            transforms.ColorJitter(0.1, 0.1), transforms.ToTensor(), transforms.Normalize([0.5], [0.25])])
+        self.transform = transforms.Compose(
+            [
+                transforms.Grayscale(),
+                transforms.Resize((size, size)),
+                transforms.RandomAffine(7, translate=(0.06, 0.06), scale=(0.9, 1.1)),
+                transforms.ColorJitter(0.1, 0.1),
+                transforms.ToTensor(),
+                transforms.Normalize([0.5], [0.25]),
+            ]
+        )
 
     def __len__(self):
         return len(self.paths)
@@ -59,8 +65,10 @@ def _step(model, optimizer, images, labels):
 
 def naive_throughput(paths, labels, size) -> float:
     torch.manual_seed(0)
-    model, loader = build_model("resnet18"), DataLoader(NaiveDataset(paths, labels, size), batch_size=BATCH,
-                                                        shuffle=True)
+    model, loader = (
+        build_model("resnet18"),
+        DataLoader(NaiveDataset(paths, labels, size), batch_size=BATCH, shuffle=True),
+    )
     optimizer = torch.optim.AdamW(model.parameters())
     began = time.perf_counter()
     for images, batch_labels in loader:
@@ -79,7 +87,7 @@ def our_throughput(paths, labels, size) -> tuple[float, float]:
     labels = torch.as_tensor(labels)
     order = torch.randperm(len(paths))
     for start in range(0, len(paths), BATCH):
-        index = order[start:start + BATCH]
+        index = order[start : start + BATCH]
         images = normalize(augment(pixels[index].unsqueeze(1).float() / 255), prep)
         _step(model, optimizer, images.contiguous(memory_format=torch.channels_last), labels[index])
     finished = time.perf_counter()
@@ -104,9 +112,13 @@ def latency(checkpoint: Path, paths, repeats: int = 30) -> dict[str, float]:
         predict_batch(loaded, images, batch_size=BATCH)
         batch.append((time.perf_counter() - began) * 1000)
     q = lambda xs, p: float(np.percentile(xs, p))  # noqa: E731
-    return {"single_p50_ms": q(single, 50), "single_p95_ms": q(single, 95),
-            f"batch{BATCH}_p50_ms": q(batch, 50), f"batch{BATCH}_p95_ms": q(batch, 95),
-            f"batch{BATCH}_per_image_ms": statistics.median(batch) / BATCH}
+    return {
+        "single_p50_ms": q(single, 50),
+        "single_p95_ms": q(single, 95),
+        f"batch{BATCH}_p50_ms": q(batch, 50),
+        f"batch{BATCH}_p95_ms": q(batch, 95),
+        f"batch{BATCH}_per_image_ms": statistics.median(batch) / BATCH,
+    }
 
 
 def main() -> int:
@@ -122,15 +134,19 @@ def main() -> int:
     paths, labels = table["path"].tolist(), [CLASS_NAMES.index(x) for x in table["label"]]
     naive = naive_throughput(paths, labels, args.size)
     ours_total, ours_steps = our_throughput(paths, labels, args.size)
-    rows = [("train img/s, naive torchvision loop (1 epoch)", naive),
-            ("train img/s, ours incl. one-off decode (1 epoch)", ours_total),
-            ("train img/s, ours per later epoch (cache warm)", ours_steps),
-            ("ratio ours/naive, 1 epoch", ours_total / naive),
-            ("ratio ours/naive, later epochs", ours_steps / naive)]
+    rows = [
+        ("train img/s, naive torchvision loop (1 epoch)", naive),
+        ("train img/s, ours incl. one-off decode (1 epoch)", ours_total),
+        ("train img/s, ours per later epoch (cache warm)", ours_steps),
+        ("ratio ours/naive, 1 epoch", ours_total / naive),
+        ("ratio ours/naive, later epochs", ours_steps / naive),
+    ]
     rows += list(latency(Path(args.checkpoint), paths).items())
     rows.append(("peak RSS MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-    print(f"\n{'measure':<52}{'value':>10}   ({args.images} images, {args.size}px, batch {BATCH}, "
-          f"{torch.get_num_threads()} threads)")
+    print(
+        f"\n{'measure':<52}{'value':>10}   ({args.images} images, {args.size}px, batch {BATCH}, "
+        f"{torch.get_num_threads()} threads)"
+    )
     for name, value in rows:
         print(f"{name:<52}{value:>10.2f}")
     return 0

@@ -15,8 +15,9 @@ from dashboard import notice  # light: no torch, so the notice paints before the
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGES = {
     "Images": [
-        st.Page(VIEWS / "diagnose.py", title="Diagnose", icon=":material/radiology:", url_path="diagnose",
-                default=True),
+        st.Page(
+            VIEWS / "diagnose.py", title="Diagnose", icon=":material/radiology:", url_path="diagnose", default=True
+        ),
         st.Page(VIEWS / "batch.py", title="Batch", icon=":material/stacks:", url_path="batch"),
     ],
     "Data and model": [
@@ -27,8 +28,12 @@ PAGES = {
 
 
 def main() -> None:
-    st.set_page_config(page_title="Chest X-ray decision support", page_icon=":material/radiology:", layout="wide",
-                       menu_items={"About": "Chest X-ray decision support. Not a diagnosis."})
+    st.set_page_config(
+        page_title="Chest X-ray decision support",
+        page_icon=":material/radiology:",
+        layout="wide",
+        menu_items={"About": "Chest X-ray decision support. Not a diagnosis."},
+    )
     page = st.navigation(PAGES)
     acknowledged = notice.acknowledged()  # painted first: a new session is interactive before torch loads
     from dashboard import banners, components  # torch, pytorch-grad-cam: imported while the user reads

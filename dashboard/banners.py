@@ -14,19 +14,28 @@ def model_banner(loaded: LoadedModel | None, error: str) -> None:
     if loaded is None:
         st.error(error, icon=":material/error:")
     elif not loaded.trained:
-        st.error("**Untrained placeholder model.** This checkpoint was never trained: every probability and "
-                 "heatmap it produces is meaningless. Install a trained checkpoint before use.",
-                 icon=":material/dangerous:")
+        st.error(
+            "**Untrained placeholder model.** This checkpoint was never trained: every probability and "
+            "heatmap it produces is meaningless. Install a trained checkpoint before use.",
+            icon=":material/dangerous:",
+        )
 
 
 def confounding_note(loaded: LoadedModel) -> None:
     """The age/source caveat, with the checkpoint's own training shares when it records them."""
     notes = age_confounding_notes(loaded.meta.data_summary)
-    detail = ("Training data: " + "; ".join(notes) + ". ") if notes else (
-        "In the training data, bacterial and viral pneumonia images are almost all pediatric (ages 1–5) while "
-        "COVID-19 images are adult. ")
-    st.caption(f":material/warning: {detail}The model may partly recognise age or image source instead of "
-               "disease: treat bacterial/viral results in adults and COVID-19 results in children with caution.")
+    detail = (
+        ("Training data: " + "; ".join(notes) + ". ")
+        if notes
+        else (
+            "In the training data, bacterial and viral pneumonia images are almost all pediatric (ages 1–5) while "
+            "COVID-19 images are adult. "
+        )
+    )
+    st.caption(
+        f":material/warning: {detail}The model may partly recognise age or image source instead of "
+        "disease: treat bacterial/viral results in adults and COVID-19 results in children with caution."
+    )
 
 
 def identity_line(loaded: LoadedModel) -> str:

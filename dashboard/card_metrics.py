@@ -14,9 +14,12 @@ from xray_core.evaluation.report_files import report_roc
 from xray_core.models.checkpoint import LoadedModel
 
 PER_CLASS = ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")
-CLINICAL = {"pneumonia_vs_normal_auc": "Pneumonia vs normal, AUC", "bacterial_vs_viral_auc": "Bacterial vs viral, AUC",
-            "covid_vs_rest_auc": "COVID-19 vs rest, AUC",
-            "covid_sensitivity_at_95_specificity": "COVID-19 sensitivity at 95 % specificity"}
+CLINICAL = {
+    "pneumonia_vs_normal_auc": "Pneumonia vs normal, AUC",
+    "bacterial_vs_viral_auc": "Bacterial vs viral, AUC",
+    "covid_vs_rest_auc": "COVID-19 vs rest, AUC",
+    "covid_sensitivity_at_95_specificity": "COVID-19 sensitivity at 95 % specificity",
+}
 MET = {True: "met", False: "NOT met", None: "undefined"}
 
 
@@ -38,10 +41,15 @@ def per_class_table(section: dict[str, Any]) -> pd.DataFrame:
     intervals = section.get("intervals_95") or {}
     rows = {}
     for name, values in section["metrics"]["per_class"].items():
-        rows[CLASS_TITLES.get(name, name)] = {"n": values.get("support"), **{
-            metric.upper() if metric in ("ppv", "npv", "auc") else metric: _with_ci(values.get(metric),
-                                                                                   intervals.get(f"{name}.{metric}"))
-            for metric in PER_CLASS}}
+        rows[CLASS_TITLES.get(name, name)] = {
+            "n": values.get("support"),
+            **{
+                metric.upper() if metric in ("ppv", "npv", "auc") else metric: _with_ci(
+                    values.get(metric), intervals.get(f"{name}.{metric}")
+                )
+                for metric in PER_CLASS
+            },
+        }
     return pd.DataFrame(rows).T
 
 
@@ -49,26 +57,43 @@ def _targets(report: dict[str, Any]) -> None:
     rows = report.get("targets") or []
     if rows:
         st.markdown("##### Targets")
-        st.dataframe(pd.DataFrame([{"measure": t["measure"], "films": t["split"], "target": t["target"],
-                                    "achieved": _with_ci(t["value"], None), "": MET[t["met"]]} for t in rows]),
-                     hide_index=True, key="mc_targets")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "measure": t["measure"],
+                        "films": t["split"],
+                        "target": t["target"],
+                        "achieved": _with_ci(t["value"], None),
+                        "": MET[t["met"]],
+                    }
+                    for t in rows
+                ]
+            ),
+            hide_index=True,
+            key="mc_targets",
+        )
 
 
 def _headline(section: dict[str, Any]) -> None:
     metrics, intervals = section["metrics"], section.get("intervals_95") or {}
     cols = st.columns(4)
-    cols[0].metric("Images", f"{section.get('n_images', metrics.get('n', 0)):,}",
-                   help=f"{section.get('n_patient_groups', '?')} patient groups; {metrics.get('n_partial', 0)} "
-                        "labelled pneumonia of unknown type")
-    cols[1].metric("Macro AUC", _with_ci(metrics.get("macro_auc"), None),
-                   help=f"95 % CI {intervals.get('macro_auc')}")
+    cols[0].metric(
+        "Images",
+        f"{section.get('n_images', metrics.get('n', 0)):,}",
+        help=f"{section.get('n_patient_groups', '?')} patient groups; {metrics.get('n_partial', 0)} "
+        "labelled pneumonia of unknown type",
+    )
+    cols[1].metric("Macro AUC", _with_ci(metrics.get("macro_auc"), None), help=f"95 % CI {intervals.get('macro_auc')}")
     cols[2].metric("Accuracy", _with_ci(metrics.get("accuracy"), None))
     rate = (section.get("ood") or {}).get("rate")
     cols[3].metric("Refused as OOD", "n/a" if rate is None else f"{100 * rate:.1f} %")
     clinical = metrics.get("clinical") or {}
     if clinical:
-        values = {CLINICAL.get(k, k.replace("_", " ")): _with_ci(v, intervals.get(f"clinical.{k}"))
-                  for k, v in clinical.items()}
+        values = {
+            CLINICAL.get(k, k.replace("_", " ")): _with_ci(v, intervals.get(f"clinical.{k}"))
+            for k, v in clinical.items()
+        }
         st.dataframe(pd.DataFrame({"value (95 % CI)": values}), key="mc_clinical")
 
 
@@ -86,12 +111,22 @@ def _breakdown(section: dict[str, Any]) -> None:
         groups = section.get(key) or {}
         if groups:
             st.markdown(f"##### {title}")
-            rows = pd.DataFrame({group: {"n": v["n"], "accuracy": v.get("accuracy"), "macro AUC": v.get("macro_auc"),
-                                         **{f"recall {CLASS_TITLES.get(c, c)}": s
-                                            for c, s in (v.get("sensitivity") or {}).items()}}
-                                 for group, v in groups.items()}).T
-            st.dataframe(rows, key=f"mc_{key}", column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                              for c in rows.columns if c != "n"})
+            rows = pd.DataFrame(
+                {
+                    group: {
+                        "n": v["n"],
+                        "accuracy": v.get("accuracy"),
+                        "macro AUC": v.get("macro_auc"),
+                        **{f"recall {CLASS_TITLES.get(c, c)}": s for c, s in (v.get("sensitivity") or {}).items()},
+                    }
+                    for group, v in groups.items()
+                }
+            ).T
+            st.dataframe(
+                rows,
+                key=f"mc_{key}",
+                column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows.columns if c != "n"},
+            )
 
 
 def test_metrics(loaded: LoadedModel, report: dict[str, Any] | None, problem: str) -> None:
@@ -99,20 +134,28 @@ def test_metrics(loaded: LoadedModel, report: dict[str, Any] | None, problem: st
         st.info(problem, icon=":material/description:")
         return
     if (report.get("model") or {}).get("sha256") not in (None, loaded.sha256):
-        st.warning("This metrics.json was written for a different checkpoint (its SHA-256 differs): the figures "
-                   "below may not describe the loaded model.", icon=":material/warning:")
+        st.warning(
+            "This metrics.json was written for a different checkpoint (its SHA-256 differs): the figures "
+            "below may not describe the loaded model.",
+            icon=":material/warning:",
+        )
     _targets(report)
     split = chosen_split(report, "mc_split")
     section = report["splits"][split]
-    st.caption(f"**{split}** films; 95 % intervals from a patient-level bootstrap "
-               f"({report.get('bootstrap_reps', '?')} resamples). Probabilities are temperature-calibrated.")
+    st.caption(
+        f"**{split}** films; 95 % intervals from a patient-level bootstrap "
+        f"({report.get('bootstrap_reps', '?')} resamples). Probabilities are temperature-calibrated."
+    )
     _headline(section)
     st.markdown("##### Per class")
     st.dataframe(per_class_table(section), key="mc_per_class")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.confusion(section["metrics"]["confusion_matrix"], list(section["metrics"]["per_class"]),
-                                         split), key="mc_confusion", config=charts.CONFIG)
+        st.plotly_chart(
+            charts.confusion(section["metrics"]["confusion_matrix"], list(section["metrics"]["per_class"]), split),
+            key="mc_confusion",
+            config=charts.CONFIG,
+        )
     with right:
         _roc(loaded, report, split)
     _breakdown(section)

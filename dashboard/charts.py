@@ -18,9 +18,15 @@ CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"
 
 
 def _layout(fig: go.Figure, title: str = "", height: int = 320, **extra: Any) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)) if title else None, height=height,
-                      margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", **extra)
+    fig.update_layout(
+        title=dict(text=title, x=0, font=dict(size=15)) if title else None,
+        height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        font=FONT,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        **extra,
+    )
     return fig
 
 
@@ -36,13 +42,20 @@ def color(label: str) -> str:
 def probability_bars(percent: dict[str, float], top: str) -> go.Figure:
     """Horizontal bars of calibrated percentages (summing to 100); the top class in the accent colour."""
     names = list(percent)[::-1]
-    fig = go.Figure(go.Bar(
-        x=[percent[n] for n in names], y=[title(n) for n in names], orientation="h",
-        marker_color=[ACCENT if n == top else MUTED for n in names],
-        text=[f"{percent[n]:.1f} %" for n in names], cliponaxis=False,
-        textposition=["inside" if percent[n] >= 75 else "outside" for n in names], insidetextanchor="end",
-        insidetextfont=dict(color="white"),
-        hovertemplate="%{y}: %{x:.1f} %<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=[percent[n] for n in names],
+            y=[title(n) for n in names],
+            orientation="h",
+            marker_color=[ACCENT if n == top else MUTED for n in names],
+            text=[f"{percent[n]:.1f} %" for n in names],
+            cliponaxis=False,
+            textposition=["inside" if percent[n] >= 75 else "outside" for n in names],
+            insidetextanchor="end",
+            insidetextfont=dict(color="white"),
+            hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
+        )
+    )
     fig.update_xaxes(range=[0, 112], ticksuffix=" %", showgrid=True, gridcolor="#e6ebf1", zeroline=False)
     return _layout(fig, height=220, showlegend=False, bargap=0.35)
 
@@ -53,19 +66,31 @@ def class_bars(counts: pd.DataFrame) -> go.Figure:
     totals = counts.sum(axis=1).replace(0, 1)
     for label in counts.columns:
         share = counts[label] / totals * 100
-        fig.add_bar(name=title(label), x=[str(i) or "(none)" for i in counts.index], y=counts[label],
-                    marker_color=color(label), customdata=share,
-                    hovertemplate=f"{title(label)}<br>%{{x}}: %{{y}} images (%{{customdata:.1f}} %)<extra></extra>")
+        fig.add_bar(
+            name=title(label),
+            x=[str(i) or "(none)" for i in counts.index],
+            y=counts[label],
+            marker_color=color(label),
+            customdata=share,
+            hovertemplate=f"{title(label)}<br>%{{x}}: %{{y}} images (%{{customdata:.1f}} %)<extra></extra>",
+        )
     fig.update_yaxes(title="images", gridcolor="#e6ebf1")
     return _layout(fig, "Images per class and split", barmode="group", legend=dict(orientation="h", y=-0.15))
 
 
 def class_pie(counts: pd.Series, label: str) -> go.Figure:
     """Share of each class in ``counts`` (indexed by class)."""
-    fig = go.Figure(go.Pie(labels=[title(c) for c in counts.index], values=counts.to_numpy(), hole=0.45, sort=False,
-                           marker=dict(colors=[color(c) for c in counts.index]),
-                           texttemplate="%{percent:.1%}",
-                           hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>"))
+    fig = go.Figure(
+        go.Pie(
+            labels=[title(c) for c in counts.index],
+            values=counts.to_numpy(),
+            hole=0.45,
+            sort=False,
+            marker=dict(colors=[color(c) for c in counts.index]),
+            texttemplate="%{percent:.1%}",
+            hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>",
+        )
+    )
     return _layout(fig, f"Class shares ({label})", legend=dict(orientation="h", y=-0.1))
 
 
@@ -74,8 +99,14 @@ def stacked_shares(counts: pd.DataFrame, title_text: str) -> go.Figure:
     shares = counts.div(counts.sum(axis=1).replace(0, 1), axis=0) * 100
     fig = go.Figure()
     for column in shares.columns:
-        fig.add_bar(name=str(column)[:40], y=[title(i) for i in shares.index], x=shares[column], orientation="h",
-                    customdata=counts[column], hovertemplate="%{y}: %{x:.1f} % (%{customdata} images)<extra></extra>")
+        fig.add_bar(
+            name=str(column)[:40],
+            y=[title(i) for i in shares.index],
+            x=shares[column],
+            orientation="h",
+            customdata=counts[column],
+            hovertemplate="%{y}: %{x:.1f} % (%{customdata} images)<extra></extra>",
+        )
     fig.update_xaxes(ticksuffix=" %", range=[0, 100])
     return _layout(fig, title_text, height=300, barmode="stack", legend=dict(font=dict(size=10)))
 
@@ -99,9 +130,14 @@ def size_scatter(frame: pd.DataFrame) -> go.Figure:
     """Width vs height per image (``frame``: width, height, label), one colour per class."""
     fig = go.Figure()
     for label, rows in frame.groupby("label", sort=False):
-        fig.add_scattergl(x=rows["width"], y=rows["height"], mode="markers", name=title(str(label)),
-                          marker=dict(size=5, opacity=0.45, color=color(str(label))),
-                          hovertemplate="%{x} x %{y} px<extra>" + title(str(label)) + "</extra>")
+        fig.add_scattergl(
+            x=rows["width"],
+            y=rows["height"],
+            mode="markers",
+            name=title(str(label)),
+            marker=dict(size=5, opacity=0.45, color=color(str(label))),
+            hovertemplate="%{x} x %{y} px<extra>" + title(str(label)) + "</extra>",
+        )
     fig.update_xaxes(title="width (px)")
     fig.update_yaxes(title="height (px)", gridcolor="#e6ebf1")
     return _layout(fig, "Image size by class", height=380)
@@ -113,8 +149,13 @@ def intensity_lines(histograms: dict[str, list[float] | None]) -> go.Figure:
     for label, values in histograms.items():
         if values:
             centres = [(i + 0.5) / len(values) for i in range(len(values))]
-            fig.add_scatter(x=centres, y=[v * 100 for v in values], mode="lines", name=title(label),
-                            line=dict(color=color(label), width=2))
+            fig.add_scatter(
+                x=centres,
+                y=[v * 100 for v in values],
+                mode="lines",
+                name=title(label),
+                line=dict(color=color(label), width=2),
+            )
     fig.update_xaxes(title="pixel intensity (0 = black, 1 = white)", range=[0, 1])
     fig.update_yaxes(title="% of pixels", gridcolor="#e6ebf1")
     return _layout(fig, "Intensity histogram per class", height=340)
@@ -125,11 +166,21 @@ def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str], films: str)
     frame = pd.DataFrame(matrix, index=names, columns=names)
     share = frame.div(frame.sum(axis=1).replace(0, 1), axis=0) * 100
     labels = [title(n) for n in names]
-    fig = go.Figure(go.Heatmap(z=share.to_numpy(), x=labels, y=labels, colorscale="Blues", zmin=0, zmax=100,
-                               text=frame.to_numpy(), texttemplate="%{text}", customdata=share.to_numpy(),
-                               colorbar=dict(title="% of row", ticksuffix=" %"),
-                               hovertemplate="truth %{y}<br>predicted %{x}<br>%{text} "
-                                             "(%{customdata:.1f} %)<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=share.to_numpy(),
+            x=labels,
+            y=labels,
+            colorscale="Blues",
+            zmin=0,
+            zmax=100,
+            text=frame.to_numpy(),
+            texttemplate="%{text}",
+            customdata=share.to_numpy(),
+            colorbar=dict(title="% of row", ticksuffix=" %"),
+            hovertemplate="truth %{y}<br>predicted %{x}<br>%{text} (%{customdata:.1f} %)<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", title="truth")
     fig.update_xaxes(title="prediction")
     return _layout(fig, f"Confusion matrix ({films} films)", height=380)
@@ -140,8 +191,13 @@ def roc_curves(curves: dict[str, dict | None]) -> go.Figure:
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#aab4bf"), name="chance")
     for label, curve in curves.items():
         if curve:
-            fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", line=dict(color=color(label)),
-                            name=f"{title(label)} (AUC {curve['auc']:.3f})")
+            fig.add_scatter(
+                x=curve["fpr"],
+                y=curve["tpr"],
+                mode="lines",
+                line=dict(color=color(label)),
+                name=f"{title(label)} (AUC {curve['auc']:.3f})",
+            )
     fig.update_xaxes(title="1 - specificity", range=[0, 1])
     fig.update_yaxes(title="sensitivity", range=[0, 1.01], gridcolor="#e6ebf1")
     return _layout(fig, "ROC curves, one class vs rest", height=380)
@@ -151,10 +207,15 @@ def reliability(bins: Sequence[dict[str, Any]], films: str) -> go.Figure:
     """Accuracy vs mean confidence per confidence bin (the diagonal is perfect calibration)."""
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#aab4bf"), name="perfect")
-    fig.add_scatter(x=[b["confidence"] for b in bins], y=[b["accuracy"] for b in bins], mode="lines+markers",
-                    marker=dict(size=[6 + min(14, b["count"] ** 0.5 / 2) for b in bins], color=ACCENT),
-                    customdata=[b["count"] for b in bins], name="model",
-                    hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>%{customdata} images<extra></extra>")
+    fig.add_scatter(
+        x=[b["confidence"] for b in bins],
+        y=[b["accuracy"] for b in bins],
+        mode="lines+markers",
+        marker=dict(size=[6 + min(14, b["count"] ** 0.5 / 2) for b in bins], color=ACCENT),
+        customdata=[b["count"] for b in bins],
+        name="model",
+        hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>%{customdata} images<extra></extra>",
+    )
     fig.update_xaxes(title="mean top-class confidence", range=[0, 1])
     fig.update_yaxes(title="accuracy", range=[0, 1.01], gridcolor="#e6ebf1")
     return _layout(fig, f"Reliability diagram ({films} films)", height=380)
@@ -167,8 +228,9 @@ def history(rows: Sequence[dict[str, Any]]) -> go.Figure:
     if "train_loss" in frame:
         fig.add_scatter(x=frame["epoch"], y=frame["train_loss"], name="train loss", mode="lines+markers")
     if "val_macro_auc" in frame:
-        fig.add_scatter(x=frame["epoch"], y=frame["val_macro_auc"], name="val macro AUC", mode="lines+markers",
-                        yaxis="y2")
+        fig.add_scatter(
+            x=frame["epoch"], y=frame["val_macro_auc"], name="val macro AUC", mode="lines+markers", yaxis="y2"
+        )
     fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="AUC"))
     fig.update_xaxes(title="epoch", dtick=1)
     fig.update_yaxes(title="loss", gridcolor="#e6ebf1")

@@ -38,8 +38,10 @@ def get_model() -> tuple[LoadedModel | None, str]:
     """(model, "") or (None, a message saying what is missing and how to fix it)."""
     path = default_checkpoint()
     if not path.is_file():
-        return None, (f"No model checkpoint at `{path}`. Train one (`python -m xray_core train`) or set "
-                      "`XRAY_CHECKPOINT` to a checkpoint file, then reload this page.")
+        return None, (
+            f"No model checkpoint at `{path}`. Train one (`python -m xray_core train`) or set "
+            "`XRAY_CHECKPOINT` to a checkpoint file, then reload this page."
+        )
     try:
         return _load(str(path.resolve()), path.stat().st_mtime), ""
     except CheckpointError as error:
@@ -100,19 +102,24 @@ def audit_once(data: bytes | Path, prediction: Prediction, loaded: LoadedModel, 
 def cam_methods() -> dict[str, str]:
     """Method key -> title for the UI, the measured default first (baselines hidden; slow methods say so)."""
     keys = [DEFAULT_METHOD, *[k for k in CAM_METHODS if k != DEFAULT_METHOD]]
-    return {key: CAM_METHODS[key].title + (" (slow)" if CAM_METHODS[key].slow else "") for key in keys
-            if not CAM_METHODS[key].baseline}
+    return {
+        key: CAM_METHODS[key].title + (" (slow)" if CAM_METHODS[key].slow else "")
+        for key in keys
+        if not CAM_METHODS[key].baseline
+    }
 
 
 @st.cache_resource(max_entries=48, show_spinner="Computing the heatmap…")
-def _explain(model: str, key: str, method: str, target: str | None, _loaded: LoadedModel,
-             _image: XrayImage) -> Explanation:
+def _explain(
+    model: str, key: str, method: str, target: str | None, _loaded: LoadedModel, _image: XrayImage
+) -> Explanation:
     """Cached per model, content, method and target (xray_core.explain.cam is thread-safe: one replica per call)."""
     return explain_image(_loaded, _image, method=method, target=target)
 
 
-def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
-            target: str | None) -> tuple[Explanation | None, str]:
+def explain(
+    loaded: LoadedModel, key: str, image: XrayImage, method: str, target: str | None
+) -> tuple[Explanation | None, str]:
     """(Explanation, "") or (None, why this image has no heatmap)."""
     try:
         return _explain(model_key(loaded), key, method, target, loaded, image), ""
@@ -121,17 +128,18 @@ def explain(loaded: LoadedModel, key: str, image: XrayImage, method: str,
 
 
 @st.cache_data(max_entries=64, show_spinner="Checking faithfulness…")
-def _faithfulness(model: str, key: str, method: str, target: str, _loaded: LoadedModel, _image: XrayImage,
-                  _cam_input: np.ndarray) -> dict[str, Any]:
+def _faithfulness(
+    model: str, key: str, method: str, target: str, _loaded: LoadedModel, _image: XrayImage, _cam_input: np.ndarray
+) -> dict[str, Any]:
     return faithfulness_scores(_loaded, _image, _cam_input, target, method=method)
 
 
-def faithfulness(loaded: LoadedModel, key: str, image: XrayImage,
-                 explanation: Explanation) -> tuple[dict | None, str]:
+def faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: Explanation) -> tuple[dict | None, str]:
     """ROAD/keep scores of the map vs a random map (xray_core.explain.faithfulness), or (None, why not)."""
     try:
-        return _faithfulness(model_key(loaded), key, explanation.method, explanation.target, loaded, image,
-                             explanation.cam_input), ""
+        return _faithfulness(
+            model_key(loaded), key, explanation.method, explanation.target, loaded, image, explanation.cam_input
+        ), ""
     except (ValueError, RuntimeError) as error:
         return None, f"The faithfulness check failed: {error}"
 

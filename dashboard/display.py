@@ -51,7 +51,7 @@ def zoom_crop(array: np.ndarray, zoom: float, center_x: float = 0.5, center_y: f
     crop_h, crop_w = max(1, round(height / zoom)), max(1, round(width / zoom))
     top = int(np.clip(round(center_y * height - crop_h / 2), 0, height - crop_h))
     left = int(np.clip(round(center_x * width - crop_w / 2), 0, width - crop_w))
-    return array[top:top + crop_h, left:left + crop_w]
+    return array[top : top + crop_h, left : left + crop_w]
 
 
 def fit(array: np.ndarray, side: int) -> np.ndarray:
@@ -74,7 +74,7 @@ def thumbnail(pixels: np.ndarray, side: int = 192, square: bool = False) -> np.n
     size = max(small.shape)
     top, left = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
     padded = np.zeros((size, size), np.uint8)
-    padded[top:top + small.shape[0], left:left + small.shape[1]] = small
+    padded[top : top + small.shape[0], left : left + small.shape[1]] = small
     return padded
 
 

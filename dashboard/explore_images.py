@@ -31,8 +31,11 @@ def _signature(table: pd.DataFrame) -> str:
 def _scan(table: pd.DataFrame, pixels: bool, what: str) -> pd.DataFrame:
     """scan_images with a progress bar (results are cached on disk by xray_core.data.scan)."""
     bar = st.progress(0.0, text=f"Scanning {what}…")
-    scan = scan_images(table, pixels=pixels, progress=lambda done, total: bar.progress(
-        done / max(total, 1), text=f"Scanning {what}: {done:,} of {total:,}"))
+    scan = scan_images(
+        table,
+        pixels=pixels,
+        progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Scanning {what}: {done:,} of {total:,}"),
+    )
     bar.empty()
     return scan
 
@@ -42,20 +45,26 @@ def images(table: pd.DataFrame) -> None:
     if not {"width", "height"} <= set(shown.columns) or shown[["width", "height"]].isna().any().any():
         header = _scan(shown, False, "image headers")[["path", "width", "height"]]
         shown = shown.drop(columns=["width", "height"], errors="ignore").merge(header, on="path")
-    sizes = shown.assign(width=pd.to_numeric(shown["width"], errors="coerce"),
-                         height=pd.to_numeric(shown["height"], errors="coerce")).dropna(subset=["width", "height"])
+    sizes = shown.assign(
+        width=pd.to_numeric(shown["width"], errors="coerce"), height=pd.to_numeric(shown["height"], errors="coerce")
+    ).dropna(subset=["width", "height"])
     st.plotly_chart(charts.size_scatter(sizes), key="ex_sizes", config=charts.CONFIG)
     square = (sizes["width"] == sizes["height"]).groupby(sizes["label"]).mean()
-    st.caption("Share of square images per class: " + ", ".join(f"{CLASS_TITLES.get(k, k)} {v:.0%}"
-                                                                  for k, v in square.items())
-               + (f" (a random {len(sizes):,} of {len(table):,} images)." if len(table) > len(sizes) else "."))
-    per_class = st.select_slider("Images per class for the intensity histograms", [50, 100, 200, 400, 800],
-                                 value=100, key="ex_hist_n")
-    sample = pd.concat([rows.sample(n=min(per_class, len(rows)), random_state=0)
-                        for _, rows in table.groupby("label", sort=False)])
+    st.caption(
+        "Share of square images per class: "
+        + ", ".join(f"{CLASS_TITLES.get(k, k)} {v:.0%}" for k, v in square.items())
+        + (f" (a random {len(sizes):,} of {len(table):,} images)." if len(table) > len(sizes) else ".")
+    )
+    per_class = st.select_slider(
+        "Images per class for the intensity histograms", [50, 100, 200, 400, 800], value=100, key="ex_hist_n"
+    )
+    sample = pd.concat(
+        [rows.sample(n=min(per_class, len(rows)), random_state=0) for _, rows in table.groupby("label", sort=False)]
+    )
     scan = _scan(sample, True, f"{len(sample):,} images")
-    st.plotly_chart(charts.intensity_lines(stats.class_histograms(sample, scan)), key="ex_intensity",
-                    config=charts.CONFIG)
+    st.plotly_chart(
+        charts.intensity_lines(stats.class_histograms(sample, scan)), key="ex_intensity", config=charts.CONFIG
+    )
 
 
 @st.cache_resource
@@ -69,16 +78,23 @@ def _show_summary(summary: dict[str, Any]) -> None:
         st.warning(warning, icon=":material/warning:")
     duplicates, leakage = summary["duplicates"], summary["leakage"]
     cols = st.columns(4)
-    cols[0].metric("Duplicate groups", duplicates["n_groups"], help=f"{duplicates['n_exact_groups']} exact, "
-                   f"{duplicates['n_near_groups']} near copies")
+    cols[0].metric(
+        "Duplicate groups",
+        duplicates["n_groups"],
+        help=f"{duplicates['n_exact_groups']} exact, {duplicates['n_near_groups']} near copies",
+    )
     cols[1].metric("Groups with mixed labels", duplicates["n_groups_mixed_labels"])
     cols[2].metric("Patients in several splits", leakage["n_patients_across_splits"])
     cols[3].metric("Duplicates across splits", leakage["n_duplicate_groups_across_splits"])
     outliers = summary["outliers"]
-    st.markdown("##### Probable outliers: " + ", ".join(f"{k.replace('_', ' ')} {v}"
-                                                        for k, v in outliers["counts"].items()))
-    for title, rows in (("Outliers", outliers["items"]), ("Duplicate groups", duplicates["members"]),
-                        ("Leaking patients", leakage["patients"])):
+    st.markdown(
+        "##### Probable outliers: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outliers["counts"].items())
+    )
+    for title, rows in (
+        ("Outliers", outliers["items"]),
+        ("Duplicate groups", duplicates["members"]),
+        ("Leaking patients", leakage["patients"]),
+    ):
         if rows:
             with st.expander(f"{title} ({len(rows)} listed)"):
                 st.dataframe(pd.DataFrame(rows).head(500), hide_index=True)
@@ -88,8 +104,10 @@ def quality(table: pd.DataFrame) -> None:
     key = _signature(table)
     summary = _summaries().get(key)
     if summary is None:
-        st.markdown(f"Duplicates, cross-split leakage and outliers need a pixel scan of all {len(table):,} images. "
-                    "The scan is cached on disk, so later visits are quick.")
+        st.markdown(
+            f"Duplicates, cross-split leakage and outliers need a pixel scan of all {len(table):,} images. "
+            "The scan is cached on disk, so later visits are quick."
+        )
         if not st.button("Scan all images", key="ex_scan_all", type="primary", icon=":material/search:"):
             return
         summary = stats.summarize(table, _scan(table, True, "all images"))
@@ -109,8 +127,15 @@ def _gallery(model: str, paths: tuple[str, ...], _loaded: LoadedModel | None) ->
             cards.append({"path": path, "thumb": None, "error": str(error), "prediction": None})
             continue
         images.append(image)
-        cards.append({"path": path, "thumb": thumbnail(image.pixels, 256), "error": "", "prediction": None,
-                      "key": components.digest(data)})
+        cards.append(
+            {
+                "path": path,
+                "thumb": thumbnail(image.pixels, 256),
+                "error": "",
+                "prediction": None,
+                "key": components.digest(data),
+            }
+        )
     predictions = iter(predict_batch(_loaded, images) if _loaded is not None and images else [])
     for card in cards:
         if card["thumb"] is not None and _loaded is not None:
@@ -138,8 +163,9 @@ def _audit(loaded: LoadedModel, cards: list[dict[str, Any]]) -> None:
 
 def _filters(table: pd.DataFrame) -> dict[str, list[str]]:
     cols = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
-    labels = cols[0].multiselect("Class", [c for c in LABELS if c in set(table["label"])], key="ex_g_class",
-                                 format_func=CLASS_TITLES.get)
+    labels = cols[0].multiselect(
+        "Class", [c for c in LABELS if c in set(table["label"])], key="ex_g_class", format_func=CLASS_TITLES.get
+    )
     splits = cols[1].multiselect("Split", sorted(set(table["split"]) - {""}), key="ex_g_split")
     sources = cols[2].multiselect("Source", sorted(set(table["source"])), key="ex_g_source")
     if cols[3].button("Shuffle", key="ex_g_shuffle", icon=":material/shuffle:"):

@@ -22,11 +22,15 @@ from xray_core.models.unet import LoadedSegmenter, SegmenterError
 
 OUTSIDE_LIMIT = 0.5  # below this share of the map inside the lungs, most of the evidence lies outside them
 OUTLINE_RGB = (0, 229, 255)  # cyan: apart from every colour of the JET heatmap's hot end
-SHARE_HELP = ("Share of the heatmap's total weight inside the lungs found by the lung segmenter (tick 'Lungs' to "
-              "see their outline). A map spread evenly over the film would score the lungs' share of its area.")
-SHORTCUT_WARNING = ("**Most of the heatmap lies outside the lungs.** The model may be responding to something "
-                    "other than the lungs, such as text markers, the abdomen, devices or the film's edges (a likely "
-                    "shortcut). Do not read this result as evidence about the lungs.")
+SHARE_HELP = (
+    "Share of the heatmap's total weight inside the lungs found by the lung segmenter (tick 'Lungs' to "
+    "see their outline). A map spread evenly over the film would score the lungs' share of its area."
+)
+SHORTCUT_WARNING = (
+    "**Most of the heatmap lies outside the lungs.** The model may be responding to something "
+    "other than the lungs, such as text markers, the abdomen, devices or the film's edges (a likely "
+    "shortcut). Do not read this result as evidence about the lungs."
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,11 @@ def figures(mask: np.ndarray, cam: np.ndarray, flat: bool) -> dict[str, Any]:
     ``inside_lungs`` (share of the map's weight; None when there are no lungs or the map is flat) and
     ``shortcut`` (most of the weight outside the lungs)."""
     share = None if flat or not mask.any() else lung_fraction(cam, mask)
-    return {"lung_area": float(mask.mean()), "inside_lungs": share,
-            "shortcut": share is not None and share < OUTSIDE_LIMIT}
+    return {
+        "lung_area": float(mask.mean()),
+        "inside_lungs": share,
+        "shortcut": share is not None and share < OUTSIDE_LIMIT,
+    }
 
 
 def report(found: Lungs, explanation: Explanation) -> dict[str, Any] | None:
@@ -84,8 +91,11 @@ def report(found: Lungs, explanation: Explanation) -> dict[str, Any] | None:
     elif share is None:
         st.caption(":material/pulmonology: The map is flat: no share inside the lungs is given.")
     else:
-        st.markdown(f":material/pulmonology: **{100 * share:.0f} %** of the heatmap lies inside the lungs "
-                    f"(the lungs cover {100 * result['lung_area']:.0f} % of the film).", help=SHARE_HELP)
+        st.markdown(
+            f":material/pulmonology: **{100 * share:.0f} %** of the heatmap lies inside the lungs "
+            f"(the lungs cover {100 * result['lung_area']:.0f} % of the film).",
+            help=SHARE_HELP,
+        )
     if result["shortcut"]:
         st.warning(SHORTCUT_WARNING, icon=":material/warning:")
     return result

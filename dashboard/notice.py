@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-NOTICE = ("This tool shows how strongly a frontal chest radiograph resembles the normal, bacterial pneumonia, "
-          "viral pneumonia and COVID-19 films it was trained on, with a heatmap of the regions that drove the "
-          "result. It is not a medical device and has not been clinically validated. Do not upload identifiable "
-          "patient data.")
+NOTICE = (
+    "This tool shows how strongly a frontal chest radiograph resembles the normal, bacterial pneumonia, "
+    "viral pneumonia and COVID-19 films it was trained on, with a heatmap of the regions that drove the "
+    "result. It is not a medical device and has not been clinically validated. Do not upload identifiable "
+    "patient data."
+)
 
 
 def acknowledged() -> bool:
@@ -17,8 +19,13 @@ def acknowledged() -> bool:
         return True
     with st.container(border=True, key="notice"):
         st.markdown("### :material/info: Before you start")
-        st.markdown("**Decision support only, not a diagnosis. A qualified clinician must interpret every "
-                    f"image.** {NOTICE}")
-        st.button("I understand — continue", key="notice_ack_button", type="primary",
-                  on_click=lambda: st.session_state.update(notice_ack=True))
+        st.markdown(
+            f"**Decision support only, not a diagnosis. A qualified clinician must interpret every image.** {NOTICE}"
+        )
+        st.button(
+            "I understand — continue",
+            key="notice_ack_button",
+            type="primary",
+            on_click=lambda: st.session_state.update(notice_ack=True),
+        )
     return False

@@ -15,26 +15,29 @@ from xray_core.inference.predict import Prediction
 #: Why an input was refused, completing "Reason: ...". Fields: score, threshold.
 REFUSAL_WORDS: dict[str, str] = {
     "ood_features": "its features are far from every training radiograph (score {score:.1f} above the threshold "
-                    "{threshold:.1f} learned from validation radiographs)",
+    "{threshold:.1f} learned from validation radiographs)",
     "extreme_aspect": "its aspect ratio {score:.1f} : 1 is beyond {threshold:g} : 1",
     "uniform_image": "it is nearly uniform (pixel standard deviation {score:.3f} below {threshold})",
     "image_statistics": "its global image statistics are unlike chest radiographs (score {score:.1f} above "
-                        "{threshold:.1f})",
+    "{threshold:.1f})",
 }
 
 #: Warnings shown beside an accepted result. Fields: score, threshold, and both as percentages (…_pct).
 WARNING_WORDS: dict[str, str] = {
     "low_confidence": "**Low confidence.** No class reaches {threshold_pct:.0f} %: the image does not clearly "
-                      "resemble one class. Rely on clinical reading.",
-    "untrained_model": "**Untrained model.** These probabilities come from a placeholder checkpoint and mean "
-                       "nothing.",
+    "resemble one class. Rely on clinical reading.",
+    "untrained_model": "**Untrained model.** These probabilities come from a placeholder checkpoint and mean nothing.",
 }
 
 
 def _fields(decision: Decision) -> dict[str, Any]:
     score, threshold = decision.score, decision.threshold
-    return {"score": score, "threshold": threshold, "score_pct": None if score is None else 100 * score,
-            "threshold_pct": None if threshold is None else 100 * threshold}
+    return {
+        "score": score,
+        "threshold": threshold,
+        "score_pct": None if score is None else 100 * score,
+        "threshold_pct": None if threshold is None else 100 * threshold,
+    }
 
 
 def refusal_reasons(prediction: Prediction) -> str:

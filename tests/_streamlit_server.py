@@ -40,13 +40,34 @@ def wait_healthy(port: int, server: subprocess.Popen, timeout: float) -> None:
 def streamlit_server(tmp_path: Path, checkpoint: Path, data_dir: Path) -> Iterator[str]:
     """Yield the app's URL; only the server's own process is stopped afterwards."""
     port = free_port()
-    env = {**os.environ, "XRAY_CHECKPOINT": str(checkpoint), "XRAY_DATA_DIR": str(data_dir),
-           "XRAY_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "XRAY_CHECKPOINT": str(checkpoint),
+        "XRAY_DATA_DIR": str(data_dir),
+        "XRAY_CACHE_DIR": str(tmp_path / "cache"),
+    }
     with open(tmp_path / "streamlit.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard/app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_healthy(port, process, STARTUP_SECONDS)
             yield f"http://127.0.0.1:{port}/"

@@ -38,9 +38,14 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     model = build_model("resnet18", in_channels=1).eval()
     rng = np.random.default_rng(0)
     features = rng.normal(size=(64, 512))
-    meta = {"arch": "resnet18", "preprocessing": prep.to_dict(), "trained": False, "version": "test-tiny",
-            "calibration": {"temperature": 1.5},
-            "ood": ood.fit(features, rng.integers(0, 4, 64), rng.normal(size=(32, 512)))}
+    meta = {
+        "arch": "resnet18",
+        "preprocessing": prep.to_dict(),
+        "trained": False,
+        "version": "test-tiny",
+        "calibration": {"temperature": 1.5},
+        "ood": ood.fit(features, rng.integers(0, 4, 64), rng.normal(size=(32, 512))),
+    }
     path = tmp_path_factory.mktemp("checkpoint") / "tiny.pt"
     save_checkpoint(path, model, meta)
     return path
@@ -59,7 +64,7 @@ def tiny_dataset(tmp_path_factory) -> Path:
     for index in range(96):
         label_index, split = index % 4, ("train", "train", "val", "test")[(index // 4) % 4]
         pixels = rng.integers(0, 60, (48, 40)).astype(np.uint8)
-        pixels[label_index * 12:(label_index + 1) * 12] += 150
+        pixels[label_index * 12 : (label_index + 1) * 12] += 150
         name = f"images/{index:03d}.png"
         Image.fromarray(pixels).save(root / name)
         label = ("normal", "bacterial", "viral", "covid")[label_index]

@@ -71,10 +71,27 @@ def _read_image(data: bytes, name: str) -> XrayImage:  # positional, for _bounde
 def test_the_suite_covers_the_issue_list():
     names = " ".join(case.name for case in CASES)
     assert len(CASES) >= 200
-    for kind in ("_cut", "_flip", "empty.png", "report.png", "scan.pdf.png", "bomb_100k.png", "deflate_bomb.png",
-                 "bomb.jpg", "bomb.tif", "1x1.png", "20000x20.png", "gray16.tif", "float32.tif", "float64.tif",
-                 "rgb.jpg",
-                 "frames3.dcm", "no_pixels.dcm", "pages3.tif", "random"):
+    for kind in (
+        "_cut",
+        "_flip",
+        "empty.png",
+        "report.png",
+        "scan.pdf.png",
+        "bomb_100k.png",
+        "deflate_bomb.png",
+        "bomb.jpg",
+        "bomb.tif",
+        "1x1.png",
+        "20000x20.png",
+        "gray16.tif",
+        "float32.tif",
+        "float64.tif",
+        "rgb.jpg",
+        "frames3.dcm",
+        "no_pixels.dcm",
+        "pages3.tif",
+        "random",
+    ):
         assert kind in names, kind
 
 
@@ -95,8 +112,11 @@ def test_hostile_file_ends_in_clear_error_or_valid_result(case: Case, loaded):
 
 def test_degenerate_but_readable_images_are_refused_with_a_reason(loaded):
     by_name = {case.name: case for case in CASES}
-    for name, code in (("20000x20.png", "extreme_aspect"), ("20x20000.png", "extreme_aspect"),
-                       ("black_2048.png", "uniform_image")):
+    for name, code in (
+        ("20000x20.png", "extreme_aspect"),
+        ("20x20000.png", "extreme_aspect"),
+        ("black_2048.png", "uniform_image"),
+    ):
         prediction = predict_image(loaded, read_image(by_name[name].data, name=name))
         assert prediction.refused and code in {d.code for d in prediction.refusals()}, prediction.decisions
 
@@ -120,23 +140,29 @@ def test_batch_upload_path_handles_every_hostile_file(loaded):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=st.sampled_from(sorted(BASES)),
-       edits=st.lists(st.one_of(
-           st.tuples(st.just("set"), st.floats(0, 1, exclude_max=True), st.binary(min_size=1, max_size=4)),
-           st.tuples(st.just("insert"), st.floats(0, 1), st.binary(min_size=1, max_size=64)),
-           st.tuples(st.just("delete"), st.floats(0, 1, exclude_max=True), st.integers(1, 256))),
-           min_size=1, max_size=8))
+@given(
+    name=st.sampled_from(sorted(BASES)),
+    edits=st.lists(
+        st.one_of(
+            st.tuples(st.just("set"), st.floats(0, 1, exclude_max=True), st.binary(min_size=1, max_size=4)),
+            st.tuples(st.just("insert"), st.floats(0, 1), st.binary(min_size=1, max_size=64)),
+            st.tuples(st.just("delete"), st.floats(0, 1, exclude_max=True), st.integers(1, 256)),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
 def test_mutated_valid_files_never_crash(name: str, edits: list):
     """Overwrite, insert and delete bytes anywhere: read_image returns a valid image or a clear error."""
     data = bytearray(BASES[name])
     for operation, where, value in edits:
         at = int(where * len(data))
         if operation == "set":
-            data[at:at + len(value)] = value
+            data[at : at + len(value)] = value
         elif operation == "insert":
             data[at:at] = value
         else:
-            del data[at:at + value]
+            del data[at : at + value]
     image = _read(name, bytes(data))
     if image is not None:
         assert all(decision.refuses for decision in input_checks(image, None))
@@ -150,8 +176,19 @@ def app_env(monkeypatch, tiny_checkpoint, tmp_path):
     monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
 
 
-DASHBOARD_SAMPLE = ("empty.png", "report.png", "scan.pdf.png", "bomb_100k.png", "deflate_bomb.png", "1x1.png",
-                    "frames3.dcm", "no_pixels.dcm", "nan.tif", "random20000_png.png", "20000x20.png")
+DASHBOARD_SAMPLE = (
+    "empty.png",
+    "report.png",
+    "scan.pdf.png",
+    "bomb_100k.png",
+    "deflate_bomb.png",
+    "1x1.png",
+    "frames3.dcm",
+    "no_pixels.dcm",
+    "nan.tif",
+    "random20000_png.png",
+    "20000x20.png",
+)
 
 
 def test_diagnose_page_survives_hostile_uploads(app_env):
@@ -169,7 +206,8 @@ def test_diagnose_page_survives_hostile_uploads(app_env):
         assert not at.exception, (case.name, [e.value for e in at.exception])
         message = any("cannot be analysed" in e.value for e in at.error)
         result = any("Refused" in e.value for e in at.error) or any(
-            c.key == "dx_probabilities" for c in at.get("plotly_chart"))
+            c.key == "dx_probabilities" for c in at.get("plotly_chart")
+        )
         assert message != result, case.name  # exactly one of: a clear message, a (possibly refused) result
         if case.expect == "error":
             assert message, case.name

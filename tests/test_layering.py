@@ -29,7 +29,7 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
-                package = path.relative_to(ROOT).with_suffix("").parts[:-node.level]
+                package = path.relative_to(ROOT).with_suffix("").parts[: -node.level]
                 module = ".".join([*package, module] if module else package)
             found.append((module, [alias.name for alias in node.names], node.lineno))
     return found

@@ -27,7 +27,6 @@ PARTIAL_LABELS: dict[str, tuple[str, ...]] = {"pneumonia": ("bacterial", "viral"
 LABELS: tuple[str, ...] = CLASS_NAMES + tuple(PARTIAL_LABELS)
 
 
-
 def label_members() -> "np.ndarray":
     """(len(LABELS), len(CLASS_NAMES)) bool: row ``i`` marks the classes that ``LABELS[i]`` allows."""
     mask = np.zeros((len(LABELS), len(CLASS_NAMES)), dtype=bool)
@@ -38,8 +37,13 @@ def label_members() -> "np.ndarray":
 
 
 #: One colour per label for every chart (the report and the dashboard read this one map).
-CLASS_COLORS: dict[str, str] = {"normal": "#4C78A8", "bacterial": "#F58518", "viral": "#54A24B", "covid": "#E45756",
-                                "pneumonia": "#B279A2"}
+CLASS_COLORS: dict[str, str] = {
+    "normal": "#4C78A8",
+    "bacterial": "#F58518",
+    "viral": "#54A24B",
+    "covid": "#E45756",
+    "pneumonia": "#B279A2",
+}
 
 #: Human-readable names for the UI and the model card.
 CLASS_TITLES: dict[str, str] = {

@@ -35,7 +35,7 @@ def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
     bar = st.progress(0.0, text=f"Analysing {total} image(s)…")
     items: list[dict[str, Any]] = []
     for start in range(0, total, CHUNK):
-        chunk, images = expanded.files[start:start + CHUNK], []
+        chunk, images = expanded.files[start : start + CHUNK], []
         for name, data in chunk:
             try:
                 images.append((name, data, read_image(data, name=name)))
@@ -44,8 +44,15 @@ def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
         predictions = predict_batch(loaded, [image for _, _, image in images]) if images else []
         for (name, data, image), prediction in zip(images, predictions):
             audit_prediction(data, prediction, loaded)  # one line per prediction, as on Diagnose (README)
-            items.append({"name": name, "data": data, "thumb": thumbnail(image.pixels, square=True),
-                          "prediction": prediction, "error": ""})
+            items.append(
+                {
+                    "name": name,
+                    "data": data,
+                    "thumb": thumbnail(image.pixels, square=True),
+                    "prediction": prediction,
+                    "error": "",
+                }
+            )
         done = min(start + CHUNK, total)
         bar.progress(done / max(total, 1), text=f"Analysed {done} of {total} image(s)")
     bar.empty()
@@ -64,8 +71,11 @@ def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
     prediction = item["prediction"]
     st.markdown(f"**{item['name']}**: most similar to {CLASS_TITLES[prediction.label]}")
     if prediction.refused:
-        st.error("**Refused: this does not look like a frontal chest radiograph.** "
-                 f"{words.refusal_reasons(prediction)} Shown for review only.", icon=":material/block:")
+        st.error(
+            "**Refused: this does not look like a frontal chest radiograph.** "
+            f"{words.refusal_reasons(prediction)} Shown for review only.",
+            icon=":material/block:",
+        )
     left, right = st.columns(2)
     display = apply_window(image.pixels, 0.5, 1.0)
     left.image(thumbnail(image.pixels, 640), caption="Original", width="stretch")
@@ -73,21 +83,35 @@ def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
     if explanation is None:
         right.info(message)
     else:
-        right.image(components.overlay(display, explanation.cam, 0.45), caption="Grad-CAM (top class)",
-                    width="stretch")
-    st.plotly_chart(charts.probability_bars(percentages(prediction.probabilities), prediction.label),
-                    key="batch_dialog_probabilities", config={**charts.CONFIG, "displayModeBar": False})
+        right.image(components.overlay(display, explanation.cam, 0.45), caption="Grad-CAM (top class)", width="stretch")
+    st.plotly_chart(
+        charts.probability_bars(percentages(prediction.probabilities), prediction.label),
+        key="batch_dialog_probabilities",
+        config={**charts.CONFIG, "displayModeBar": False},
+    )
 
 
 def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows)
-    config = {f"{c} %": st.column_config.ProgressColumn(CLASS_TITLES[c], min_value=0, max_value=100, format="%.1f %%")
-              for c in loaded.class_names}
-    config.update(file=st.column_config.TextColumn("File"), top_class=st.column_config.TextColumn("Top class"),
-                  flags=st.column_config.TextColumn("Flags"))
+    config = {
+        f"{c} %": st.column_config.ProgressColumn(CLASS_TITLES[c], min_value=0, max_value=100, format="%.1f %%")
+        for c in loaded.class_names
+    }
+    config.update(
+        file=st.column_config.TextColumn("File"),
+        top_class=st.column_config.TextColumn("Top class"),
+        flags=st.column_config.TextColumn("Flags"),
+    )
     st.dataframe(frame, hide_index=True, column_config=config, key="batch_table")
-    st.download_button("Download results (CSV)", results_csv(rows), "xray_batch_results.csv", "text/csv",
-                       key="batch_csv", icon=":material/download:", on_click="ignore")
+    st.download_button(
+        "Download results (CSV)",
+        results_csv(rows),
+        "xray_batch_results.csv",
+        "text/csv",
+        key="batch_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def _caption(name: str, prediction: Prediction) -> str:
@@ -121,17 +145,21 @@ def render() -> None:
     if loaded is None:
         st.error(error, icon=":material/error:")
         st.stop()
-    files = st.file_uploader("Radiographs (PNG, JPEG, TIFF, DICOM) or ZIP archives of them", key="batch_files",
-                             accept_multiple_files=True, help=f"Up to {MAX_ZIP_FILES} images per ZIP; patient "
-                             "fields in DICOM headers are never read into the app.")
+    files = st.file_uploader(
+        "Radiographs (PNG, JPEG, TIFF, DICOM) or ZIP archives of them",
+        key="batch_files",
+        accept_multiple_files=True,
+        help=f"Up to {MAX_ZIP_FILES} images per ZIP; patient fields in DICOM headers are never read into the app.",
+    )
     if not files:
         st.info("Upload several images, or a ZIP of images, to analyse them together.", icon=":material/upload:")
         st.stop()
     signature = _signature(files)
     stored = st.session_state.get("batch_result")
     if stored is None or stored["signature"] != (signature, loaded.sha256):
-        if not st.button(f"Analyse {len(files)} upload(s)", key="batch_run", type="primary",
-                         icon=":material/play_arrow:"):
+        if not st.button(
+            f"Analyse {len(files)} upload(s)", key="batch_run", type="primary", icon=":material/play_arrow:"
+        ):
             st.stop()
         stored = {"signature": (signature, loaded.sha256), **_analyse(loaded, files)}
         st.session_state["batch_result"] = stored
@@ -141,8 +169,12 @@ def render() -> None:
         st.error("None of the uploads contained a readable image.")
         st.stop()
     failed = sum(1 for item in stored["items"] if item["prediction"] is None)
-    st.success(f"{len(stored['rows']) - failed} image(s) analysed" + (f", {failed} unreadable" if failed else "")
-               + ". Decision support only, not a diagnosis.", icon=":material/task_alt:")
+    st.success(
+        f"{len(stored['rows']) - failed} image(s) analysed"
+        + (f", {failed} unreadable" if failed else "")
+        + ". Decision support only, not a diagnosis.",
+        icon=":material/task_alt:",
+    )
     _table(loaded, stored["rows"])
     st.subheader("Thumbnails")
     _grid(loaded, stored["items"])

@@ -7,107 +7,78 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import banners, charts, components, lung_view, words
-from dashboard.display import apply_window, default_window, fit, needs_window, png_bytes, zoom_crop
-from dashboard.sampling import sample_rows
-from xray_core.config import CLASS_NAMES, CLASS_TITLES, LABELS
+from dashboard import banners, charts, components, film_input, lung_view, words
+from dashboard.display import png_bytes
+from xray_core.config import CLASS_NAMES, CLASS_TITLES
 from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation
 from xray_core.inference.export import percentages, result_json, result_record
 from xray_core.inference.predict import Prediction
 from xray_core.io import XrayImage
 from xray_core.models.checkpoint import LoadedModel
 
-DISPLAY_SIDE = 1024  # pixels sent to the browser per image; the model always sees the full-resolution image
-META_FIELDS = ("name", "format", "width", "height", "bit_depth", "photometric", "modality", "view_position",
-               "body_part", "manufacturer", "manufacturer_model", "pixel_spacing", "converted_from_color")
-
-
-def _upload() -> tuple[str, bytes] | None:
-    file = st.file_uploader("Chest radiograph: PNG, JPEG, TIFF or DICOM (frontal PA/AP view)", key="dx_upload",
-                            max_upload_size=100, help="DICOM files without an extension are accepted too. "
-                            "Patient fields in DICOM headers are never read into the app.")
-    return None if file is None else (file.name, file.getvalue())
-
-
-def _sample() -> tuple[str, bytes] | None:
-    table, error = components.load_table(components.default_dataset())
-    if table is None:
-        st.info(error, icon=":material/dataset:")
-        return None
-    left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
-    label = left.selectbox("Class", ["any", *LABELS], key="dx_sample_class",
-                           format_func=lambda c: CLASS_TITLES.get(c, "Any class"))
-    split = middle.selectbox("Split", ["test", "val", "train", "any"], key="dx_sample_split")
-    rows = sample_rows(table, 40, seed=st.session_state.get("dx_seed", 0),
-                       label=[] if label == "any" else [label], split=[] if split == "any" else [split])
-    if rows.empty:
-        st.info("No images match this class and split.")
-        return None
-    names = {path: f"{CLASS_TITLES[lab]} · {Path(path).name}" for path, lab in zip(rows["path"], rows["label"])}
-    path = right.selectbox("Image (true class · file)", list(names), format_func=names.get, key="dx_sample_path")
-    if st.button("Another set of samples", key="dx_reshuffle", icon=":material/shuffle:"):
-        st.session_state["dx_seed"] = st.session_state.get("dx_seed", 0) + 1
-        st.rerun()
-    try:
-        return Path(path).name, Path(path).read_bytes()
-    except OSError as error:
-        st.error(f"Cannot read {path}: {error}")
-        return None
-
-
-def _viewer(image: XrayImage, key: str) -> tuple[Any, dict[str, float]]:
-    """Display controls (window/level, invert, zoom); returns the windowed uint8 image and the zoom view."""
-    level, width = default_window(image)
-    with st.expander("Display: window / level, invert, zoom", expanded=needs_window(image),
-                     icon=":material/tune:"):
-        low, high = st.slider("Window (display range)", 0.0, 1.0, (max(0.0, level - width / 2),
-                              min(1.0, level + width / 2)), 0.01, key=f"dx_window_{key[:10]}",
-                              help="Display only: the model always sees the full image as read.")
-        invert = st.checkbox("Invert", key=f"dx_invert_{key[:10]}")
-        zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"dx_zoom_{key[:10]}", format="%.2fx")
-        view = {"zoom": zoom, "x": 0.5, "y": 0.5}
-        if zoom > 1:
-            pan_x, pan_y = st.columns(2)
-            view["x"] = pan_x.slider("Horizontal centre", 0.0, 1.0, 0.5, 0.05, key=f"dx_pan_x_{key[:10]}")
-            view["y"] = pan_y.slider("Vertical centre", 0.0, 1.0, 0.5, 0.05, key=f"dx_pan_y_{key[:10]}")
-    display = apply_window(image.pixels, (low + high) / 2, max(high - low, 0.01), invert)
-    return display, view
-
-
-def _show(array: Any, view: dict[str, float], caption: str) -> None:
-    st.image(fit(zoom_crop(array, view["zoom"], view["x"], view["y"]), DISPLAY_SIDE), caption=caption,
-             width="stretch")
+META_FIELDS = (
+    "name",
+    "format",
+    "width",
+    "height",
+    "bit_depth",
+    "photometric",
+    "modality",
+    "view_position",
+    "body_part",
+    "manufacturer",
+    "manufacturer_model",
+    "pixel_spacing",
+    "converted_from_color",
+)
 
 
 def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
     """Banners and the probability chart; False when an out-of-distribution refusal is not overridden."""
     if prediction.refused:
-        st.error("**Refused: this does not look like a frontal chest radiograph.** "
-                 f"{words.refusal_reasons(prediction)} No classification is shown.", icon=":material/block:")
+        st.error(
+            "**Refused: this does not look like a frontal chest radiograph.** "
+            f"{words.refusal_reasons(prediction)} No classification is shown.",
+            icon=":material/block:",
+        )
         if not st.checkbox("Show the prediction anyway", key=f"dx_anyway_{key[:10]}"):
             return False
-        st.warning("Shown at your request: the input is unlike the training radiographs, so the probabilities "
-                   "and the heatmap are unreliable.", icon=":material/warning:")
+        st.warning(
+            "Shown at your request: the input is unlike the training radiographs, so the probabilities "
+            "and the heatmap are unreliable.",
+            icon=":material/warning:",
+        )
     shares = percentages(prediction.probabilities)
-    st.markdown(f"#### Most similar to: {CLASS_TITLES.get(prediction.label, prediction.label)} "
-                f"({shares[prediction.label]:.1f} %)")
+    st.markdown(
+        f"#### Most similar to: {CLASS_TITLES.get(prediction.label, prediction.label)} "
+        f"({shares[prediction.label]:.1f} %)"
+    )
     for warning in words.warnings(prediction):
         st.warning(warning, icon=":material/help:")
-    st.plotly_chart(charts.probability_bars(shares, prediction.label), key="dx_probabilities",
-                    config={**charts.CONFIG, "displayModeBar": False})
+    st.plotly_chart(
+        charts.probability_bars(shares, prediction.label),
+        key="dx_probabilities",
+        config={**charts.CONFIG, "displayModeBar": False},
+    )
     st.caption("Calibrated probabilities (temperature scaling), summing to 100 %.")
     if prediction.ood_score is not None and not prediction.refused:
-        st.caption(f"Out-of-distribution score {prediction.ood_score:.1f} (refusal above "
-                   f"{prediction.ood_threshold:.1f}): resembles the training radiographs.")
+        st.caption(
+            f"Out-of-distribution score {prediction.ood_score:.1f} (refusal above "
+            f"{prediction.ood_threshold:.1f}): resembles the training radiographs."
+        )
     banners.confounding_note(loaded)
     return True
 
 
-STRENGTH_HELP = ("Calibrated log-odds the highlighted regions contribute to the explained class: strong >= 2, "
-                 "moderate >= 0.5, else weak; flat = no region stands out.")
-FAITHFULNESS_HELP = ("Does the highlighted region drive the result? The class probability is re-measured with the "
-                     "hottest 20 % of the film removed (ROAD imputation), compared with a random map; a larger "
-                     "drop than random means a more faithful heatmap. Takes a few forward passes.")
+STRENGTH_HELP = (
+    "Calibrated log-odds the highlighted regions contribute to the explained class: strong >= 2, "
+    "moderate >= 0.5, else weak; flat = no region stands out."
+)
+FAITHFULNESS_HELP = (
+    "Does the highlighted region drive the result? The class probability is re-measured with the "
+    "hottest 20 % of the film removed (ROAD imputation), compared with a random map; a larger "
+    "drop than random means a more faithful heatmap. Takes a few forward passes."
+)
 
 
 def _heatmap_controls(lung_aware: bool) -> tuple[str, str | None, float, bool, bool]:
@@ -115,13 +86,15 @@ def _heatmap_controls(lung_aware: bool) -> tuple[str, str | None, float, bool, b
     methods = components.cam_methods()
     method_col, target_col = st.columns(2)
     method = method_col.selectbox("Method", list(methods), key="dx_method", format_func=methods.get)
-    target = target_col.selectbox("Explain class", ["auto", *CLASS_NAMES], key="dx_target",
-                                  format_func=lambda t: CLASS_TITLES.get(t, "Top class"))
+    target = target_col.selectbox(
+        "Explain class", ["auto", *CLASS_NAMES], key="dx_target", format_func=lambda t: CLASS_TITLES.get(t, "Top class")
+    )
     alpha_col, outline_col, lungs_col = st.columns([3, 2, 2], vertical_alignment="bottom")
     alpha = alpha_col.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
     outline = outline_col.checkbox("Outline", key="dx_outline", help="Draw the contour of the hottest 10 % of the map.")
-    lungs = lung_aware and lungs_col.checkbox("Lungs", key="dx_lungs",
-                                              help="Draw the outline of the lungs found by the lung segmenter.")
+    lungs = lung_aware and lungs_col.checkbox(
+        "Lungs", key="dx_lungs", help="Draw the outline of the lungs found by the lung segmenter."
+    )
     return method, None if target == "auto" else target, alpha, outline, lungs
 
 
@@ -136,13 +109,15 @@ def _map_notes(explanation: Explanation) -> list[str]:
     return notes
 
 
-def _heatmap(loaded: LoadedModel, key: str, image: XrayImage, display: Any, view: dict[str, float],
-             prediction: Prediction) -> tuple[Any | None, dict[str, Any] | None]:
+def _heatmap(
+    loaded: LoadedModel, key: str, image: XrayImage, display: Any, view: dict[str, float], prediction: Prediction
+) -> tuple[Any | None, dict[str, Any] | None]:
     """The overlay image, its strength and (accepted inputs only) the lungs; returns (overlay RGB, JSON summary)."""
     slot = st.container(key="dx_heatmap")  # image first, controls below it, aligned with the original
     lungs = None if prediction.refused else lung_view.lungs(key, image)  # no lung claims on a refused input
-    method, target, alpha, outline, show_lungs = _heatmap_controls(lung_aware=lungs is not None and
-                                                                   lungs.mask is not None)
+    method, target, alpha, outline, show_lungs = _heatmap_controls(
+        lung_aware=lungs is not None and lungs.mask is not None
+    )
     explanation, problem = components.explain(loaded, key, image, method, target)
     if explanation is None:
         slot.info(problem, icon=":material/info:")
@@ -152,9 +127,11 @@ def _heatmap(loaded: LoadedModel, key: str, image: XrayImage, display: Any, view
         rgb = lung_view.draw(rgb, lungs)
     summary = {k: v for k, v in explanation.summary().items() if k != "prediction"}  # the JSON has it once
     with slot:
-        _show(rgb, view, f"{components.cam_methods()[method]} for {CLASS_TITLES[explanation.target]}")
-        st.markdown(f"Heatmap strength: **{explanation.strength}** · evidence {explanation.evidence:.2f} log-odds",
-                    help=STRENGTH_HELP)
+        film_input.show(rgb, view, f"{components.cam_methods()[method]} for {CLASS_TITLES[explanation.target]}")
+        st.markdown(
+            f"Heatmap strength: **{explanation.strength}** · evidence {explanation.evidence:.2f} log-odds",
+            help=STRENGTH_HELP,
+        )
         for note in _map_notes(explanation):
             st.caption(f":material/info: {note}")
         if lungs is None:
@@ -176,26 +153,46 @@ def _faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: 
         st.caption("Undefined for a flat map: there is no hottest region to remove.")
         return scores
     left, right = st.columns(2)
-    left.metric("Drop, hottest 20 % removed", f"{100 * drop:.1f} pp",
-                delta=None if random_drop is None else f"{100 * (drop - random_drop):+.1f} pp vs random map")
+    left.metric(
+        "Drop, hottest 20 % removed",
+        f"{100 * drop:.1f} pp",
+        delta=None if random_drop is None else f"{100 * (drop - random_drop):+.1f} pp vs random map",
+    )
     keep = scores.get("keep_change")
     right.metric("Change, only hot region kept", "n/a" if keep is None else f"{100 * keep:+.1f} pp")
     return scores
 
 
-def _downloads(loaded: LoadedModel, image: XrayImage, prediction: Prediction, rgb: Any,
-               summary: dict[str, Any] | None) -> None:
+def _downloads(
+    loaded: LoadedModel, image: XrayImage, prediction: Prediction, rgb: Any, summary: dict[str, Any] | None
+) -> None:
     stem = Path(str(image.meta.get("name", "image"))).stem or "image"
 
     def record() -> str:  # built only when clicked (a deferred download)
         return result_json(result_record(prediction, image.meta, loaded.identity(), summary))
 
     left, right = st.columns(2)
-    left.download_button("Result (JSON)", record, f"{stem}_result.json", "application/json", key="dx_download_json",
-                         icon=":material/download:", on_click="ignore", width="stretch")
-    right.download_button("Overlay (PNG)", (lambda: png_bytes(rgb)) if rgb is not None else b"",
-                          f"{stem}_overlay.png", "image/png", key="dx_download_png", icon=":material/image:",
-                          on_click="ignore", disabled=rgb is None, width="stretch")
+    left.download_button(
+        "Result (JSON)",
+        record,
+        f"{stem}_result.json",
+        "application/json",
+        key="dx_download_json",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+    )
+    right.download_button(
+        "Overlay (PNG)",
+        (lambda: png_bytes(rgb)) if rgb is not None else b"",
+        f"{stem}_overlay.png",
+        "image/png",
+        key="dx_download_png",
+        icon=":material/image:",
+        on_click="ignore",
+        disabled=rgb is None,
+        width="stretch",
+    )
 
 
 def _prediction(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
@@ -209,9 +206,14 @@ def _prediction(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
 def render() -> None:
     st.title("Diagnose")
     loaded, error = components.get_model()
-    source = st.radio("Image source", ["Upload a file", "Sample from the dataset"], key="dx_source",
-                      horizontal=True, label_visibility="collapsed")
-    picked = _upload() if source == "Upload a file" else _sample()
+    source = st.radio(
+        "Image source",
+        ["Upload a file", "Sample from the dataset"],
+        key="dx_source",
+        horizontal=True,
+        label_visibility="collapsed",
+    )
+    picked = film_input.upload() if source == "Upload a file" else film_input.sample()
     if picked is None:
         st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
         st.stop()
@@ -223,9 +225,9 @@ def render() -> None:
     original_col, heat_col, result_col = st.columns([1, 1, 1.15], gap="medium")
     with original_col:
         slot = st.container(key="dx_original")
-        display, view = _viewer(image, key)
+        display, view = film_input.viewer(image, key)
         with slot:
-            _show(display, view, f"{image.meta.get('name', 'image')} · {image.width} x {image.height} px")
+            film_input.show(display, view, f"{image.meta.get('name', 'image')} · {image.width} x {image.height} px")
         with st.expander("Image details", icon=":material/info:"):
             st.json({k: image.meta[k] for k in META_FIELDS if k in image.meta}, expanded=True)
     if loaded is None:

@@ -38,12 +38,16 @@ def class_count_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _classes(table: pd.DataFrame) -> None:
-    st.dataframe(class_count_table(table), key="ex_counts",
-                 column_config={"% of images": st.column_config.NumberColumn(format="%.1f %%")})
+    st.dataframe(
+        class_count_table(table),
+        key="ex_counts",
+        column_config={"% of images": st.column_config.NumberColumn(format="%.1f %%")},
+    )
     by_split = split_counts(table)
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.class_bars(by_split.rename(index={"": "(no split)"})), key="ex_class_bars",
-                      config=charts.CONFIG)
+    left.plotly_chart(
+        charts.class_bars(by_split.rename(index={"": "(no split)"})), key="ex_class_bars", config=charts.CONFIG
+    )
     with right:
         options = ["all", *[s for s in by_split.index if s]]
         chosen = st.segmented_control("Split", options, default="all", key="ex_pie_split", required=True)
@@ -59,8 +63,11 @@ def _confounding(table: pd.DataFrame) -> None:
         for warning in result["warnings"]:
             st.warning(f"**Confounding ({by.replace('_', ' ')}).** {warning}", icon=":material/warning:")
         counts = stats.source_class_table(table, by).T
-        st.plotly_chart(charts.stacked_shares(counts[counts.sum(axis=1) > 0], f"Where each class comes from ({by})"),
-                        key=f"ex_share_{by}", config=charts.CONFIG)
+        st.plotly_chart(
+            charts.stacked_shares(counts[counts.sum(axis=1) > 0], f"Where each class comes from ({by})"),
+            key=f"ex_share_{by}",
+            config=charts.CONFIG,
+        )
 
 
 def _sources(table: pd.DataFrame) -> None:
@@ -82,17 +89,28 @@ def _patients(table: pd.DataFrame) -> None:
         st.warning("No patient ids in this dataset: patient-level statistics are unavailable.")
         return
     left, right = st.columns(2)
-    left.plotly_chart(charts.simple_bars(per_class, "Patients per class", "patients"), key="ex_patients",
-                      config=charts.CONFIG)
-    right.plotly_chart(charts.histogram(per_patient.to_numpy(), "Images per patient", "images of one patient"),
-                       key="ex_images_per_patient", config=charts.CONFIG)
-    st.caption(f"{len(per_patient):,} patients; median {per_patient.median():.0f} and at most "
-               f"{per_patient.max()} image(s) per patient.")
+    left.plotly_chart(
+        charts.simple_bars(per_class, "Patients per class", "patients"), key="ex_patients", config=charts.CONFIG
+    )
+    right.plotly_chart(
+        charts.histogram(per_patient.to_numpy(), "Images per patient", "images of one patient"),
+        key="ex_images_per_patient",
+        config=charts.CONFIG,
+    )
+    st.caption(
+        f"{len(per_patient):,} patients; median {per_patient.median():.0f} and at most "
+        f"{per_patient.max()} image(s) per patient."
+    )
 
 
 def _dataset_path() -> str:
-    return st.text_input("Dataset: a folder or manifest CSV", value=components.default_dataset(), key="ex_path",
-                         placeholder="/path/to/dataset", help=f"Accepted: {ACCEPTED_LAYOUTS}")
+    return st.text_input(
+        "Dataset: a folder or manifest CSV",
+        value=components.default_dataset(),
+        key="ex_path",
+        placeholder="/path/to/dataset",
+        help=f"Accepted: {ACCEPTED_LAYOUTS}",
+    )
 
 
 def render() -> None:
@@ -103,9 +121,14 @@ def render() -> None:
         (st.info if not path.strip() else st.error)(error, icon=":material/dataset:")
         st.stop()
     _headline(table)
-    sections = {"Classes": _classes, "Splits & sources": _sources, "Patients": _patients,
-                "Images": explore_images.images, "Quality": explore_images.quality,
-                "Gallery": explore_images.gallery}
+    sections = {
+        "Classes": _classes,
+        "Splits & sources": _sources,
+        "Patients": _patients,
+        "Images": explore_images.images,
+        "Quality": explore_images.quality,
+        "Gallery": explore_images.gallery,
+    }
     for tab, name in zip(st.tabs(TABS, key="ex_tab", on_change="rerun"), TABS):
         with tab:
             if tab.open is not False:  # lazy: only the open tab computes

@@ -26,39 +26,52 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def _summary(loaded: LoadedModel) -> dict[str, Any]:
     """The model's identity plus what the card adds: size, classes, input, refusal threshold, libraries."""
     meta = loaded.meta
-    return {**loaded.identity(), "class_names": list(loaded.class_names),
-            "n_parameters": int(sum(p.numel() for p in loaded.model.parameters())),
-            "preprocessing": meta.preprocessing.to_dict(), "ood_threshold": ood.threshold(meta.ood),
-            "libraries": dict(meta.libraries)}
+    return {
+        **loaded.identity(),
+        "class_names": list(loaded.class_names),
+        "n_parameters": int(sum(p.numel() for p in loaded.model.parameters())),
+        "preprocessing": meta.preprocessing.to_dict(),
+        "ood_threshold": ood.threshold(meta.ood),
+        "libraries": dict(meta.libraries),
+    }
 
 
 def _model(loaded: LoadedModel) -> None:
     info = _summary(loaded)
     prep = info["preprocessing"]
-    rows = {"Architecture": f"{info['arch']} (torchvision, trained from scratch)",
-            "Parameters": f"{info['n_parameters']:,}",
-            "Classes": ", ".join(CLASS_TITLES.get(c, c) for c in info["class_names"]),
-            "Input": f"{prep.get('in_channels')} channel, {prep.get('image_size')} x {prep.get('image_size')} px, "
-                     f"whole film squash-resized ({prep.get('interpolation')}), "
-                     f"(x - {prep.get('mean')}) / {prep.get('std')}",
-            "Temperature (calibration)": _fmt(info["temperature"]),
-            "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
-            "Checkpoint file": info["checkpoint"], "Weights SHA-256": f"`{info['sha256']}`",
-            "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded"}
-    st.markdown("| Property | Value |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |"
-                                                             for name, value in rows.items()))
+    rows = {
+        "Architecture": f"{info['arch']} (torchvision, trained from scratch)",
+        "Parameters": f"{info['n_parameters']:,}",
+        "Classes": ", ".join(CLASS_TITLES.get(c, c) for c in info["class_names"]),
+        "Input": f"{prep.get('in_channels')} channel, {prep.get('image_size')} x {prep.get('image_size')} px, "
+        f"whole film squash-resized ({prep.get('interpolation')}), "
+        f"(x - {prep.get('mean')}) / {prep.get('std')}",
+        "Temperature (calibration)": _fmt(info["temperature"]),
+        "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
+        "Checkpoint file": info["checkpoint"],
+        "Weights SHA-256": f"`{info['sha256']}`",
+        "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded",
+    }
+    st.markdown(
+        "| Property | Value |\n|---|---|\n" + "\n".join(f"| **{name}** | {value} |" for name, value in rows.items())
+    )
     training = loaded.meta.training
     if training:
-        st.markdown(f"Trained for **{training.get('epochs_run', '?')} epochs** in "
-                    f"{_fmt(training.get('wall_time_seconds'), 0)} s; best validation macro AUC "
-                    f"{_fmt(training.get('best_val_macro_auc'))}.")
+        st.markdown(
+            f"Trained for **{training.get('epochs_run', '?')} epochs** in "
+            f"{_fmt(training.get('wall_time_seconds'), 0)} s; best validation macro AUC "
+            f"{_fmt(training.get('best_val_macro_auc'))}."
+        )
         if training.get("history"):
             st.plotly_chart(charts.history(training["history"]), key="mc_history", config=charts.CONFIG)
     validation = loaded.meta.metrics.get("val")
     if validation:
         st.markdown("##### Validation split (model selection)")
-        flat = {"accuracy": validation.get("accuracy"), "macro AUC": validation.get("macro_auc"),
-                **{k.replace("_", " "): v for k, v in (validation.get("clinical") or {}).items()}}
+        flat = {
+            "accuracy": validation.get("accuracy"),
+            "macro AUC": validation.get("macro_auc"),
+            **{k.replace("_", " "): v for k, v in (validation.get("clinical") or {}).items()},
+        }
         st.dataframe(pd.DataFrame({"value": [_fmt(v) for v in flat.values()]}, index=list(flat)), key="mc_val")
 
 
@@ -89,8 +102,14 @@ def _data(loaded: LoadedModel) -> None:
 def _calibration_rows(loaded: LoadedModel, report: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """ECE, NLL and Brier before and after temperature scaling: validation (checkpoint), every evaluated set."""
     calibration = loaded.meta.calibration
-    rows = {name: values for name, values in (("validation, before", calibration.get("val_before")),
-                                              ("validation, after", calibration.get("val_after"))) if values}
+    rows = {
+        name: values
+        for name, values in (
+            ("validation, before", calibration.get("val_before")),
+            ("validation, after", calibration.get("val_after")),
+        )
+        if values
+    }
     for split, section in ((report or {}).get("splits") or {}).items():
         rows[f"{split}, before (T = 1)"] = section.get("calibration_before") or {}
         rows[f"{split}, after"] = section["metrics"].get("calibration") or {}
@@ -99,8 +118,10 @@ def _calibration_rows(loaded: LoadedModel, report: dict[str, Any] | None) -> dic
 
 def _calibration(loaded: LoadedModel, report: dict[str, Any] | None) -> None:
     fitted_on = loaded.meta.calibration.get("fitted_on", "validation")
-    st.markdown(f"Temperature scaling (Guo et al., 2017) fitted on the {fitted_on} split: "
-                f"**T = {_fmt(loaded.temperature)}**. Displayed probabilities are softmax(logits / T).")
+    st.markdown(
+        f"Temperature scaling (Guo et al., 2017) fitted on the {fitted_on} split: "
+        f"**T = {_fmt(loaded.temperature)}**. Displayed probabilities are softmax(logits / T)."
+    )
     rows = _calibration_rows(loaded, report)
     if rows:
         table = pd.DataFrame(rows).T.reindex(columns=["ece", "nll", "brier"])
@@ -123,21 +144,27 @@ def _limitations(report: dict[str, Any] | None) -> None:
         groups = section.get("groups") or {}
         rate, count = groups.get("adult_non_covid_pneumonia_called_covid"), groups.get("n_adult_non_covid_pneumonia")
         if rate is not None:
-            st.warning(f"Shortcut check on the {split} films: of {count} adult non-COVID pneumonias, {rate:.0%} were "
-                       "called COVID-19.", icon=":material/warning:")
+            st.warning(
+                f"Shortcut check on the {split} films: of {count} adult non-COVID pneumonias, {rate:.0%} were "
+                "called COVID-19.",
+                icon=":material/warning:",
+            )
     probe = (report or {}).get("probe") or {}
     if probe:
-        st.caption(f"Shortcut audit: a linear probe on the network's features predicts the age group with AUC "
-                   f"{_fmt(probe.get('age_group_auc'), 2)} and the source with macro AUC "
-                   f"{_fmt(probe.get('source_auc'), 2)}. Values near 1 mean age and hospital are readable from what "
-                   "the model sees, so they may stand in for disease.")
+        st.caption(
+            f"Shortcut audit: a linear probe on the network's features predicts the age group with AUC "
+            f"{_fmt(probe.get('age_group_auc'), 2)} and the source with macro AUC "
+            f"{_fmt(probe.get('source_auc'), 2)}. Values near 1 mean age and hospital are readable from what "
+            "the model sees, so they may stand in for disease."
+        )
 
 
 def _header(loaded: LoadedModel) -> None:
     identity = loaded.identity()
     status = ":green-badge[trained]" if identity["trained"] else ":red-badge[UNTRAINED placeholder]"
-    st.markdown(f"**Version {identity['version']}** · {identity['arch']} · {status} · "
-                f"SHA-256 `{identity['sha256'][:16]}…`")
+    st.markdown(
+        f"**Version {identity['version']}** · {identity['arch']} · {status} · SHA-256 `{identity['sha256'][:16]}…`"
+    )
     with st.container(border=True):
         st.markdown(f"**Intended use.** {INTENDED_USE}")
         if OUT_OF_SCOPE:
@@ -152,9 +179,13 @@ def render() -> None:
         st.stop()
     _header(loaded)
     report, problem = read_report(loaded.path)
-    sections = {"Model": lambda: _model(loaded), "Training data": lambda: _data(loaded),
-                "Test metrics": lambda: card_metrics.test_metrics(loaded, report, problem),
-                "Calibration": lambda: _calibration(loaded, report), "Limitations": lambda: _limitations(report)}
+    sections = {
+        "Model": lambda: _model(loaded),
+        "Training data": lambda: _data(loaded),
+        "Test metrics": lambda: card_metrics.test_metrics(loaded, report, problem),
+        "Calibration": lambda: _calibration(loaded, report),
+        "Limitations": lambda: _limitations(report),
+    }
     for tab, name in zip(st.tabs(TABS, key="mc_tab", on_change="rerun"), TABS):
         with tab:
             if tab.open is not False:  # lazy: only the open tab computes

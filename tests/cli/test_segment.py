@@ -54,8 +54,22 @@ def test_segment_explains_missing_segmenter_and_arguments(films, tmp_path, capsy
 def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, films, tmp_path, capsys):
     maps, report = tmp_path / "maps", tmp_path / "report.json"
     files = [str(films / "alpha.png"), str(films / "beta.jpg")]
-    code = explain_main(["explain", *files, "--checkpoint", str(tiny_checkpoint), "--maps", str(maps),
-                         "--json", str(report), "--segmenter", str(segmenter), "--target", "viral"])
+    code = explain_main(
+        [
+            "explain",
+            *files,
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--maps",
+            str(maps),
+            "--json",
+            str(report),
+            "--segmenter",
+            str(segmenter),
+            "--target",
+            "viral",
+        ]
+    )
     assert code == 0 and f"explanation: {DEFAULT_METHOD} for viral" in capsys.readouterr().out
     for name, shape in (("alpha.png", (90, 70)), ("beta.png", (64, 80))):
         picture = Image.open(maps / name)
@@ -68,14 +82,34 @@ def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, fil
 
 
 def test_explain_json_says_why_lungs_are_missing(tiny_checkpoint, films, tmp_path, capsys):
-    code = explain_main([str(films / "alpha.png"), str(films / "broken.png"), "--checkpoint", str(tiny_checkpoint),
-                         "--json", "--segmenter", str(tmp_path / "none.pt")])
+    code = explain_main(
+        [
+            str(films / "alpha.png"),
+            str(films / "broken.png"),
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--json",
+            "--segmenter",
+            str(tmp_path / "none.pt"),
+        ]
+    )
     rows = json.loads(capsys.readouterr().out)
     assert code == 1 and "error" in rows[1]
     assert rows[0]["lung_fraction"] is None and rows[0]["pointing_hit"] is None
     assert "not found" in rows[0]["lungs_note"]
-    assert explain_main([str(films / "alpha.png"), str(films / "beta.jpg"), "--out", str(tmp_path / "o.png"),
-                         "--checkpoint", str(tiny_checkpoint)]) == 2
+    assert (
+        explain_main(
+            [
+                str(films / "alpha.png"),
+                str(films / "beta.jpg"),
+                "--out",
+                str(tmp_path / "o.png"),
+                "--checkpoint",
+                str(tiny_checkpoint),
+            ]
+        )
+        == 2
+    )
 
 
 def test_evaluate_writes_report_and_card(segmenter, tmp_path, capsys):
@@ -83,11 +117,29 @@ def test_evaluate_writes_report_and_card(segmenter, tmp_path, capsys):
 
     data = write_lung_corpus(tmp_path / "cxr", counts=(("val", 2), ("test", 1)), external=2)
     out, card = tmp_path / "metrics.json", tmp_path / "CARD.md"
-    assert main(["segment", "--evaluate", "--data", str(data), "--segmenter", str(segmenter), "--json", str(out),
-                 "--card", str(card)]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                "--evaluate",
+                "--data",
+                str(data),
+                "--segmenter",
+                str(segmenter),
+                "--json",
+                str(out),
+                "--card",
+                str(card),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["command"].startswith("python -m xray_core segment --evaluate")
     assert {name: s["summary"]["n"] for name, s in report["sections"].items()} == {
-        "lungs_val": 2, "lungs_test": 1, "external": 2}
+        "lungs_val": 2,
+        "lungs_test": 1,
+        "external": 2,
+    }
     assert len(report["sections"]["external"]["per_image"]) == 2 and report["goal"]["met"] is False
     assert "does NOT meet" in card.read_text() and "| external | 2 |" in card.read_text()

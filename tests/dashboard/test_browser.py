@@ -16,8 +16,15 @@ from _streamlit_server import streamlit_server
 from xray_core.explain.methods import DEFAULT_METHOD
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 RESULT_MS = 180_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.corpus]

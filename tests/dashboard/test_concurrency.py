@@ -37,7 +37,7 @@ TOLERANCE = 1e-6
 def _film_bytes(index: int) -> bytes:
     """Distinct chest-film-like PNGs: different noise, size and a bright band at a different height."""
     pixels = film(96 + 4 * index, 80, seed=index)
-    pixels[10 * index:10 * index + 8] = 230
+    pixels[10 * index : 10 * index + 8] = 230
     return encode(pixels, "PNG")
 
 
@@ -66,7 +66,7 @@ def _work(loaded, image: XrayImage) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def test_eight_threads_match_sequential_runs(loaded, images):
     expected = [_work(loaded, image) for image in images]
-    distinct = [abs(a[0] - b[0]).max() for i, a in enumerate(expected) for b in expected[i + 1:]]
+    distinct = [abs(a[0] - b[0]).max() for i, a in enumerate(expected) for b in expected[i + 1 :]]
     assert min(distinct) > 100 * TOLERANCE  # cross-talk between threads would be visible
     barrier = threading.Barrier(THREADS)
 
@@ -95,8 +95,13 @@ def test_same_input_same_probabilities_across_calls_and_reloads(loaded, images, 
 def test_same_probabilities_in_a_fresh_process(loaded, images, tiny_checkpoint, tmp_path):
     path = tmp_path / FILES[1][0]
     path.write_bytes(FILES[1][1])
-    output = subprocess.run([sys.executable, "-m", "xray_core", "predict", str(path), "--checkpoint",
-                             str(tiny_checkpoint), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = subprocess.run(
+        [sys.executable, "-m", "xray_core", "predict", str(path), "--checkpoint", str(tiny_checkpoint), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     [row] = json.loads(output.stdout)
     other_run = np.array([row["probabilities"][name] for name in loaded.class_names])
     assert np.abs(other_run - _probabilities(predict_image(loaded, images[1]))).max() <= TOLERANCE

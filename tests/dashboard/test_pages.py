@@ -56,8 +56,9 @@ def all_lung_segmenter(tmp_path_factory) -> Path:
         model.head.weight.zero_()
         model.head.bias.fill_(5.0)
     path = tmp_path_factory.mktemp("segmenter") / "lungs.pt"
-    save_segmenter(path, model, SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8), trained=True,
-                                              version="test-lungs"))
+    save_segmenter(
+        path, model, SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8), trained=True, version="test-lungs")
+    )
     return path
 
 
@@ -133,8 +134,9 @@ def test_diagnose_upload_shows_probabilities_and_heatmap(env, tmp_path):
     assert "pediatric" in texts(at)  # the age/source confounding caveat near the probabilities
     at.checkbox(key="dx_lungs").check().run()  # the lung outline on the overlay
     assert_result(at)
-    assert ("100 % of the heatmap lies inside the lungs" in texts(at).replace("*", "")
-            or "The map is flat" in texts(at)), texts(at)
+    assert "100 % of the heatmap lies inside the lungs" in texts(at).replace("*", "") or "The map is flat" in texts(
+        at
+    ), texts(at)
     lines = audit_lines(tmp_path / "audit.jsonl")  # one line per prediction, not per rerun
     assert len(lines) == 1 and lines[0]["input_sha256"] == hashlib.sha256(data).hexdigest()
 
@@ -170,7 +172,7 @@ def test_bad_upload_shows_message_and_app_stays_usable(env):
 
 
 def test_dicom_16_bit_never_shows_patient_fields(env):
-    film = (_film(4, 96).astype(np.uint16) * 16)  # 12-bit values in a 16-bit container
+    film = _film(4, 96).astype(np.uint16) * 16  # 12-bit values in a 16-bit container
     at = upload(start(), "study.dcm", dicom_bytes(film))
     assert_result(at)
     page = texts(at) + json.dumps([j.value for j in at.json], default=str)
@@ -181,8 +183,9 @@ def test_dicom_16_bit_never_shows_patient_fields(env):
 
 def test_refused_input_needs_explicit_override(env):
     at = start()
-    at.file_uploader(key="dx_upload").set_value(("flat.png", png_bytes(np.full((96, 96), 255, np.uint8)),
-                                                 "image/png")).run()
+    at.file_uploader(key="dx_upload").set_value(
+        ("flat.png", png_bytes(np.full((96, 96), 255, np.uint8)), "image/png")
+    ).run()
     prediction_shown = bool([c for c in at.get("plotly_chart") if c.key == "dx_probabilities"])
     refused = any("Refused" in e.value for e in at.error)
     assert refused != prediction_shown  # either refused (no chart) or accepted (chart), never both
@@ -217,9 +220,13 @@ def test_batch_table_csv_overlay_dialog_and_audit(env, tmp_path):
     at = start("batch")
     films = {"a/one.png": png_bytes(_film(5)), "a/two.png": png_bytes(_film(6)), "x.png": png_bytes(_film(7))}
     archive = _zip({"a/one.png": films["a/one.png"], "a/two.png": films["a/two.png"], "notes.txt": b"hi"})
-    at.file_uploader(key="batch_files").set_value([("x.png", films["x.png"], "image/png"),
-                                                   ("bad.png", b"garbage", "image/png"),
-                                                   ("films.zip", archive, "application/zip")]).run()
+    at.file_uploader(key="batch_files").set_value(
+        [
+            ("x.png", films["x.png"], "image/png"),
+            ("bad.png", b"garbage", "image/png"),
+            ("films.zip", archive, "application/zip"),
+        ]
+    ).run()
     at.button(key="batch_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
@@ -233,8 +240,9 @@ def test_batch_table_csv_overlay_dialog_and_audit(env, tmp_path):
     at.button(key="batch_open_0").click().run()
     assert not at.exception, [e.value for e in at.exception]
     lines = audit_lines(tmp_path / "audit.jsonl")  # one line per prediction; the dialog adds none
-    assert sorted(line["input_sha256"] for line in lines) == sorted(hashlib.sha256(d).hexdigest()
-                                                                    for d in films.values())
+    assert sorted(line["input_sha256"] for line in lines) == sorted(
+        hashlib.sha256(d).hexdigest() for d in films.values()
+    )
     assert all(line["model_version"] == "test-tiny" and line["decisions"] for line in lines)
 
 
@@ -328,8 +336,11 @@ def test_model_card_without_and_with_report(env, tiny_checkpoint, tiny_dataset, 
         if tab == "Test metrics":
             assert any("No evaluation report" in i.value for i in at.info)
     table = load_dataset(tiny_dataset)
-    report = evaluate(load_checkpoint(checkpoint), {"test": table[table["split"] == "test"],
-                                                    "external": table[table["split"] == "train"]}, reps=5)
+    report = evaluate(
+        load_checkpoint(checkpoint),
+        {"test": table[table["split"] == "test"], "external": table[table["split"] == "train"]},
+        reps=5,
+    )
     report["command"] = f"python -m xray_core evaluate --checkpoint {checkpoint}"
     for section in report["splits"].values():  # a report written before evaluate recorded ROC points
         section.pop("roc", None)

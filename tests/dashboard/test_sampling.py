@@ -8,8 +8,13 @@ from dashboard.sampling import agrees, sample_rows
 
 
 def test_sample_rows_filters_and_is_reproducible():
-    table = pd.DataFrame({"path": [f"{i}.png" for i in range(40)], "label": ["normal", "covid"] * 20,
-                          "split": ["train"] * 30 + ["test"] * 10})
+    table = pd.DataFrame(
+        {
+            "path": [f"{i}.png" for i in range(40)],
+            "label": ["normal", "covid"] * 20,
+            "split": ["train"] * 30 + ["test"] * 10,
+        }
+    )
     first = sample_rows(table, 5, seed=1, label=["covid"], split=["test"])
     assert len(first) == 5 and set(first["label"]) == {"covid"} and set(first["split"]) == {"test"}
     assert first.equals(sample_rows(table, 5, seed=1, label=["covid"], split=["test"]))

@@ -8,8 +8,14 @@ from xray_core.inference.predict import Prediction
 
 
 def _prediction(*decisions: Decision) -> Prediction:
-    return Prediction(name="x.png", label="normal", probabilities={"normal": 0.4, "covid": 0.6}, logits=[0.0] * 2,
-                      elapsed_ms=1.0, decisions=list(decisions))
+    return Prediction(
+        name="x.png",
+        label="normal",
+        probabilities={"normal": 0.4, "covid": 0.6},
+        logits=[0.0] * 2,
+        elapsed_ms=1.0,
+        decisions=list(decisions),
+    )
 
 
 def test_every_code_is_worded_by_its_severity():
@@ -18,10 +24,12 @@ def test_every_code_is_worded_by_its_severity():
 
 
 def test_reasons_and_warnings_come_from_codes_and_numbers_not_messages():
-    prediction = _prediction(Decision("extreme_aspect", "IGNORED", 12.5, 8.0),
-                             Decision("uniform_image", "IGNORED", 0.001, 0.01),
-                             Decision("low_confidence", "IGNORED", 0.41, 0.5),
-                             Decision("untrained_model", "IGNORED"))
+    prediction = _prediction(
+        Decision("extreme_aspect", "IGNORED", 12.5, 8.0),
+        Decision("uniform_image", "IGNORED", 0.001, 0.01),
+        Decision("low_confidence", "IGNORED", 0.41, 0.5),
+        Decision("untrained_model", "IGNORED"),
+    )
     reasons = refusal_reasons(prediction)
     assert reasons.startswith("Reason: its aspect ratio 12.5 : 1 is beyond 8 : 1; it is nearly uniform")
     assert "IGNORED" not in reasons
@@ -31,11 +39,15 @@ def test_reasons_and_warnings_come_from_codes_and_numbers_not_messages():
 
 
 def test_age_confounding_notes_from_checkpoint_counts():
-    summary = {"age_group_class_counts": {
-        "pediatric": {"normal": 10, "bacterial": 98, "viral": 50, "covid": 0, "pneumonia": 9},
-        "adult": {"normal": 10, "bacterial": 2, "viral": 50, "covid": 40, "pneumonia": 1}}}
+    summary = {
+        "age_group_class_counts": {
+            "pediatric": {"normal": 10, "bacterial": 98, "viral": 50, "covid": 0, "pneumonia": 9},
+            "adult": {"normal": 10, "bacterial": 2, "viral": 50, "covid": 40, "pneumonia": 1},
+        }
+    }
     assert age_confounding_notes(summary) == [
         "98% of training images labelled Bacterial pneumonia are pediatric",
         "100% of training images labelled COVID-19 are adult",
-        "90% of training images labelled Pneumonia, type unknown are pediatric"]
+        "90% of training images labelled Pneumonia, type unknown are pediatric",
+    ]
     assert age_confounding_notes({}) == []

@@ -26,7 +26,9 @@ def test_submodules_are_still_importable_by_name():
 
 
 def test_importing_the_package_and_the_table_loader_does_not_import_torch():
-    code = ("import sys, xray_core.data; from xray_core.data import load_dataset, DatasetError; "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, xray_core.data; from xray_core.data import load_dataset, DatasetError; "
+        "print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -34,15 +34,36 @@ def _image(path: Path, value: int = 128, size: tuple[int, int] = (6, 8)) -> Path
     return path
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("NORMAL", "normal"), ("Healthy", "normal"), ("No Finding", "normal"), ("negative", "normal"),
-    ("bacteria", "bacterial"), ("Bacterial", "bacterial"), ("pneumonia_bac", "bacterial"),
-    ("bacterial pneumonia", "bacterial"), ("Pneumonia-Bacterial", "bacterial"),
-    ("virus", "viral"), ("VIRAL", "viral"), ("pneumonia_vir", "viral"), ("viral  pneumonia", "viral"),
-    ("Pneumonia-Viral", "viral"), ("COVID", "covid"), ("COVID-19", "covid"), ("covid19", "covid"),
-    ("covid_19", "covid"), ("SARS-CoV-2", "covid"), (" Covid ", "covid"),
-    ("PNEUMONIA", "pneumonia"), ("pneumonia", "pneumonia"), ("SARS", None), ("tuberculosis", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("NORMAL", "normal"),
+        ("Healthy", "normal"),
+        ("No Finding", "normal"),
+        ("negative", "normal"),
+        ("bacteria", "bacterial"),
+        ("Bacterial", "bacterial"),
+        ("pneumonia_bac", "bacterial"),
+        ("bacterial pneumonia", "bacterial"),
+        ("Pneumonia-Bacterial", "bacterial"),
+        ("virus", "viral"),
+        ("VIRAL", "viral"),
+        ("pneumonia_vir", "viral"),
+        ("viral  pneumonia", "viral"),
+        ("Pneumonia-Viral", "viral"),
+        ("COVID", "covid"),
+        ("COVID-19", "covid"),
+        ("covid19", "covid"),
+        ("covid_19", "covid"),
+        ("SARS-CoV-2", "covid"),
+        (" Covid ", "covid"),
+        ("PNEUMONIA", "pneumonia"),
+        ("pneumonia", "pneumonia"),
+        ("SARS", None),
+        ("tuberculosis", None),
+        ("", None),
+    ],
+)
 def test_canonical_label(name: str, expected: str | None) -> None:
     assert canonical_label(name) == expected
 
@@ -95,7 +116,12 @@ def test_split_class_folders(tmp_path: Path) -> None:
     df = load_dataset(root)
     assert list(df.columns) == list(CORE_COLUMNS)
     assert sorted(zip(df["split"], df["label"])) == [
-        ("test", "viral"), ("train", "covid"), ("train", "covid"), ("train", "normal"), ("val", "normal")]
+        ("test", "viral"),
+        ("train", "covid"),
+        ("train", "covid"),
+        ("train", "normal"),
+        ("val", "normal"),
+    ]
     assert set(df["patient_id"]) == {""} and set(df["source"]) == {"mydata"}
     assert df.attrs["unknown_folders"] == ["extras", "train/other"]
 
@@ -128,8 +154,10 @@ def test_kaggle_layout_names_and_patients(tmp_path: Path) -> None:
     files["train/PNEUMONIA/scan_0001.jpeg"] = ("pneumonia", "")  # neither bacteria nor virus: partial label
     _image(root / "train" / "PNEUMONIA" / "scan_0001.jpeg")
     df = load_dataset(root)
-    got = {Path(p).relative_to(root).as_posix(): (label, pid) for p, label, pid in
-           zip(df["path"], df["label"], df["patient_id"])}
+    got = {
+        Path(p).relative_to(root).as_posix(): (label, pid)
+        for p, label, pid in zip(df["path"], df["label"], df["patient_id"])
+    }
     assert got == files
     assert df.attrs["skipped"] == 0 and df.attrs["unknown_folders"] == []
     assert set(df.loc[df["patient_id"].str.endswith("person12"), "split"]) == {"train", "test"}

@@ -37,10 +37,14 @@ def _save(path: Path, pixels: np.ndarray, **options) -> str:
 
 # name: (seed, split, patient, label, source)
 _ROWS = {
-    "a0": (0, "train", "p0", "normal", "S1"), "a1": (1, "train", "p1", "normal", "S1"),
-    "a2": (2, "train", "p2", "bacterial", "S1"), "a3": (3, "train", "p3", "bacterial", "S1"),
-    "a4": (4, "val", "p3", "bacterial", "S1"), "a5": (5, "val", "p5", "covid", "S2"),
-    "a6": (6, "test", "p6", "covid", "S2"), "a7": (7, "test", "p7", "covid", "S2"),
+    "a0": (0, "train", "p0", "normal", "S1"),
+    "a1": (1, "train", "p1", "normal", "S1"),
+    "a2": (2, "train", "p2", "bacterial", "S1"),
+    "a3": (3, "train", "p3", "bacterial", "S1"),
+    "a4": (4, "val", "p3", "bacterial", "S1"),
+    "a5": (5, "val", "p5", "covid", "S2"),
+    "a6": (6, "test", "p6", "covid", "S2"),
+    "a7": (7, "test", "p7", "covid", "S2"),
 }
 
 
@@ -51,14 +55,18 @@ def dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
     monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "images"
     folder.mkdir()
-    rows = [(_save(folder / f"{n}.jpg", _xray(seed), quality=90), label, split, patient, source)
-            for n, (seed, split, patient, label, source) in _ROWS.items()]
+    rows = [
+        (_save(folder / f"{n}.jpg", _xray(seed), quality=90), label, split, patient, source)
+        for n, (seed, split, patient, label, source) in _ROWS.items()
+    ]
     shutil.copy(folder / "a0.jpg", folder / "a0_copy.jpg")
     shutil.copy(folder / "a2.jpg", folder / "a2_copy.jpg")
     _save(folder / "a1_small.jpg", np.asarray(Image.fromarray(_xray(1)).resize((80, 96))), quality=50)
-    rows += [(str(folder / "a0_copy.jpg"), "normal", "test", "q0", "S1"),
-             (str(folder / "a2_copy.jpg"), "bacterial", "train", "q2", "S1"),
-             (str(folder / "a1_small.jpg"), "normal", "val", "q1", "S1")]
+    rows += [
+        (str(folder / "a0_copy.jpg"), "normal", "test", "q0", "S1"),
+        (str(folder / "a2_copy.jpg"), "bacterial", "train", "q2", "S1"),
+        (str(folder / "a1_small.jpg"), "normal", "val", "q1", "S1"),
+    ]
     return pd.DataFrame(rows, columns=["path", "label", "split", "patient_id", "source"])
 
 
@@ -88,8 +96,11 @@ def test_pixel_statistics_hand_computed() -> None:
 def test_duplicate_groups_found_exactly(dataset: pd.DataFrame) -> None:
     groups = stats.duplicate_groups(scan_images(dataset, workers=1))
     found = {frozenset(_names(g["path"])): set(g["kind"]) for _, g in groups.groupby("group")}
-    assert found == {frozenset({"a0", "a0_copy"}): {"exact"}, frozenset({"a2", "a2_copy"}): {"exact"},
-                     frozenset({"a1", "a1_small"}): {"near"}}
+    assert found == {
+        frozenset({"a0", "a0_copy"}): {"exact"},
+        frozenset({"a2", "a2_copy"}): {"exact"},
+        frozenset({"a1", "a1_small"}): {"near"},
+    }
 
 
 def test_near_pairs_match_brute_force() -> None:
@@ -106,20 +117,22 @@ def test_near_pairs_match_brute_force() -> None:
 def test_leakage_found_exactly(dataset: pd.DataFrame) -> None:
     found = stats.leakage(dataset, scan_images(dataset, workers=1))
     assert found["patients"].to_dict("records") == [
-        {"patient_id": "p3", "splits": "train,val", "n_images": 2, "labels": "bacterial"}]
+        {"patient_id": "p3", "splits": "train,val", "n_images": 2, "labels": "bacterial"}
+    ]
     groups = {frozenset(_names(g["path"])) for _, g in found["duplicates"].groupby("group")}
     assert groups == {frozenset({"a0", "a0_copy"}), frozenset({"a1", "a1_small"})}
 
 
 def test_confounding_hand_computed() -> None:
-    table = pd.DataFrame({"label": ["normal"] * 10 + ["covid"] * 10,
-                          "source": ["S1"] * 8 + ["S2"] * 2 + ["S2"] * 10})
+    table = pd.DataFrame({"label": ["normal"] * 10 + ["covid"] * 10, "source": ["S1"] * 8 + ["S2"] * 2 + ["S2"] * 10})
     result = stats.confounding(table)
     # chi2 = n (ad - bc)^2 / (row and column totals) = 20 * 80^2 / (10 * 10 * 8 * 12); V = sqrt(chi2 / 20)
     assert result["cramers_v"] == pytest.approx(np.sqrt(20 * 80**2 / (10 * 10 * 8 * 12) / 20))
     assert result["shares"] == {"normal": {"S1": 0.8, "S2": 0.2}, "covid": {"S1": 0.0, "S2": 1.0}}
-    assert result["warnings"][:2] == ["80% of 'normal' images come from one source (S1).",
-                                      "100% of 'covid' images come from one source (S2)."]
+    assert result["warnings"][:2] == [
+        "80% of 'normal' images come from one source (S1).",
+        "100% of 'covid' images come from one source (S2).",
+    ]
     assert "Strong association between class and source (Cramer's V = 0.82)" in result["warnings"][2]
 
 
@@ -129,33 +142,61 @@ def test_confounding_single_source_is_undefined_without_warning() -> None:
 
 
 def test_size_confounding_warning() -> None:
-    table = pd.DataFrame({"path": list("abcd"), "label": ["normal", "normal", "covid", "covid"],
-                          "split": "", "patient_id": "", "source": "S"})
-    scan = pd.DataFrame({"path": list("abcd"), "width": [224, 224, 384, 224], "height": [224, 224, 300, 224],
-                         "aspect": [1.0, 1.0, 1.28, 1.0], "error": "", "is_color": False, "phash": "", "format": "JPEG",
-                         "bit_depth": 8, "mode": "L",
-                         "hist": None, **{c: np.nan for c in ("mean", "std", "p1", "p99", "inversion_score")}})
+    table = pd.DataFrame(
+        {
+            "path": list("abcd"),
+            "label": ["normal", "normal", "covid", "covid"],
+            "split": "",
+            "patient_id": "",
+            "source": "S",
+        }
+    )
+    scan = pd.DataFrame(
+        {
+            "path": list("abcd"),
+            "width": [224, 224, 384, 224],
+            "height": [224, 224, 300, 224],
+            "aspect": [1.0, 1.0, 1.28, 1.0],
+            "error": "",
+            "is_color": False,
+            "phash": "",
+            "format": "JPEG",
+            "bit_depth": 8,
+            "mode": "L",
+            "hist": None,
+            **{c: np.nan for c in ("mean", "std", "p1", "p99", "inversion_score")},
+        }
+    )
     warnings = stats.summarize(table, scan)["warnings"]
-    assert "100% of 'normal' images are square vs 50% of 'covid': image size can reveal the class; resize every " \
-           "image the same way." in warnings
+    assert (
+        "100% of 'normal' images are square vs 50% of 'covid': image size can reveal the class; resize every "
+        "image the same way." in warnings
+    )
 
 
 def test_outliers_flag_colour_blank_aspect_inverted_and_unreadable(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     photo = np.zeros((90, 120, 3), np.uint8)
     photo[..., 0], photo[..., 1] = 230, rng.integers(0, 120, (90, 120))
-    paths = {"photo": _save(tmp_path / "photo.jpg", photo),
-             "blank": _save(tmp_path / "blank.png", np.full((64, 64), 128, np.uint8)),
-             "strip": _save(tmp_path / "strip.png", _xray(9, 25, 100)),
-             "inverted": _save(tmp_path / "inverted.jpg", 255 - _xray(3)),
-             "fine": _save(tmp_path / "fine.jpg", _xray(4)),
-             "grey_rgb": _save(tmp_path / "grey_rgb.jpg", np.repeat(_xray(5)[..., None], 3, axis=2))}
+    paths = {
+        "photo": _save(tmp_path / "photo.jpg", photo),
+        "blank": _save(tmp_path / "blank.png", np.full((64, 64), 128, np.uint8)),
+        "strip": _save(tmp_path / "strip.png", _xray(9, 25, 100)),
+        "inverted": _save(tmp_path / "inverted.jpg", 255 - _xray(3)),
+        "fine": _save(tmp_path / "fine.jpg", _xray(4)),
+        "grey_rgb": _save(tmp_path / "grey_rgb.jpg", np.repeat(_xray(5)[..., None], 3, axis=2)),
+    }
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     scan = scan_images([*paths.values(), str(tmp_path / "broken.jpg")], workers=1, cache=False)
     flagged = stats.outliers(scan)
     reasons = dict(zip([Path(p).stem for p in flagged["path"]], flagged["reasons"]))
-    assert reasons == {"photo": "colour image", "blank": "near-constant (blank)", "strip": "extreme aspect ratio",
-                       "inverted": "likely inverted", "broken": reasons["broken"]}
+    assert reasons == {
+        "photo": "colour image",
+        "blank": "near-constant (blank)",
+        "strip": "extreme aspect ratio",
+        "inverted": "likely inverted",
+        "broken": reasons["broken"],
+    }
     assert reasons["broken"].startswith("unreadable (")
 
 
@@ -167,7 +208,7 @@ def test_unreadable_and_missing_files_give_error_rows(tmp_path: Path) -> None:
 
 
 def test_sixteen_bit_png_goes_through_read_image(tmp_path: Path) -> None:
-    values = (_xray(2).astype(np.uint16) * 257)
+    values = _xray(2).astype(np.uint16) * 257
     path = _save(tmp_path / "deep.png", values)
     row = scan_images([path], workers=1, cache=False).iloc[0]
     assert (row["bit_depth"], row["error"]) == (16, "")
@@ -184,6 +225,7 @@ def _recording(scanned: list[str], original):
     def chunk(paths, pixels):
         scanned.extend(paths)
         return original(paths, pixels)
+
     return chunk
 
 
@@ -232,8 +274,18 @@ def test_cli_writes_json_and_html(dataset: pd.DataFrame, tmp_path: Path, capsys:
 
     manifest = dataset.rename(columns={"path": "file"})
     manifest.to_csv(tmp_path / "manifest.csv", index=False)
-    code = main([str(tmp_path), "--json", str(tmp_path / "out.json"), "--html", str(tmp_path / "out.html"),
-                 "--quiet", "--workers", "1"])
+    code = main(
+        [
+            str(tmp_path),
+            "--json",
+            str(tmp_path / "out.json"),
+            "--html",
+            str(tmp_path / "out.html"),
+            "--quiet",
+            "--workers",
+            "1",
+        ]
+    )
     assert code == 0
     summary = json.loads((tmp_path / "out.json").read_text())
     assert summary["n_images"] == 11 and summary["leakage"]["n_duplicate_groups_across_splits"] == 2
@@ -244,8 +296,9 @@ def test_cli_writes_json_and_html(dataset: pd.DataFrame, tmp_path: Path, capsys:
 
 
 @pytest.mark.corpus
-def test_corpus_metadata_counts_match_manifest(corpus_dir: Path, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corpus_metadata_counts_match_manifest(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from xray_core.data.dataset import load_dataset
 
     monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path))

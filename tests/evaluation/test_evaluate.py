@@ -33,11 +33,16 @@ def partial_dataset(tiny_dataset, tmp_path):
 def test_report_and_card_from_one_dict(tiny_checkpoint, partial_dataset):
     loaded = load_checkpoint(tiny_checkpoint)
     table = load_dataset(partial_dataset)
-    report = evaluate(loaded, {"test": table[table["split"] == "test"], "val": table[table["split"] == "val"]},
-                      reps=20, probe_table=table)
+    report = evaluate(
+        loaded,
+        {"test": table[table["split"] == "test"], "val": table[table["split"] == "val"]},
+        reps=20,
+        probe_table=table,
+    )
     test = report["splits"]["test"]
-    assert test["n_images"] == 24 and test["metrics"]["n_partial"] == int((table.query("split == 'test'")["label"]
-                                                                           == "pneumonia").sum())
+    assert test["n_images"] == 24 and test["metrics"]["n_partial"] == int(
+        (table.query("split == 'test'")["label"] == "pneumonia").sum()
+    )
     full = test["metrics"]["n"] - test["metrics"]["n_partial"]
     assert sum(map(sum, test["metrics"]["confusion_matrix"])) == full  # partial films never in the 4-class matrix
     assert set(test["per_source"]) == {"adult-repo", "kids-repo"} and "roc" in test
@@ -53,11 +58,23 @@ def test_report_and_card_from_one_dict(tiny_checkpoint, partial_dataset):
 def test_group_figures_hand_checked():
     import pandas as pd
 
-    part = pd.DataFrame({"age_group": ["adult"] * 4 + ["pediatric"] * 2,
-                         "source": ["muhammedtalo/COVID-19"] * 3 + ["other", "kids", "kids"]})
+    part = pd.DataFrame(
+        {
+            "age_group": ["adult"] * 4 + ["pediatric"] * 2,
+            "source": ["muhammedtalo/COVID-19"] * 3 + ["other", "kids", "kids"],
+        }
+    )
     y_true = np.array([0, 4, 4, 1, 0, 0])  # adult NIH normal, 2 adult NIH pneumonia, adult bacterial, 2 ped normals
-    y_prob = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.5, 0.3, 0.1], [0.2, 0.1, 0.1, 0.6], [0.1, 0.1, 0.1, 0.7],
-                       [0.9, 0.05, 0.05, 0.0], [0.2, 0.2, 0.5, 0.1]])
+    y_prob = np.array(
+        [
+            [0.7, 0.1, 0.1, 0.1],
+            [0.1, 0.5, 0.3, 0.1],
+            [0.2, 0.1, 0.1, 0.6],
+            [0.1, 0.1, 0.1, 0.7],
+            [0.9, 0.05, 0.05, 0.0],
+            [0.2, 0.2, 0.5, 0.1],
+        ]
+    )
     figures = group_figures(part, y_true, y_prob)
     assert figures["adult_nih_normal_recall"] == 1.0 and figures["adult_nih_pneumonia_recall"] == 0.5
     assert figures["adult_non_covid_pneumonia_called_covid"] == pytest.approx(2 / 3)
@@ -74,8 +91,24 @@ def test_linear_probe_reports_undefined_without_splits(tiny_checkpoint, tiny_dat
 
 def test_cli_writes_metrics_and_card(tiny_checkpoint, tiny_dataset, tmp_path, capsys):
     out_json, out_card = tmp_path / "metrics.json", tmp_path / "MODEL_CARD.md"
-    code = main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset), "--splits",
-                 "val,external", "--no-probe", "--json", str(out_json), "--card", str(out_card), "--bootstrap", "10"])
+    code = main(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--data",
+            str(tiny_dataset),
+            "--splits",
+            "val,external",
+            "--no-probe",
+            "--json",
+            str(out_json),
+            "--card",
+            str(out_card),
+            "--bootstrap",
+            "10",
+        ]
+    )
     assert code == 0
     report = json.loads(out_json.read_text())
     assert list(report["splits"]) == ["val"]  # no external/ folder beside the tiny dataset: skipped

@@ -6,16 +6,18 @@ from xray_core.evaluation import metrics
 
 # Hand-checked fixture: 8 images, classes normal=0, bacterial=1, viral=2, covid=3.
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 3, 3])
-Y_PROB = np.array([
-    [0.90, 0.05, 0.03, 0.02],  # normal, right
-    [0.60, 0.30, 0.05, 0.05],  # normal, right
-    [0.20, 0.70, 0.05, 0.05],  # normal, called bacterial
-    [0.10, 0.80, 0.05, 0.05],  # bacterial, right
-    [0.10, 0.30, 0.55, 0.05],  # bacterial, called viral
-    [0.05, 0.20, 0.70, 0.05],  # viral, right
-    [0.05, 0.05, 0.10, 0.80],  # covid, right
-    [0.40, 0.05, 0.05, 0.50],  # covid, right
-])
+Y_PROB = np.array(
+    [
+        [0.90, 0.05, 0.03, 0.02],  # normal, right
+        [0.60, 0.30, 0.05, 0.05],  # normal, right
+        [0.20, 0.70, 0.05, 0.05],  # normal, called bacterial
+        [0.10, 0.80, 0.05, 0.05],  # bacterial, right
+        [0.10, 0.30, 0.55, 0.05],  # bacterial, called viral
+        [0.05, 0.20, 0.70, 0.05],  # viral, right
+        [0.05, 0.05, 0.10, 0.80],  # covid, right
+        [0.40, 0.05, 0.05, 0.50],  # covid, right
+    ]
+)
 
 
 def test_hand_checked_per_class_metrics():

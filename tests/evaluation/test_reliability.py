@@ -22,8 +22,19 @@ from xray_core.models.checkpoint import LoadedModel, load_checkpoint
 
 def test_report_command_on_the_tiny_checkpoint(tiny_checkpoint, tiny_dataset, tmp_path, capsys):
     out = tmp_path / "report" / "reliability.json"
-    code = main(["reliability", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset),
-                 "--n-test", "6", "--json", str(out)])
+    code = main(
+        [
+            "reliability",
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--data",
+            str(tiny_dataset),
+            "--n-test",
+            "6",
+            "--json",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed  # no crash (goals may fail on an untrained model; --strict is not given)
     report = json.loads(out.read_text())
@@ -37,12 +48,17 @@ def test_report_command_on_the_tiny_checkpoint(tiny_checkpoint, tiny_dataset, tm
     assert families["hostile files"]["input_errors"] >= 150 and families["generated"]["input_errors"] == 0
     for row in ("natural photos", "hostile files", TEST_FAMILY, "refusal rate", "crashes", "goal: crashes 0"):
         assert row in printed
-    assert {goal["goal"] for goal in report["goals"]} == {"crashes", "natural photos refused",
-                                                          "test radiographs refused"}
+    assert {goal["goal"] for goal in report["goals"]} == {
+        "crashes",
+        "natural photos refused",
+        "test radiographs refused",
+    }
 
 
-@pytest.mark.parametrize("crashes, passed, strict, code", [(0, True, True, 0), (0, False, False, 0),
-                                                         (0, False, True, 1), (2, True, False, 1)])
+@pytest.mark.parametrize(
+    "crashes, passed, strict, code",
+    [(0, True, True, 0), (0, False, False, 0), (0, False, True, 1), (2, True, False, 1)],
+)
 def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes, passed, strict, code):
     from xray_core.evaluation import reliability
 
@@ -50,10 +66,16 @@ def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes,
 
     def canned(loaded, data_dir, **kwargs):
         seen["data_dir"] = data_dir
-        return {"model": {"checkpoint": "x.pt", "version": "1", "sha256": "ab" * 32, "trained": True},
-                "ood_threshold": 1.0, "input_stats_threshold": 1.0, "inputs": 0, "seconds": 0.0, "families": [],
-                "crashes": crashes, "goals": [{"goal": "crashes", "target": "0", "value": crashes,
-                                               "passed": passed and not crashes}]}
+        return {
+            "model": {"checkpoint": "x.pt", "version": "1", "sha256": "ab" * 32, "trained": True},
+            "ood_threshold": 1.0,
+            "input_stats_threshold": 1.0,
+            "inputs": 0,
+            "seconds": 0.0,
+            "families": [],
+            "crashes": crashes,
+            "goals": [{"goal": "crashes", "target": "0", "value": crashes, "passed": passed and not crashes}],
+        }
 
     monkeypatch.setattr(reliability, "run_report", canned)
     argv = ["reliability", "--checkpoint", str(tiny_checkpoint), "--data", "none"] + (["--strict"] if strict else [])
@@ -87,13 +109,34 @@ def test_a_crash_is_counted_and_named_not_raised(tiny_checkpoint, monkeypatch):
 
 
 def test_format_report_marks_goals():
-    report = {"model": {"checkpoint": "x.pt", "version": "1", "sha256": "ab" * 32, "trained": True},
-              "ood_threshold": 37.0, "input_stats_threshold": 9.0, "inputs": 3, "seconds": 1.0, "families": [
-                  {"family": "natural photos", "radiographs": False, "inputs": 2, "input_errors": 0, "valid": 2,
-                   "refused": 2, "refused_by_score": 1, "refused_by_checks": 2, "refusal_rate": 1.0, "crashes": 0,
-                   "slowest_seconds": 0.1, "notable": [], "crash_examples": []}],
-              "goals": [{"goal": "crashes", "target": "0", "value": 0, "passed": True},
-                        {"goal": "test radiographs refused", "target": "<= 2%", "value": 0.05, "passed": False}]}
+    report = {
+        "model": {"checkpoint": "x.pt", "version": "1", "sha256": "ab" * 32, "trained": True},
+        "ood_threshold": 37.0,
+        "input_stats_threshold": 9.0,
+        "inputs": 3,
+        "seconds": 1.0,
+        "families": [
+            {
+                "family": "natural photos",
+                "radiographs": False,
+                "inputs": 2,
+                "input_errors": 0,
+                "valid": 2,
+                "refused": 2,
+                "refused_by_score": 1,
+                "refused_by_checks": 2,
+                "refusal_rate": 1.0,
+                "crashes": 0,
+                "slowest_seconds": 0.1,
+                "notable": [],
+                "crash_examples": [],
+            }
+        ],
+        "goals": [
+            {"goal": "crashes", "target": "0", "value": 0, "passed": True},
+            {"goal": "test radiographs refused", "target": "<= 2%", "value": 0.05, "passed": False},
+        ],
+    }
     text = format_report(report)
     assert "goal: crashes 0 (target 0): PASS" in text and "test radiographs refused 5.0% (target <= 2%): FAIL" in text
 

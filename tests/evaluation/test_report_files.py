@@ -46,10 +46,15 @@ def test_roc_points_leave_partial_labels_out():
 
 def test_report_roc_reads_a_sections_points_or_names_the_command(tmp_path):
     checkpoint = tmp_path / "model.pt"
-    curves = roc_points(np.array([0, 1, 0, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]),
-                        ["a", "b"])
-    report = json.loads(json.dumps({"splits": {"test": {"metrics": {}, "roc": curves}, "external": {"metrics": {}}},
-                                    "command": "python -m xray_core evaluate --json weights/metrics.json"}))
+    curves = roc_points(np.array([0, 1, 0, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]), ["a", "b"])
+    report = json.loads(
+        json.dumps(
+            {
+                "splits": {"test": {"metrics": {}, "roc": curves}, "external": {"metrics": {}}},
+                "command": "python -m xray_core evaluate --json weights/metrics.json",
+            }
+        )
+    )
     assert report_roc(report, "test", checkpoint) == (curves, "")
     missing, message = report_roc(report, "external", checkpoint)
     assert missing is None and "external films" in message

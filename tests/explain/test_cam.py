@@ -214,8 +214,21 @@ def _png(tmp_path, name="film.png", shape=(90, 70)) -> str:
 
 def test_cli_explain_json_and_overlay(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "o" / "overlay.png"
-    code = explain_main(["explain", _png(tmp_path), "--checkpoint", str(tiny_checkpoint), "--method", "layercam",
-                         "--target", "covid", "--out", str(out), "--json"])
+    code = explain_main(
+        [
+            "explain",
+            _png(tmp_path),
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--method",
+            "layercam",
+            "--target",
+            "covid",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["target"] == "covid" and report["method"] == "layercam"
     assert report["strength"] in ("strong", "moderate", "weak", "flat") and "probabilities" in report["prediction"]

@@ -80,8 +80,9 @@ def _films(tmp_path, count: int = 3) -> pd.DataFrame:
 
 
 def test_method_report_and_markdown(tmp_path):
-    report = method_faithfulness_report(region_loaded(gain=5.0), _films(tmp_path), ["gradcam", "layercam"], n=2,
-                                        percentile=50, progress=False)
+    report = method_faithfulness_report(
+        region_loaded(gain=5.0), _films(tmp_path), ["gradcam", "layercam"], n=2, percentile=50, progress=False
+    )
     assert report["n_images"] == 2 and set(report["methods"]) == {"gradcam", "layercam", "randomcam"}
     gradcam = report["methods"]["gradcam"]
     assert gradcam["road_drop"] > 0.5 and gradcam["road_drop_n"] == 2
@@ -95,9 +96,26 @@ def test_cli_faithfulness(tiny_checkpoint, tmp_path, capsys):
     table = _films(tmp_path, 2)
     table.assign(file=table["path"]).drop(columns="path").to_csv(tmp_path / "manifest.csv", index=False)
     out = tmp_path / "faith.json"
-    code = explain_main(["faithfulness", "--checkpoint", str(tiny_checkpoint), "--data", str(tmp_path),
-                         "--n", "1", "--methods", "gradcam", "--json", str(out), "--markdown", str(tmp_path / "f.md")])
+    code = explain_main(
+        [
+            "faithfulness",
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--data",
+            str(tmp_path),
+            "--n",
+            "1",
+            "--methods",
+            "gradcam",
+            "--json",
+            str(out),
+            "--markdown",
+            str(tmp_path / "f.md"),
+        ]
+    )
     assert code == 0 and "| Grad-CAM |" in capsys.readouterr().out
     assert json.loads(out.read_text())["n_images"] == 1
-    assert explain_main(["faithfulness", "--checkpoint", str(tiny_checkpoint), "--data", str(tmp_path),
-                         "--split", "val"]) == 2
+    assert (
+        explain_main(["faithfulness", "--checkpoint", str(tiny_checkpoint), "--data", str(tmp_path), "--split", "val"])
+        == 2
+    )

@@ -66,11 +66,15 @@ def test_report_and_table_on_generated_films(tiny_checkpoint, tmp_path):
         Image.fromarray(rng.integers(0, 255, (48, 40), dtype=np.uint8)).save(film)
         Image.fromarray(np.where(np.arange(40) < 20, 255, 0).astype(np.uint8)[None].repeat(48, 0)).save(mask)
         rows.append({"path": str(film), "mask": str(mask), "label": label})
-    report = localisation_report(load_checkpoint(tiny_checkpoint), pd.DataFrame(rows),
-                                 ["gradcam@layer4", "gradcam@layer3+layer4"], n=2, progress=False)
+    report = localisation_report(
+        load_checkpoint(tiny_checkpoint),
+        pd.DataFrame(rows),
+        ["gradcam@layer4", "gradcam@layer3+layer4"],
+        n=2,
+        progress=False,
+    )
     assert report["n_films"] == 2 and report["lung_area_share"] == pytest.approx(0.5)
-    assert set(report["variants"]) == {"gradcam@layer4", "gradcam@layer3+layer4", BASELINE,
-                                       "randomcam@layer3+layer4"}
+    assert set(report["variants"]) == {"gradcam@layer4", "gradcam@layer3+layer4", BASELINE, "randomcam@layer3+layer4"}
     assert "road_vs_random" not in report["variants"][BASELINE]
     same_layers = report["variants"]["gradcam@layer3+layer4"]
     assert {"road_vs_random", "road_vs_random_ci", "road_vs_random_layer4", "meets_goals"} <= set(same_layers)

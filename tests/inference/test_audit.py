@@ -18,9 +18,16 @@ from xray_core.models.checkpoint import load_checkpoint
 
 def _prediction(refused: bool = False) -> Prediction:
     decisions = [Decision("ood_features", "far from training radiographs", 50.0, 37.0)] if refused else []
-    return Prediction(name="Doe_Jane_PID-0042.dcm", label="normal",
-                      probabilities={"normal": 0.7, "bacterial": 0.1, "viral": 0.1, "covid": 0.1}, logits=[0.0] * 4,
-                      elapsed_ms=1.0, ood_score=50.0 if refused else 20.0, ood_threshold=37.0, decisions=decisions)
+    return Prediction(
+        name="Doe_Jane_PID-0042.dcm",
+        label="normal",
+        probabilities={"normal": 0.7, "bacterial": 0.1, "viral": 0.1, "covid": 0.1},
+        logits=[0.0] * 4,
+        elapsed_ms=1.0,
+        ood_score=50.0 if refused else 20.0,
+        ood_threshold=37.0,
+        decisions=decisions,
+    )
 
 
 def test_record_has_only_whitelisted_keys_and_no_file_name(tmp_path):

@@ -26,16 +26,26 @@ NAMES = ("normal", "bacterial", "viral", "covid")
 
 def _prediction(probabilities: dict[str, float], *codes: str) -> Prediction:
     label = max(probabilities, key=probabilities.get)
-    return Prediction(name="x.png", label=label, probabilities=probabilities, logits=[0.0] * 4, elapsed_ms=1.0,
-                      ood_score=3.0, ood_threshold=5.0,
-                      decisions=[Decision(code, "English words nobody parses", 0.3, 0.5) for code in codes])
+    return Prediction(
+        name="x.png",
+        label=label,
+        probabilities=probabilities,
+        logits=[0.0] * 4,
+        elapsed_ms=1.0,
+        ood_score=3.0,
+        ood_threshold=5.0,
+        decisions=[Decision(code, "English words nobody parses", 0.3, 0.5) for code in codes],
+    )
 
 
-@pytest.mark.parametrize("probabilities", [
-    {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3},
-    {"normal": 0.2149, "bacterial": 0.2851, "viral": 0.2409, "covid": 0.2591},
-    {"a": 0.99951, "b": 0.00049, "c": 0.0},
-])
+@pytest.mark.parametrize(
+    "probabilities",
+    [
+        {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3},
+        {"normal": 0.2149, "bacterial": 0.2851, "viral": 0.2409, "covid": 0.2591},
+        {"a": 0.99951, "b": 0.00049, "c": 0.0},
+    ],
+)
 def test_percentages_sum_to_exactly_100(probabilities):
     shares = percentages(probabilities)
     assert list(shares) == list(probabilities)
@@ -49,17 +59,23 @@ def test_every_decision_code_has_flag_words():
 
 
 def test_flags_are_the_decision_codes_once_each():
-    prediction = _prediction({"normal": 0.7, "bacterial": 0.1, "viral": 0.1, "covid": 0.1},
-                             "ood_features", "low_confidence", "ood_features")
+    prediction = _prediction(
+        {"normal": 0.7, "bacterial": 0.1, "viral": 0.1, "covid": 0.1}, "ood_features", "low_confidence", "ood_features"
+    )
     assert prediction_flags(prediction) == ["ood_features", "low_confidence"]
 
 
 def test_result_record_and_json_carry_codes_percentages_identity_and_disclaimer():
-    prediction = _prediction({"normal": 0.3, "bacterial": 0.3001, "viral": 0.2, "covid": 0.1999},
-                             "ood_features", "low_confidence")
+    prediction = _prediction(
+        {"normal": 0.3, "bacterial": 0.3001, "viral": 0.2, "covid": 0.1999}, "ood_features", "low_confidence"
+    )
     identity = {"version": "1", "sha256": "ab" * 32, "checkpoint": "model.pt"}
-    record = result_record(prediction, {"name": "x.png", "format": "PNG"}, identity,
-                           {"method": "gradcam", "evidence": np.float32(0.5), "cam": np.zeros(2)})
+    record = result_record(
+        prediction,
+        {"name": "x.png", "format": "PNG"},
+        identity,
+        {"method": "gradcam", "evidence": np.float32(0.5), "cam": np.zeros(2)},
+    )
     loaded = json.loads(result_json(record))
     assert loaded["disclaimer"].startswith("Decision support only")
     assert loaded["prediction"]["flags"] == ["ood_features", "low_confidence"]
@@ -72,8 +88,11 @@ def test_result_record_and_json_carry_codes_percentages_identity_and_disclaimer(
 
 def test_batch_rows_word_flags_from_codes_and_csv_keeps_the_disclaimer():
     good = batch_row("a.png", _prediction({"normal": 0.7, "bacterial": 0.1, "viral": 0.1, "covid": 0.1}), NAMES)
-    flagged = batch_row("c.png", _prediction({"normal": 0.4, "bacterial": 0.3, "viral": 0.2, "covid": 0.1},
-                                             "low_confidence", "untrained_model"), NAMES)
+    flagged = batch_row(
+        "c.png",
+        _prediction({"normal": 0.4, "bacterial": 0.3, "viral": 0.2, "covid": 0.1}, "low_confidence", "untrained_model"),
+        NAMES,
+    )
     bad = batch_row("b.png", None, NAMES, error="corrupt")
     assert good["top_class"] == "Normal" and good["normal %"] == 70.0 and good["flags"] == ""
     assert flagged["flags"] == f"{FLAG_WORDS['low_confidence']}, {FLAG_WORDS['untrained_model']}"

@@ -19,8 +19,9 @@ from xray_core.models.checkpoint import load_checkpoint
 def test_uniform_and_elongated_images_are_flagged_with_numbers():
     [uniform] = input_checks.input_checks(XrayImage(np.full((64, 64), 0.5, np.float32)), None)
     assert uniform.code == "uniform_image" and uniform.score == pytest.approx(0.0) and uniform.refuses
-    [elongated] = input_checks.input_checks(XrayImage(np.random.default_rng(0).random((20, 200)).astype(np.float32)),
-                                            None)
+    [elongated] = input_checks.input_checks(
+        XrayImage(np.random.default_rng(0).random((20, 200)).astype(np.float32)), None
+    )
     assert elongated.code == "extreme_aspect" and elongated.score == pytest.approx(10.0)
     assert elongated.threshold == input_checks.MAX_ASPECT and "aspect ratio 10.0 : 1" in elongated.message
 

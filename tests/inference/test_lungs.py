@@ -21,7 +21,7 @@ from xray_core.models.unet import SegmenterError, SegmenterMeta, UNet, save_segm
 
 def _square(top, left, side, shape=(20, 20)):
     mask = np.zeros(shape, bool)
-    mask[top:top + side, left:left + side] = True
+    mask[top : top + side, left : left + side] = True
     return mask
 
 
@@ -103,8 +103,9 @@ def test_shipped_segmenter_reaches_its_card_on_external(corpus_dir):
     assert f"{card_dice:.3f}" in (REPO_ROOT / "weights" / "LUNG_CARD.md").read_text()
     pairs = mask_pairs(corpus_dir, "external").sort_values("path").iloc[::4]
     segmenter = load_segmenter(REPO_ROOT / "weights" / "lung_unet.pt")
-    scores = [dice(segment(segmenter, lungs.read_image(p)), lungs.read_mask(m)) for p, m in
-              zip(pairs["path"], pairs["mask"])]
+    scores = [
+        dice(segment(segmenter, lungs.read_image(p)), lungs.read_mask(m)) for p, m in zip(pairs["path"], pairs["mask"])
+    ]
     recorded = {row["id"]: row["dice"] for row in report["sections"]["external"]["per_image"]}
     assert np.mean(scores) >= card_dice - 0.01
     expected = np.mean([recorded[p.rsplit("/", 1)[1].rsplit(".", 1)[0]] for p in pairs["path"]])

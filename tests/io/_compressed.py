@@ -36,9 +36,14 @@ def jpeg_lossless(image: np.ndarray, precision: int) -> bytes:
     rows, columns = image.shape
     categories = bytes(range(17))
     tables = bytes(_HUFFMAN_BITS - 1) + bytes([len(categories)]) + bytes(16 - _HUFFMAN_BITS) + categories
-    header = (b"\xff\xd8" + _segment(0xC3, bytes([precision]) + rows.to_bytes(2, "big") + columns.to_bytes(2, "big")
-                                     + b"\x01\x01\x11\x00")
-              + _segment(0xC4, b"\x00" + tables) + _segment(0xDA, b"\x01\x01\x00\x01\x00\x00"))
+    header = (
+        b"\xff\xd8"
+        + _segment(
+            0xC3, bytes([precision]) + rows.to_bytes(2, "big") + columns.to_bytes(2, "big") + b"\x01\x01\x11\x00"
+        )
+        + _segment(0xC4, b"\x00" + tables)
+        + _segment(0xDA, b"\x01\x01\x00\x01\x00\x00")
+    )
     return header + _entropy_coded(_differences(image.astype(np.int64), precision)) + b"\xff\xd9"
 
 

@@ -102,5 +102,3 @@ def test_truncated_dicom_pixel_data_refused():
     data = dicom_bytes(gradient(32, 32, dtype=np.uint16))
     with pytest.raises(XrayInputError, match="cut.dcm: cannot read"):
         read_image(data[:-100], name="cut.dcm")
-
-

@@ -25,8 +25,12 @@ from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGLosslessSV1, RLELossless
 from xray_core.io import XrayInputError, read_image, read_image_header
 
 BUNDLED = Path(pydicom.__file__).parent / "data" / "test_files"  # shipped inside the wheel: no download
-LOSSLESS = [(RLELossless, "pydicom"), (RLELossless, "pylibjpeg"), (JPEG2000Lossless, "pylibjpeg"),
-            (JPEGLosslessSV1, "")]
+LOSSLESS = [
+    (RLELossless, "pydicom"),
+    (RLELossless, "pylibjpeg"),
+    (JPEG2000Lossless, "pylibjpeg"),
+    (JPEGLosslessSV1, ""),
+]
 
 
 def _film(bits: int, shape: tuple[int, int] = (70, 45)) -> np.ndarray:
@@ -34,7 +38,7 @@ def _film(bits: int, shape: tuple[int, int] = (70, 45)) -> np.ndarray:
     rng = np.random.default_rng(bits)
     high = 2**bits - 1
     ramp = np.linspace(0, high, shape[0] * shape[1]).reshape(shape) + rng.normal(0, high / 40, shape)
-    ramp[shape[0] // 3:shape[0] // 2] = high * 0.9
+    ramp[shape[0] // 3 : shape[0] // 2] = high * 0.9
     film = ramp.clip(0, high).round().astype(np.uint8 if bits <= 8 else np.uint16)
     film[0, 0], film[-1, -1] = 0, high
     return film
@@ -48,8 +52,9 @@ def _bundled(name: str) -> str:
 
 @pytest.mark.parametrize("bits", [8, 12, 16])
 @pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
-@pytest.mark.parametrize("syntax, plugin", LOSSLESS, ids=["rle-pydicom", "rle-pylibjpeg", "j2k-lossless",
-                                                          "jpeg-lossless-sv1"])
+@pytest.mark.parametrize(
+    "syntax, plugin", LOSSLESS, ids=["rle-pydicom", "rle-pylibjpeg", "j2k-lossless", "jpeg-lossless-sv1"]
+)
 def test_lossless_compression_reads_the_uncompressed_pixels(tmp_path, syntax, plugin, photometric, bits):
     original = dicom_bytes(_film(bits), photometric=photometric, bits_stored=bits)
     path = write(tmp_path, "chest.dcm", compress(original, syntax, plugin))
@@ -135,13 +140,16 @@ def test_codestream_larger_than_the_header_is_refused_before_decoding():
     ds = pydicom.dcmread(io.BytesIO(dicom_bytes(_film(12, (16, 16)), bits_stored=12)))
     codestream = bytearray(jpeg_lossless(ds.pixel_array, 12))
     size_at = codestream.index(b"\xff\xc3") + 5  # SOF3: marker, length, precision, then rows and columns
-    codestream[size_at:size_at + 4] = (60000).to_bytes(2, "big") * 2
+    codestream[size_at : size_at + 4] = (60000).to_bytes(2, "big") * 2
     ds.PixelData, ds.file_meta.TransferSyntaxUID = encapsulate([bytes(codestream)]), JPEGLosslessSV1
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     start = time.perf_counter()
-    with pytest.raises(XrayInputError, match="bomb.dcm: the compressed image is 60000 x 60000 pixels but the DICOM "
-                                             "header says 16 x 16; expected a consistent DICOM"):
+    with pytest.raises(
+        XrayInputError,
+        match="bomb.dcm: the compressed image is 60000 x 60000 pixels but the DICOM "
+        "header says 16 x 16; expected a consistent DICOM",
+    ):
         read_image(buffer.getvalue(), name="bomb.dcm")
     assert time.perf_counter() - start < 1.0
 
@@ -161,8 +169,11 @@ def test_missing_decoder_says_what_to_install(monkeypatch):
 
     monkeypatch.setattr("xray_core.io.dicom.get_decoder", lambda syntax: _Unavailable())
     data = compress(dicom_bytes(_film(8)), RLELossless, "pydicom")
-    with pytest.raises(XrayInputError, match="x.dcm: no decoder is installed for RLE Lossless .*pip install -r "
-                                             "requirements.txt.*expected an uncompressed DICOM"):
+    with pytest.raises(
+        XrayInputError,
+        match="x.dcm: no decoder is installed for RLE Lossless .*pip install -r "
+        "requirements.txt.*expected an uncompressed DICOM",
+    ):
         read_image(data, name="x.dcm")
 
 
@@ -170,8 +181,11 @@ def test_unknown_transfer_syntax_refused():
     data = compress(dicom_bytes(_film(8)), RLELossless, "pydicom")
     assert data.count(RLELossless.encode()) == 1  # the file meta's TransferSyntaxUID, same length below
     data = data.replace(RLELossless.encode(), b"1.2.840.10008.1.2.9")  # no such transfer syntax
-    with pytest.raises(XrayInputError, match=r"x.dcm: DICOM pixel data in transfer syntax 1.2.840.10008.1.2.9 cannot "
-                                             r"be decoded; expected uncompressed, RLE"):
+    with pytest.raises(
+        XrayInputError,
+        match=r"x.dcm: DICOM pixel data in transfer syntax 1.2.840.10008.1.2.9 cannot "
+        r"be decoded; expected uncompressed, RLE",
+    ):
         read_image(data, name="x.dcm")
 
 

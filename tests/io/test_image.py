@@ -21,7 +21,8 @@ def _film() -> np.ndarray:
     """An 8-bit synthetic chest-like film using the full range (0 and 255 present), 96 x 80."""
     rows, columns = np.mgrid[0:96, 0:80]
     lungs = np.exp(-(((columns - 24) / 12.0) ** 2 + ((rows - 48) / 28.0) ** 2)) + np.exp(
-        -(((columns - 56) / 12.0) ** 2 + ((rows - 48) / 28.0) ** 2))
+        -(((columns - 56) / 12.0) ** 2 + ((rows - 48) / 28.0) ** 2)
+    )
     film = 200 - 150 * lungs + np.random.default_rng(0).normal(0, 6, rows.shape)
     film = film.clip(0, 255).round().astype(np.uint8)
     film[0, 0], film[-1, -1] = 0, 255

@@ -10,8 +10,17 @@ import xray_core.io.reader
 
 IO_DIR = Path(xray_core.io.__file__).parent
 #: Every name other code imports from xray_core.io.reader (before the split it held them all).
-READER_NAMES = ("DEFAULT_MAX_PIXELS", "MIN_SIDE", "SUPPORTED_EXTENSIONS", "Source", "XrayImage", "XrayInputError",
-                "is_supported_name", "read_image", "read_image_header")
+READER_NAMES = (
+    "DEFAULT_MAX_PIXELS",
+    "MIN_SIDE",
+    "SUPPORTED_EXTENSIONS",
+    "Source",
+    "XrayImage",
+    "XrayInputError",
+    "is_supported_name",
+    "read_image",
+    "read_image_header",
+)
 
 
 def test_public_names_are_exported_and_reader_keeps_its_names():
@@ -25,8 +34,11 @@ def test_public_names_are_exported_and_reader_keeps_its_names():
 def test_io_imports_only_config_from_xray_core():
     for path in IO_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            modules = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             for module in modules:
                 if module.startswith("xray_core"):
                     assert module == "xray_core.config" or module.startswith("xray_core.io"), (path.name, module)

@@ -22,11 +22,15 @@ def loaded(tiny_checkpoint):
 def _films() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     rows, columns = np.mgrid[0:96, 0:80]
-    chest = 200 - 150 * (np.exp(-(((columns - 24) / 12) ** 2 + ((rows - 48) / 28) ** 2))
-                         + np.exp(-(((columns - 56) / 12) ** 2 + ((rows - 48) / 28) ** 2)))
-    return {"chest-like": (chest + rng.normal(0, 6, chest.shape)).clip(0, 255).round().astype(np.uint8),
-            "noise": rng.integers(0, 256, (64, 64), dtype=np.uint8),
-            "nearly blank": (128 + rng.integers(-1, 2, (64, 64))).astype(np.uint8)}
+    chest = 200 - 150 * (
+        np.exp(-(((columns - 24) / 12) ** 2 + ((rows - 48) / 28) ** 2))
+        + np.exp(-(((columns - 56) / 12) ** 2 + ((rows - 48) / 28) ** 2))
+    )
+    return {
+        "chest-like": (chest + rng.normal(0, 6, chest.shape)).clip(0, 255).round().astype(np.uint8),
+        "noise": rng.integers(0, 256, (64, 64), dtype=np.uint8),
+        "nearly blank": (128 + rng.integers(-1, 2, (64, 64))).astype(np.uint8),
+    }
 
 
 @pytest.mark.parametrize("kind", list(_films()))

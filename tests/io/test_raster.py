@@ -20,8 +20,14 @@ def test_png16_keeps_full_precision(tmp_path):
     np.testing.assert_allclose(image.pixels, stored / 65535.0, atol=1e-6)
     assert len(np.unique(image.pixels)) > 256  # finer than 8 bits
     assert image.meta | {"stored_range": None} == {
-        "name": "film16.png", "format": "PNG", "width": 64, "height": 64, "bit_depth": 16,
-        "photometric": "I;16", "converted_from_color": False, "stored_range": None,
+        "name": "film16.png",
+        "format": "PNG",
+        "width": 64,
+        "height": 64,
+        "bit_depth": 16,
+        "photometric": "I;16",
+        "converted_from_color": False,
+        "stored_range": None,
     }
 
 
@@ -103,7 +109,6 @@ def test_multi_frame_rasters_refused(fmt):
     data = pil_bytes(frames[0], fmt, save_all=True, append_images=frames[1:])
     with pytest.raises(XrayInputError, match=f"stack: the {fmt} holds 2 frames; expected a single image"):
         read_image(data, name="stack")
-
 
 
 @settings(max_examples=25, deadline=None)

@@ -49,8 +49,9 @@ def test_unreadable_content_refused(tmp_path, name, data, message):
         read_image(write(tmp_path, name, data))
 
 
-@pytest.mark.parametrize("name, data", [("cut.png", png_bytes(gradient(64, 64))),
-                                        ("cut.jpg", jpeg_bytes(gradient(64, 64)))])
+@pytest.mark.parametrize(
+    "name, data", [("cut.png", png_bytes(gradient(64, 64))), ("cut.jpg", jpeg_bytes(gradient(64, 64)))]
+)
 def test_truncated_images_refused_not_half_read(name, data):
     with pytest.raises(XrayInputError, match=f"{name}: cannot read the image.*truncated"):
         read_image(data[: len(data) * 2 // 3], name=name)
@@ -118,8 +119,15 @@ def test_path_bytes_and_file_objects_agree(tmp_path, data):
     upload = _UploadedFile(data, path.name)
     upload.read()  # an earlier read must not matter
     with open(path, "rb") as handle:
-        images = [read_image(path), read_image(str(path)), read_image(data), read_image(bytearray(data)),
-                  read_image(io.BytesIO(data)), read_image(upload), read_image(handle)]
+        images = [
+            read_image(path),
+            read_image(str(path)),
+            read_image(data),
+            read_image(bytearray(data)),
+            read_image(io.BytesIO(data)),
+            read_image(upload),
+            read_image(handle),
+        ]
     for image in images[1:]:
         np.testing.assert_array_equal(image.pixels, images[0].pixels)
     names = [image.meta["name"] for image in images]
@@ -130,10 +138,20 @@ def test_path_bytes_and_file_objects_agree(tmp_path, data):
 def test_read_image_header_does_not_decode(tmp_path):
     png = png_bytes(gradient(20, 30, 65535, np.uint16))
     assert read_image_header(write(tmp_path, "h.png", png[: len(png) // 2])) == {
-        "width": 30, "height": 20, "format": "PNG", "bit_depth": 16, "mode": "I;16"}
+        "width": 30,
+        "height": 20,
+        "format": "PNG",
+        "bit_depth": 16,
+        "mode": "I;16",
+    }
     dicom = dicom_bytes(gradient(16, 16), rows_columns=(3000, 2500), photometric="MONOCHROME1")
     assert read_image_header(write(tmp_path, "h.dcm", dicom)) == {
-        "width": 2500, "height": 3000, "format": "DICOM", "bit_depth": 8, "mode": "MONOCHROME1"}
+        "width": 2500,
+        "height": 3000,
+        "format": "DICOM",
+        "bit_depth": 8,
+        "mode": "MONOCHROME1",
+    }
     assert read_image_header(jpeg_bytes(gradient()))["format"] == "JPEG"
     assert read_image_header(tiff_bytes(np.zeros((9, 10), np.float32)))["bit_depth"] == 32
     with pytest.raises(XrayInputError, match="h.txt: unsupported file type"):
@@ -149,5 +167,3 @@ def test_supported_names():
     assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm"} <= set(SUPPORTED_EXTENSIONS)
     assert is_supported_name("CHEST.PNG") and is_supported_name("a/b/scan.dcm") and is_supported_name("x.Tiff")
     assert not any(map(is_supported_name, ["scan.bmp", "report.pdf", "README", "png"]))
-
-

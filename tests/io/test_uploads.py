@@ -19,8 +19,16 @@ def _zip(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> by
 
 
 def test_extract_zip_takes_images_skips_others_and_hidden():
-    data = _zip({"a/one.png": b"1", "two.DCM": b"2", "notes.txt": b"x", "__MACOSX/a/._one.png": b"",
-                 ".hidden.png": b"", "folder/": b""})
+    data = _zip(
+        {
+            "a/one.png": b"1",
+            "two.DCM": b"2",
+            "notes.txt": b"x",
+            "__MACOSX/a/._one.png": b"",
+            ".hidden.png": b"",
+            "folder/": b"",
+        }
+    )
     result = extract_zip(data, label="films.zip")
     assert result.files == [("films.zip/a/one.png", b"1"), ("films.zip/two.DCM", b"2")]
     assert len(result.skipped) == 1 and "notes.txt" in result.skipped[0]
@@ -38,8 +46,9 @@ def test_extract_zip_limits():
 
 
 def test_expand_uploads_makes_names_unique_and_reports_problems():
-    result = expand_uploads([("x.png", b"1"), ("x.png", b"2"), ("doc.pdf", b"%PDF"), ("bad.zip", b"no"),
-                             ("set.zip", _zip({"x.png": b"3"}))])
+    result = expand_uploads(
+        [("x.png", b"1"), ("x.png", b"2"), ("doc.pdf", b"%PDF"), ("bad.zip", b"no"), ("set.zip", _zip({"x.png": b"3"}))]
+    )
     assert [name for name, _ in result.files] == ["x.png", "x.png (2)", "set.zip/x.png"]
     assert any("doc.pdf" in s for s in result.skipped) and any("bad.zip" in s for s in result.skipped)
 

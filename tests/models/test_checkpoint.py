@@ -86,13 +86,22 @@ def test_format_1_checkpoints_still_load(tmp_path):
     model = build_model("resnet18")
     state = model.state_dict()
     meta = {"arch": "resnet18", "preprocessing": {"image_size": 64}, "calibration": {"temperature": 0.8}}
-    torch.save({"format": "xray-core-checkpoint", "format_version": 1, "meta": meta, "state_dict": state,
-                "sha256": weights_sha256(state)}, path)
+    torch.save(
+        {
+            "format": "xray-core-checkpoint",
+            "format_version": 1,
+            "meta": meta,
+            "state_dict": state,
+            "sha256": weights_sha256(state),
+        },
+        path,
+    )
     loaded = load_checkpoint(path)
     assert loaded.temperature == 0.8 and loaded.preprocessing.image_size == 64
 
 
 def test_meta_must_be_plain_data(tmp_path):
     with pytest.raises(TypeError):
-        save_checkpoint(tmp_path / "m.pt", build_model("resnet18"),
-                        {"arch": "resnet18", "preprocessing": {}, "bad": object()})
+        save_checkpoint(
+            tmp_path / "m.pt", build_model("resnet18"), {"arch": "resnet18", "preprocessing": {}, "bad": object()}
+        )

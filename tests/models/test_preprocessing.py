@@ -112,7 +112,7 @@ def test_hflip_off_by_default() -> None:
 
     def flipped(augment: TrainAugment) -> torch.Tensor:
         out = augment(batch, generator=torch.Generator().manual_seed(0))
-        return ((out - mirrored).abs().amax(dim=(1, 2, 3)) < (out - batch).abs().amax(dim=(1, 2, 3)))
+        return (out - mirrored).abs().amax(dim=(1, 2, 3)) < (out - batch).abs().amax(dim=(1, 2, 3))
 
     assert TrainAugment().hflip is False
     assert not flipped(TrainAugment(tiny)).any()

@@ -24,8 +24,17 @@ def _private_cache(tmp_path, monkeypatch):
 
 
 def _config(tiny_dataset, out, **overrides) -> TrainConfig:
-    values = dict(data=str(tiny_dataset), out=str(out), image_size=32, epochs=2, samples_per_epoch=32,
-                  batch_size=16, workers=1, threads=1, patience=5)
+    values = dict(
+        data=str(tiny_dataset),
+        out=str(out),
+        image_size=32,
+        epochs=2,
+        samples_per_epoch=32,
+        batch_size=16,
+        workers=1,
+        threads=1,
+        patience=5,
+    )
     return TrainConfig(**{**values, **overrides})
 
 
@@ -73,8 +82,9 @@ def test_partial_labels_and_external_set_train_and_select(tiny_dataset, tmp_path
     relabelled = [line.replace(",viral,", ",pneumonia,") if i % 2 else line for i, line in enumerate(lines)]
     (root / "manifest.csv").write_text("\n".join(relabelled) + "\n")
     (root / "external").mkdir()
-    external = [lines[0]] + [line.replace("images/", "../images/").replace(",test,", ",external,")
-                             for line in lines[1:] if ",test," in line]
+    external = [lines[0]] + [
+        line.replace("images/", "../images/").replace(",test,", ",external,") for line in lines[1:] if ",test," in line
+    ]
     (root / "external" / "manifest.csv").write_text("\n".join(external) + "\n")
     path = run(_config(root, tmp_path / "run", epochs=2))
     history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -96,9 +106,30 @@ def test_fine_tune_from_an_earlier_checkpoint(tiny_dataset, tmp_path):
 @pytest.mark.slow
 def test_torchrun_two_processes(tiny_dataset, tmp_path):
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
-               "-m", "xray_core", "train", "--data", str(tiny_dataset), "--out", str(out), "--image-size", "32",
-               "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "8", "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={free_port()}",
+        "-m",
+        "xray_core",
+        "train",
+        "--data",
+        str(tiny_dataset),
+        "--out",
+        str(out),
+        "--image-size",
+        "32",
+        "--epochs",
+        "1",
+        "--samples-per-epoch",
+        "32",
+        "--batch-size",
+        "8",
+        "--workers",
+        "1",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -22,13 +22,16 @@ def write_lung_corpus(root, counts=(("train", 8), ("val", 4)), external=3):
                 name = f"{split}{index}"
                 mask = np.zeros((40, 48), np.uint8)
                 top = int(rng.integers(4, 10))
-                mask[top:top + 24, 6:20] = mask[top:top + 24, 28:42] = 255
+                mask[top : top + 24, 6:20] = mask[top : top + 24, 28:42] = 255
                 film = np.clip(rng.normal(170, 20, mask.shape) - 0.4 * mask, 0, 255).astype(np.uint8)
                 Image.fromarray(film).save(root / section / "images" / f"{name}.png")
                 Image.fromarray(mask).save(root / section / "masks" / f"{name}.png")
                 files = f"images/{name}.png,masks/{name}.png"
-                rows.append(f"{files},{split},pediatric" if section == "lungs"
-                            else f"images/{name}.png,viral,external,pediatric,masks/{name}.png")
+                rows.append(
+                    f"{files},{split},pediatric"
+                    if section == "lungs"
+                    else f"images/{name}.png,viral,external,pediatric,masks/{name}.png"
+                )
         (root / section / "manifest.csv").write_text("\n".join(rows) + "\n")
     return root
 
@@ -63,8 +66,9 @@ def test_config_validates_widths_and_size():
 def test_smoke_training_writes_a_verified_resumable_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
     write_lung_corpus(tmp_path / "cxr")
-    cfg = SegmenterConfig(data=str(tmp_path / "cxr"), out=str(tmp_path / "run"), image_size=32, channels="4,8",
-                          epochs=1, batch_size=4)
+    cfg = SegmenterConfig(
+        data=str(tmp_path / "cxr"), out=str(tmp_path / "run"), image_size=32, channels="4,8", epochs=1, batch_size=4
+    )
     path = run(cfg, show=False)
     loaded = read_segmenter(path)
     assert loaded.meta.kind == "lung-segmenter" and loaded.meta.trained and loaded.meta.channels == (4, 8)

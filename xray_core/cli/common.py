@@ -27,8 +27,10 @@ def read_bytes(file: str) -> bytes:
     try:
         return Path(file).read_bytes()
     except OSError as error:
-        raise XrayInputError(f"{file}: cannot read the file ({error.strerror or error}); expected a readable "
-                             "PNG, JPEG, TIFF or DICOM file") from error
+        raise XrayInputError(
+            f"{file}: cannot read the file ({error.strerror or error}); expected a readable "
+            "PNG, JPEG, TIFF or DICOM file"
+        ) from error
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
@@ -38,5 +40,6 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
         if isinstance(field.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         else:
-            parser.add_argument(flag, type=type(field.default), default=field.default,
-                                help=f"(default: {field.default!r})")
+            parser.add_argument(
+                flag, type=type(field.default), default=field.default, help=f"(default: {field.default!r})"
+            )

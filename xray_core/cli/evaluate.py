@@ -14,25 +14,39 @@ from xray_core.config import default_checkpoint, default_data_dir
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "evaluate", help="score a checkpoint on the test split and the external films; render its model card",
+        "evaluate",
+        help="score a checkpoint on the test split and the external films; render its model card",
         description="Per-class and clinical figures with patient-bootstrap 95 % CIs on each set side by side, "
-                    "recall per age group x label, calibration, the shortcut audit (linear probe for age group and "
-                    "source; adult NIH films) and the project's targets.")
+        "recall per age group x label, calibration, the shortcut audit (linear probe for age group and "
+        "source; adult NIH films) and the project's targets.",
+    )
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
-    parser.add_argument("--data", default=None, help="dataset root or manifest (default: $XRAY_DATA_DIR or "
-                                                     "../shared/cxr)")
-    parser.add_argument("--splits", default="test,external",
-                        help="comma-separated: train, val, test, and 'external' for <data>/external (default: "
-                             "test,external; missing external is skipped)")
+    parser.add_argument(
+        "--data", default=None, help="dataset root or manifest (default: $XRAY_DATA_DIR or ../shared/cxr)"
+    )
+    parser.add_argument(
+        "--splits",
+        default="test,external",
+        help="comma-separated: train, val, test, and 'external' for <data>/external (default: "
+        "test,external; missing external is skipped)",
+    )
     parser.add_argument("--no-probe", action="store_true", help="skip the linear probe on features (train/val)")
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report (metrics.json) here")
     parser.add_argument("--card", default=None, metavar="OUT", help="write the markdown model card here")
     parser.add_argument("--bootstrap", type=int, default=500, help="patient-bootstrap resamples (default: 500)")
     parser.add_argument("--train-command", default="", help="the training command to quote in the card")
-    parser.add_argument("--faithfulness", default=None, metavar="JSON",
-                        help="a 'python -m xray_core faithfulness --json' report to include in the card")
-    parser.add_argument("--notes", default=None, metavar="MD", help="a markdown file appended to the card "
-                                                                     "(e.g. what was tried and not shipped)")
+    parser.add_argument(
+        "--faithfulness",
+        default=None,
+        metavar="JSON",
+        help="a 'python -m xray_core faithfulness --json' report to include in the card",
+    )
+    parser.add_argument(
+        "--notes",
+        default=None,
+        metavar="MD",
+        help="a markdown file appended to the card (e.g. what was tried and not shipped)",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -72,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if args.card:
         train_command = args.train_command or loaded.meta.extra.get("train_command", "")
         Path(args.card).write_text(render(report, loaded.meta, command=command, train_command=train_command))
-    print(json.dumps({t["split"] + ": " + t["measure"]: [t["value"], t["target"]] for t in report["targets"]},
-                     indent=2))
+    print(
+        json.dumps({t["split"] + ": " + t["measure"]: [t["value"], t["target"]] for t in report["targets"]}, indent=2)
+    )
     return 0
 
 

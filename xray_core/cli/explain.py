@@ -1,4 +1,6 @@
-"""``python -m xray_core explain FILE...`` (heatmaps), ``faithfulness`` and ``localisation`` (per-method reports).
+"""``python -m xray_core explain FILE...`` (heatmaps) and ``faithfulness`` (a per-method report).
+
+``localisation`` lives in :mod:`xray_core.cli.localisation`; this module's :func:`main` still accepts all three.
 
 ``explain --maps DIR`` writes each map as an 8-bit grayscale PNG at the film's own size (255 = hottest), named by
 the film's stem; ``--json`` adds per film the share of the map inside the lungs and whether the hottest point
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from xray_core.cli import localisation
 from xray_core.cli.segment import unique_stem
 from xray_core.config import default_checkpoint, default_data_dir
 
@@ -20,34 +23,55 @@ _COMMANDS = ("explain", "faithfulness", "localisation")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``explain``, ``faithfulness`` and ``localisation`` commands; returns the ``explain`` parser."""
+    """Add the ``explain`` and ``faithfulness`` commands; returns the ``explain`` parser."""
     from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD
     from xray_core.explain.overlay import COLORMAPS
 
     parser = subparsers.add_parser(
-        "explain", help="class-activation heatmaps for one or more images",
+        "explain",
+        help="class-activation heatmaps for one or more images",
         description="Where the model looked: a Grad-CAM-family map for the predicted (or a chosen) class, its "
-                    "strength and the prediction from the same pass. Decision support, not a diagnosis.")
+        "strength and the prediction from the same pass. Decision support, not a diagnosis.",
+    )
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
-    parser.add_argument("--method", default=DEFAULT_METHOD, help=f"one of {', '.join(CAM_METHODS)} "
-                        f"(scorecam and ablationcam are slow) (default: {DEFAULT_METHOD})")
+    parser.add_argument(
+        "--method",
+        default=DEFAULT_METHOD,
+        help=f"one of {', '.join(CAM_METHODS)} (scorecam and ablationcam are slow) (default: {DEFAULT_METHOD})",
+    )
     parser.add_argument("--target", default="auto", help="'auto' (the predicted class) or a class name")
     parser.add_argument("--out", default=None, metavar="PNG", help="one FILE: write the overlay with outlines here")
-    parser.add_argument("--maps", default=None, metavar="DIR",
-                        help="write each map as DIR/<stem>.png, 8-bit grayscale at the film's size, 255 = hottest")
-    parser.add_argument("--segmenter", default=None, help="lung segmenter for --json's lung figures (default: "
-                                                          "$XRAY_SEGMENTER or weights/lung_unet.pt)")
+    parser.add_argument(
+        "--maps",
+        default=None,
+        metavar="DIR",
+        help="write each map as DIR/<stem>.png, 8-bit grayscale at the film's size, 255 = hottest",
+    )
+    parser.add_argument(
+        "--segmenter",
+        default=None,
+        help="lung segmenter for --json's lung figures (default: $XRAY_SEGMENTER or weights/lung_unet.pt)",
+    )
     parser.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in [0, 1] (default: 0.4)")
     parser.add_argument("--colormap", default="jet", choices=sorted(COLORMAPS))
-    parser.add_argument("--outline-percentile", type=float, default=90.0,
-                        help="outline the map above this percentile; negative: no outline (default: 90)")
-    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="OUT",
-                        help="JSON with lung fraction and pointing hit per film: bare --json prints it instead of "
-                             "text (an object for one FILE, else a list); --json OUT writes the list to OUT")
+    parser.add_argument(
+        "--outline-percentile",
+        type=float,
+        default=90.0,
+        help="outline the map above this percentile; negative: no outline (default: 90)",
+    )
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="OUT",
+        help="JSON with lung fraction and pointing hit per film: bare --json prints it instead of "
+        "text (an object for one FILE, else a list); --json OUT writes the list to OUT",
+    )
     parser.set_defaults(run=run_explain)
     _add_faithfulness(subparsers)
-    _add_localisation(subparsers)
     return parser
 
 
@@ -56,69 +80,28 @@ def _add_faithfulness(subparsers) -> None:
     from xray_core.explain.faithfulness import REMOVE_PERCENTILE
 
     parser = subparsers.add_parser(
-        "faithfulness", help="how much each CAM method's hot region drives the prediction, vs RandomCAM",
+        "faithfulness",
+        help="how much each CAM method's hot region drives the prediction, vs RandomCAM",
         description="ROAD confidence drop (hottest pixels imputed away) and keep-only confidence change per CAM "
-                    "method, against a RandomCAM baseline, on a sample of a split.")
+        "method, against a RandomCAM baseline, on a sample of a split.",
+    )
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
-    parser.add_argument("--data", default=None,
-                        help="dataset root or manifest (default: $XRAY_DATA_DIR or ../shared/cxr)")
+    parser.add_argument(
+        "--data", default=None, help="dataset root or manifest (default: $XRAY_DATA_DIR or ../shared/cxr)"
+    )
     parser.add_argument("--split", default="test", help="train | val | test | '' for all rows (default: test)")
     parser.add_argument("--n", type=int, default=100, help="images sampled from the split (default: 100)")
     parser.add_argument("--methods", default=",".join(FAST_METHODS), help="comma-separated CAM methods")
-    parser.add_argument("--percentile", type=float, default=REMOVE_PERCENTILE,
-                        help=f"ROAD removes pixels above this map percentile (default: {REMOVE_PERCENTILE})")
+    parser.add_argument(
+        "--percentile",
+        type=float,
+        default=REMOVE_PERCENTILE,
+        help=f"ROAD removes pixels above this map percentile (default: {REMOVE_PERCENTILE})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report here")
     parser.add_argument("--markdown", default=None, metavar="OUT", help="write the model-card section here")
     parser.set_defaults(run=run_faithfulness)
-
-
-def _add_localisation(subparsers) -> None:
-    from xray_core.explain.localisation import VARIANTS
-
-    parser = subparsers.add_parser(
-        "localisation", help="compare CAM methods and layers on where their maps fall relative to the lungs",
-        description="On external pneumonia films (bacterial/viral) with reference lung masks: share of map "
-                    "energy inside the lungs, pointing game, and ROAD confidence drop against RandomCAM, with "
-                    "bootstrap CIs, for each CAM method and target layer.")
-    parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
-    parser.add_argument("--data", default=None, help="corpus root (default: $XRAY_DATA_DIR or ../shared/cxr)")
-    parser.add_argument("--n", type=int, default=60, help="films sampled (default: 60)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated map variants")
-    parser.add_argument("--target", default="label", choices=("label", "predicted"),
-                        help="explain the labelled class or the predicted one (default: label)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, metavar="OUT", help="write the report here")
-    parser.add_argument("--markdown", default=None, metavar="OUT", help="write the table here")
-    parser.set_defaults(run=run_localisation)
-
-
-def run_localisation(args: argparse.Namespace) -> int:
-    """Sample external pneumonia films with masks, compare the variants, print and optionally write the report."""
-    from xray_core.explain.localisation import localisation_markdown, localisation_report
-    from xray_core.inference.lungs import mask_pairs
-    from xray_core.models.checkpoint import CheckpointError, load_checkpoint
-
-    try:
-        loaded = load_checkpoint(args.checkpoint or default_checkpoint())
-        pairs = mask_pairs(args.data or default_data_dir(), "external")
-        pairs = pairs[pairs["label"].isin(["bacterial", "viral"])]
-        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-        report = localisation_report(loaded, pairs, variants, n=args.n, seed=args.seed, target=args.target)
-    except (CheckpointError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    options = [("--checkpoint", args.checkpoint), ("--data", args.data), ("--n", args.n), ("--seed", args.seed),
-               ("--target", args.target), ("--variants", args.variants)]
-    report.update(data=str(args.data or default_data_dir()), command="python -m xray_core localisation " + " ".join(
-        f"{flag} {value}" for flag, value in options if value is not None))
-    markdown = localisation_markdown(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
-    if args.markdown:
-        Path(args.markdown).write_text(markdown)
-    print(markdown, end="")
-    return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -202,10 +185,18 @@ def _lung_figures(lungs: dict, image, cam) -> dict:
     mask = segment(lungs["segmenter"], image)
     figures = {"segmenter": lungs["segmenter"].identity()}
     if not mask.any():
-        return {**figures, "lung_fraction": None, "pointing_hit": None,
-                "lungs_note": "the segmenter found no lungs on this film"}
-    return {**figures, "lung_fraction": lung_fraction(cam, mask), "pointing_hit": pointing_hit(cam, mask),
-            "lungs_note": None}
+        return {
+            **figures,
+            "lung_fraction": None,
+            "pointing_hit": None,
+            "lungs_note": "the segmenter found no lungs on this film",
+        }
+    return {
+        **figures,
+        "lung_fraction": lung_fraction(cam, mask),
+        "pointing_hit": pointing_hit(cam, mask),
+        "lungs_note": None,
+    }
 
 
 def _write_overlay(args: argparse.Namespace, pixels, cam) -> str:
@@ -225,11 +216,15 @@ def _print_summary(summary: dict) -> None:
     prediction = summary["prediction"]
     flags = [flag for flag in ("refused", "low_confidence") if prediction.get(flag)]
     print(f"file: {summary['file']}")
-    print(f"prediction: {prediction['label']} ({prediction['probabilities'][prediction['label']]:.3f})"
-          + (f" [{', '.join(flags)}]" if flags else ""))
-    print(f"explanation: {summary['method']} for {summary['target']}: {summary['strength']} "
-          f"(evidence {summary['evidence']:+.2f} log-odds; raw max {summary['raw_max']:.4g}, "
-          f"mean {summary['raw_mean']:.4g})")
+    print(
+        f"prediction: {prediction['label']} ({prediction['probabilities'][prediction['label']]:.3f})"
+        + (f" [{', '.join(flags)}]" if flags else "")
+    )
+    print(
+        f"explanation: {summary['method']} for {summary['target']}: {summary['strength']} "
+        f"(evidence {summary['evidence']:+.2f} log-odds; raw max {summary['raw_max']:.4g}, "
+        f"mean {summary['raw_mean']:.4g})"
+    )
     for note in [*prediction.get("notes", []), *summary["notes"]]:
         print(f"note: {note}")
     if summary["overlay"]:
@@ -250,8 +245,9 @@ def run_faithfulness(args: argparse.Namespace) -> int:
         if table.empty:
             raise ValueError(f"no images in split {args.split!r}; expected train, val, test or ''")
         methods = [m for m in args.methods.split(",") if m.strip()]
-        report = method_faithfulness_report(loaded, table, methods, n=args.n, seed=args.seed,
-                                            percentile=args.percentile)
+        report = method_faithfulness_report(
+            loaded, table, methods, n=args.n, seed=args.seed, percentile=args.percentile
+        )
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -266,12 +262,15 @@ def run_faithfulness(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``main(["explain", FILE, ...])`` or ``main(["faithfulness", ...])``; a bare FILE means explain."""
+    """``main(["explain", FILE, ...])``, ``main(["faithfulness", ...])`` or ``main(["localisation", ...])``; a bare
+    FILE means explain."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in _COMMANDS:
         argv = ["explain", *argv]
     parser = argparse.ArgumentParser(prog="python -m xray_core")
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_parser(subparsers)
+    localisation.add_parser(subparsers)
     args = parser.parse_args(argv)
     args.argv = argv[1:]
     return int(args.run(args) or 0)

@@ -10,16 +10,38 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from xray_core.cli import evaluate, explain, operating_point, predict, reliability, segment, stats, train
+from xray_core.cli import (
+    evaluate,
+    explain,
+    localisation,
+    operating_point,
+    predict,
+    reliability,
+    segment,
+    stats,
+    train,
+)
 
-COMMANDS = (predict.add_parser, explain.add_parser, segment.add_parser, train.add_parser, train.add_placeholder_parser,
-            operating_point.add_parser, evaluate.add_parser, stats.add_parser, reliability.add_parser)
+COMMANDS = (
+    predict.add_parser,
+    explain.add_parser,
+    localisation.add_parser,
+    segment.add_parser,
+    train.add_parser,
+    train.add_placeholder_parser,
+    operating_point.add_parser,
+    evaluate.add_parser,
+    stats.add_parser,
+    reliability.add_parser,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m xray_core",
-                                     description="Chest X-ray decision support: normal, bacterial pneumonia, "
-                                                 "viral pneumonia, COVID-19. Not a diagnosis.")
+    parser = argparse.ArgumentParser(
+        prog="python -m xray_core",
+        description="Chest X-ray decision support: normal, bacterial pneumonia, "
+        "viral pneumonia, COVID-19. Not a diagnosis.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(subparsers)

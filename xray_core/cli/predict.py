@@ -12,9 +12,12 @@ from xray_core.config import default_checkpoint
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("predict", help="class probabilities for one or more images",
-                                   description="Predict normal / bacterial / viral / COVID-19 for each FILE "
-                                               "(PNG, JPEG, TIFF or DICOM). Decision support, not a diagnosis.")
+    parser = subparsers.add_parser(
+        "predict",
+        help="class probabilities for one or more images",
+        description="Predict normal / bacterial / viral / COVID-19 for each FILE "
+        "(PNG, JPEG, TIFF or DICOM). Decision support, not a diagnosis.",
+    )
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--checkpoint", default=None, help=f"checkpoint file (default: {default_checkpoint()})")
     parser.add_argument("--json", action="store_true", help="print one JSON array instead of a table")
@@ -56,5 +59,3 @@ def _print_table(rows: list[dict], class_names: Sequence[str]) -> None:
         probabilities = "\t".join(f"{row['probabilities'][name]:.3f}" for name in class_names)
         flags = ",".join(f for f in ("refused", "low_confidence") if row.get(f))
         print(f"{row['file']}\t{row['label']}\t{probabilities}\t{flags}")
-
-

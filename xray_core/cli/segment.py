@@ -25,22 +25,28 @@ EXTERNAL_GOAL = 0.95  # issue 12: mean Dice on external films
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``segment`` and ``train-segmenter``; returns the ``segment`` parser."""
     parser = subparsers.add_parser(
-        "segment", help="lung masks (PNG, 0/255, the film's own size), or --evaluate the segmenter",
+        "segment",
+        help="lung masks (PNG, 0/255, the film's own size), or --evaluate the segmenter",
         description="Segment the lungs of each FILE with the shipped U-Net and write DIR/<stem>.png; with "
-                    "--evaluate, measure Dice and boundary errors on lungs val/test and external instead.")
+        "--evaluate, measure Dice and boundary errors on lungs val/test and external instead.",
+    )
     parser.add_argument("files", nargs="*", metavar="FILE")
     parser.add_argument("--out", default=None, metavar="DIR", help="folder for the mask PNGs")
-    parser.add_argument("--segmenter", default=None, help="lung segmenter checkpoint (default: $XRAY_SEGMENTER "
-                                                          "or weights/lung_unet.pt)")
+    parser.add_argument(
+        "--segmenter", default=None, help="lung segmenter checkpoint (default: $XRAY_SEGMENTER or weights/lung_unet.pt)"
+    )
     parser.add_argument("--evaluate", action="store_true", help="measure against the corpus masks instead")
     parser.add_argument("--data", default=None, help="corpus root (default: $XRAY_DATA_DIR or ../shared/cxr)")
     parser.add_argument("--limit", type=int, default=0, help="--evaluate: films per section (0 = all)")
     parser.add_argument("--json", default=None, metavar="OUT", help="--evaluate: write the report here")
     parser.add_argument("--card", default=None, metavar="OUT", help="--evaluate: write the markdown card here")
     parser.set_defaults(run=run_segment)
-    trainer = subparsers.add_parser("train-segmenter", help="train the lung U-Net on <data>/lungs",
-                                    description="Train the lung segmentation U-Net; keeps the epoch with the best "
-                                                "lungs-val Dice; external is measured at the end, never selected on.")
+    trainer = subparsers.add_parser(
+        "train-segmenter",
+        help="train the lung U-Net on <data>/lungs",
+        description="Train the lung segmentation U-Net; keeps the epoch with the best "
+        "lungs-val Dice; external is measured at the end, never selected on.",
+    )
     add_dataclass_flags(trainer, SegmenterConfig)
     trainer.set_defaults(run=run_train)
     return parser
@@ -114,8 +120,11 @@ def _evaluate(args: argparse.Namespace, segmenter) -> int:
     data = Path(args.data or default_data_dir())
     try:
         lungs = mask_pairs(data, "lungs")
-        sections = {"lungs_val": lungs[lungs["split"] == "val"], "lungs_test": lungs[lungs["split"] == "test"],
-                    "external": mask_pairs(data, "external")}
+        sections = {
+            "lungs_val": lungs[lungs["split"] == "val"],
+            "lungs_test": lungs[lungs["split"] == "test"],
+            "external": mask_pairs(data, "external"),
+        }
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -123,13 +132,17 @@ def _evaluate(args: argparse.Namespace, segmenter) -> int:
         sections = {name: pairs.head(args.limit) for name, pairs in sections.items()}
     report: dict[str, Any] = {
         "command": "python -m xray_core " + shlex.join(getattr(args, "argv", []) or ["segment", "--evaluate"]),
-        "segmenter": segmenter.identity(), "threshold": segmenter.threshold,
-        "postprocess": segmenter.meta.postprocess, "data": str(data),
-        "training": {**{k: segmenter.meta.training.get(k) for k in ("epochs_run", "best_epoch", "wall_time_seconds",
-                                                                    "history")},
-                     "pairs": segmenter.meta.data_summary.get("lungs", {})},
+        "segmenter": segmenter.identity(),
+        "threshold": segmenter.threshold,
+        "postprocess": segmenter.meta.postprocess,
+        "data": str(data),
+        "training": {
+            **{k: segmenter.meta.training.get(k) for k in ("epochs_run", "best_epoch", "wall_time_seconds", "history")},
+            "pairs": segmenter.meta.data_summary.get("lungs", {}),
+        },
         "train_config": segmenter.meta.train_config,
-        "sections": {name: evaluate_segmenter(segmenter, pairs) for name, pairs in sections.items()}}
+        "sections": {name: evaluate_segmenter(segmenter, pairs) for name, pairs in sections.items()},
+    }
     external = report["sections"]["external"]["summary"]["dice_mean"]
     report["goal"] = {"external_dice_mean": EXTERNAL_GOAL, "met": external is not None and external >= EXTERNAL_GOAL}
     if args.json:
@@ -146,52 +159,71 @@ def lung_card(report: dict[str, Any]) -> str:
     segmenter, training = report["segmenter"], report["training"]
     external = report["sections"]["external"]["summary"]["dice_mean"]
     verdict = "meets" if report["goal"]["met"] else "does NOT meet"
-    lines = ["# Lung segmenter card", "",
-             f"`{segmenter['checkpoint']}` version {segmenter['version']}, SHA-256 `{segmenter['sha256'][:16]}…`. "
-             f"A U-Net ({report['train_config'].get('channels')} channels) on {segmenter['image_size']} px squashed "
-             f"films; probability ≥ {report['threshold']} at the film's own size, then the two largest components "
-             "with holes filled.", "",
-             "**Intended use:** drawing lung outlines over films and measuring where heatmaps fall (share of heatmap "
-             "energy inside the lungs). Decision support only; not a diagnostic device, and its masks are not for "
-             "measuring anything clinical (lung volume, effusion size).", "",
-             "## Evaluation", "",
-             f"Produced by `{report['command']}`. Distances in pixels of each film's own size (224 px for "
-             "pediatric films; adult films up to 384 px). ASSD: average symmetric surface distance; HD95: "
-             "95th-percentile Hausdorff distance.", "",
-             *_table(report["sections"]), "",
-             f"**External mean Dice {_f(external)} {verdict} the goal of {report['goal']['external_dice_mean']}.**",
-             "", "## Training", "",
-             f"`{_train_command(report['train_config'])}` trained on lungs/ train only "
-             f"({report['training'].get('pairs', {}).get('train', '?')} pairs). The epoch kept (epoch "
-             f"{training.get('best_epoch')} of {training.get('epochs_run')}) had the best lungs-val Dice at the "
-             "input size; external films were never used for training or selection. Wall time "
-             f"{training.get('wall_time_seconds')} s on one CPU thread.", "",
-             *_limitations()]
+    lines = [
+        "# Lung segmenter card",
+        "",
+        f"`{segmenter['checkpoint']}` version {segmenter['version']}, SHA-256 `{segmenter['sha256'][:16]}…`. "
+        f"A U-Net ({report['train_config'].get('channels')} channels) on {segmenter['image_size']} px squashed "
+        f"films; probability ≥ {report['threshold']} at the film's own size, then the two largest components "
+        "with holes filled.",
+        "",
+        "**Intended use:** drawing lung outlines over films and measuring where heatmaps fall (share of heatmap "
+        "energy inside the lungs). Decision support only; not a diagnostic device, and its masks are not for "
+        "measuring anything clinical (lung volume, effusion size).",
+        "",
+        "## Evaluation",
+        "",
+        f"Produced by `{report['command']}`. Distances in pixels of each film's own size (224 px for "
+        "pediatric films; adult films up to 384 px). ASSD: average symmetric surface distance; HD95: "
+        "95th-percentile Hausdorff distance.",
+        "",
+        *_table(report["sections"]),
+        "",
+        f"**External mean Dice {_f(external)} {verdict} the goal of {report['goal']['external_dice_mean']}.**",
+        "",
+        "## Training",
+        "",
+        f"`{_train_command(report['train_config'])}` trained on lungs/ train only "
+        f"({report['training'].get('pairs', {}).get('train', '?')} pairs). The epoch kept (epoch "
+        f"{training.get('best_epoch')} of {training.get('epochs_run')}) had the best lungs-val Dice at the "
+        "input size; external films were never used for training or selection. Wall time "
+        f"{training.get('wall_time_seconds')} s on one CPU thread.",
+        "",
+        *_limitations(),
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _table(sections: dict[str, Any]) -> list[str]:
-    lines = ["| set | films | Dice mean | Dice median | Dice 5th pct | ASSD mean | HD95 mean | HD95 median |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| set | films | Dice mean | Dice median | Dice 5th pct | ASSD mean | HD95 mean | HD95 median |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, section in sections.items():
         groups = section["summary"].get("by_age_group", {})
-        rows = [(name, section["summary"])] + ([(f"{name} · {g}", v) for g, v in groups.items()] if len(groups) > 1
-                                               else [])
+        rows = [(name, section["summary"])] + (
+            [(f"{name} · {g}", v) for g, v in groups.items()] if len(groups) > 1 else []
+        )
         for label, s in rows:
-            lines.append(f"| {label} | {s['n']} | {_f(s['dice_mean'])} | {_f(s['dice_median'])} | "
-                         f"{_f(s['dice_p05'])} | {_f(s['assd_mean'], 2)} | {_f(s['hd95_mean'], 2)} | "
-                         f"{_f(s['hd95_median'], 2)} |")
+            lines.append(
+                f"| {label} | {s['n']} | {_f(s['dice_mean'])} | {_f(s['dice_median'])} | "
+                f"{_f(s['dice_p05'])} | {_f(s['assd_mean'], 2)} | {_f(s['hd95_mean'], 2)} | "
+                f"{_f(s['hd95_median'], 2)} |"
+            )
     return lines
 
 
 def _limitations() -> list[str]:
-    return ["## Limitations", "",
-            "- External films are pediatric (Kermany test split); the adult lungs/ films are COVID-19 cases from "
-            "one source (ieee8023 copies), so adult performance outside that source is unmeasured.",
-            "- Reference masks leave out regions annotators marked 'ignore' (devices, burnt-in markings); the "
-            "post-processing fills holes, which counts against the model there.",
-            "- One external film has no mask (its annotation covers one lung) and is left out.",
-            "- 71 adult lungs/ train films are copies of main-corpus val/test films (see the corpus README)."]
+    return [
+        "## Limitations",
+        "",
+        "- External films are pediatric (Kermany test split); the adult lungs/ films are COVID-19 cases from "
+        "one source (ieee8023 copies), so adult performance outside that source is unmeasured.",
+        "- Reference masks leave out regions annotators marked 'ignore' (devices, burnt-in markings); the "
+        "post-processing fills holes, which counts against the model there.",
+        "- One external film has no mask (its annotation covers one lung) and is left out.",
+        "- 71 adult lungs/ train films are copies of main-corpus val/test films (see the corpus README).",
+    ]
 
 
 def _train_command(config: dict[str, Any]) -> str:

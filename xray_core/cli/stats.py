@@ -14,18 +14,27 @@ from xray_core.data.stats import DUPLICATE_DISTANCE
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "stats", help="dataset statistics, duplicates, leakage and confounding",
+        "stats",
+        help="dataset statistics, duplicates, leakage and confounding",
         description="Scan a dataset (folder layout, folder with manifest.csv, or manifest CSV): counts per class, "
-                    "split and source; image sizes and intensities; exact and near-duplicate images; patients "
-                    "and duplicates shared across splits; class/source confounding; likely non-radiographs. "
-                    "Results are cached, so a second run only re-reads changed files.")
+        "split and source; image sizes and intensities; exact and near-duplicate images; patients "
+        "and duplicates shared across splits; class/source confounding; likely non-radiographs. "
+        "Results are cached, so a second run only re-reads changed files.",
+    )
     parser.add_argument("data", metavar="DIR", help="dataset root or manifest CSV")
     parser.add_argument("--json", default=None, metavar="OUT", help="write the full summary as JSON here")
     parser.add_argument("--html", default=None, metavar="OUT", help="write an HTML report with plotly figures here")
-    parser.add_argument("--metadata-only", action="store_true",
-                        help="read headers only (fast): no intensities, duplicates or inversion checks")
-    parser.add_argument("--max-distance", type=int, default=DUPLICATE_DISTANCE,
-                        help=f"near-duplicate threshold in bits of the 256-bit hash (default: {DUPLICATE_DISTANCE})")
+    parser.add_argument(
+        "--metadata-only",
+        action="store_true",
+        help="read headers only (fast): no intensities, duplicates or inversion checks",
+    )
+    parser.add_argument(
+        "--max-distance",
+        type=int,
+        default=DUPLICATE_DISTANCE,
+        help=f"near-duplicate threshold in bits of the 256-bit hash (default: {DUPLICATE_DISTANCE})",
+    )
     parser.add_argument("--workers", type=int, default=0, help="processes (default: 0 = all cores)")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update the on-disk cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,10 +66,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
     properties = summary["image_properties"]
     print(f"unreadable: {properties['n_errors']}; formats: {properties['formats']}")
     duplicates, leaks = summary["duplicates"], summary["leakage"]
-    print(f"duplicate groups: {duplicates['n_exact_groups']} exact, {duplicates['n_near_groups']} near "
-          f"({duplicates['n_images_in_groups']} images)")
-    print(f"leakage: {leaks['n_patients_across_splits']} patients and {leaks['n_duplicate_groups_across_splits']} "
-          f"duplicate groups span splits")
+    print(
+        f"duplicate groups: {duplicates['n_exact_groups']} exact, {duplicates['n_near_groups']} near "
+        f"({duplicates['n_images_in_groups']} images)"
+    )
+    print(
+        f"leakage: {leaks['n_patients_across_splits']} patients and {leaks['n_duplicate_groups_across_splits']} "
+        f"duplicate groups span splits"
+    )
     for by, section in summary["confounding"].items():
         v = section["cramers_v"]
         print(f"class vs {by}: Cramer's V = {'undefined' if v is None else f'{v:.2f}'}")
@@ -81,8 +94,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     progress, close = _progress_bar(args.quiet)
     try:
-        scan = scan_images(table, pixels=not args.metadata_only, workers=args.workers or None, progress=progress,
-                           cache=not args.no_cache)
+        scan = scan_images(
+            table,
+            pixels=not args.metadata_only,
+            workers=args.workers or None,
+            progress=progress,
+            cache=not args.no_cache,
+        )
     finally:
         close()
     summary = summarize(table, scan, max_distance=args.max_distance)

@@ -10,10 +10,13 @@ from xray_core.training.config import TrainConfig
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train a model on a dataset",
-                                   description="Train on the train split; keep the epoch with the best selection score "
-                                               "(val and external AUCs, worst age-group x label recall); runs "
-                                               "under torchrun for DistributedDataParallel.")
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model on a dataset",
+        description="Train on the train split; keep the epoch with the best selection score "
+        "(val and external AUCs, worst age-group x label recall); runs "
+        "under torchrun for DistributedDataParallel.",
+    )
     add_dataclass_flags(parser, TrainConfig)
     parser.set_defaults(run=_run_train)
 
@@ -41,10 +44,10 @@ def _run_placeholder(args: argparse.Namespace) -> int:
     from xray_core.models.networks import build_model
 
     prep = Preprocessing(image_size=args.image_size)
-    save_checkpoint(args.out, build_model(args.arch, in_channels=prep.in_channels),
-                    {"arch": args.arch, "preprocessing": prep.to_dict(), "trained": False,
-                     "version": "untrained-placeholder"})
+    save_checkpoint(
+        args.out,
+        build_model(args.arch, in_channels=prep.in_channels),
+        {"arch": args.arch, "preprocessing": prep.to_dict(), "trained": False, "version": "untrained-placeholder"},
+    )
     print(f"UNTRAINED placeholder checkpoint written to {args.out}")
     return 0
-
-

@@ -22,8 +22,17 @@ from typing import Any
 
 #: submodule -> the names it contributes to this package (its ``__all__``, minus names another module provides).
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "dataset": ("CORE_COLUMNS", "DatasetError", "XrayDataset", "canonical_label", "class_counts", "data_summary",
-                "load_dataset", "present_labels", "split_counts"),
+    "dataset": (
+        "CORE_COLUMNS",
+        "DatasetError",
+        "XrayDataset",
+        "canonical_label",
+        "class_counts",
+        "data_summary",
+        "load_dataset",
+        "present_labels",
+        "split_counts",
+    ),
     "cache": ("cached_pixels", "decode_images"),
     "image_stats": ("ANALYSIS_SIDE", "HIST_BINS", "inversion_score", "phash", "pixel_statistics", "scan_file"),
     "scan": ("EXTRA_COLUMNS", "SCAN_COLUMNS", "scan_images"),

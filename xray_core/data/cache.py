@@ -50,8 +50,15 @@ def decode_images(paths: Sequence[str], size: int, workers: int = 0, progress: b
     jobs = [(str(p), size) for p in paths]
     chunk = max(1, len(jobs) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(tqdm(pool.map(_decode, jobs, chunksize=chunk), total=len(jobs), disable=not progress,
-                            desc=f"decoding at {size}px", unit="img"))
+        results = list(
+            tqdm(
+                pool.map(_decode, jobs, chunksize=chunk),
+                total=len(jobs),
+                disable=not progress,
+                desc=f"decoding at {size}px",
+                unit="img",
+            )
+        )
     failures = [f"{path}: {error}" for (path, _), (_, error) in zip(jobs, results) if error]
     if failures:
         raise XrayInputError(f"{len(failures)} image(s) could not be read, e.g. " + "; ".join(failures[:3]))

@@ -39,9 +39,14 @@ def confounding(table: pd.DataFrame, by: str = "source") -> dict[str, Any]:
     counts = counts[counts.sum(axis=1) > 0]
     shares = counts.div(counts.sum(axis=1), axis=0)
     v = cramers_v(counts)
-    result = {"by": by, "cramers_v": v, "counts": nested(counts), "shares": nested(shares.round(4)),
-              "dominant": {c: [str(row.idxmax()), float(row.max())] for c, row in shares.iterrows()},
-              "warnings": []}
+    result = {
+        "by": by,
+        "cramers_v": v,
+        "counts": nested(counts),
+        "shares": nested(shares.round(4)),
+        "dominant": {c: [str(row.idxmax()), float(row.max())] for c, row in shares.iterrows()},
+        "warnings": [],
+    }
     if counts.shape[1] < 2:
         return result
     for label, (value, share) in result["dominant"].items():
@@ -49,8 +54,10 @@ def confounding(table: pd.DataFrame, by: str = "source") -> dict[str, Any]:
             result["warnings"].append(f"{percent(share)} of '{label}' images come from one {by} ({value}).")
     if v is not None and v >= MODERATE_V:
         strength = "Strong" if v >= STRONG_V else "Moderate"
-        result["warnings"].append(f"{strength} association between class and {by} (Cramer's V = {v:.2f}): "
-                                  f"a model can learn the {by} instead of the disease; report per-{by} metrics.")
+        result["warnings"].append(
+            f"{strength} association between class and {by} (Cramer's V = {v:.2f}): "
+            f"a model can learn the {by} instead of the disease; report per-{by} metrics."
+        )
     return result
 
 

@@ -51,5 +51,11 @@ def images_per_patient(table: pd.DataFrame) -> pd.Series:
     return known["patient_id"].value_counts()
 
 
-__all__ = ["SPLITS", "class_counts", "images_per_patient", "patients_per_class", "source_class_table",
-           "split_class_table"]
+__all__ = [
+    "SPLITS",
+    "class_counts",
+    "images_per_patient",
+    "patients_per_class",
+    "source_class_table",
+    "split_class_table",
+]

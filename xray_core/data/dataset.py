@@ -2,7 +2,8 @@
 
 Every loader returns a :class:`pandas.DataFrame` whose first columns are ``path``
 (absolute str), ``label`` (one of :data:`LABELS`: a class or the partial label ``pneumonia``),
-``split`` (``train``/``val``/``test``/``external`` or ``""``), ``patient_id`` (str, ``""`` if unknown) and ``source`` (str);
+``split`` (``train``/``val``/``test``/``external`` or ``""``), ``patient_id`` (str, ``""`` if unknown) and
+``source`` (str);
 extra manifest columns follow. Folder names and labels that cannot be mapped are
 reported (``df.attrs["unknown_folders"]``, ``df.attrs["skipped"]``) and never guessed.
 """
@@ -42,22 +43,39 @@ def _key(name: str) -> str:
 
 _SYNONYMS = {
     "normal": ("normal", "healthy", "no finding", "no findings", "negative"),
-    "bacterial": ("bacteria", "bacterial", "pneumonia_bac", "pneumonia_bacteria", "pneumonia-bacterial",
-                  "bacterial pneumonia", "bacteria pneumonia"),
-    "viral": ("virus", "viral", "pneumonia_vir", "pneumonia_virus", "pneumonia-viral",
-              "viral pneumonia", "virus pneumonia"),
+    "bacterial": (
+        "bacteria",
+        "bacterial",
+        "pneumonia_bac",
+        "pneumonia_bacteria",
+        "pneumonia-bacterial",
+        "bacterial pneumonia",
+        "bacteria pneumonia",
+    ),
+    "viral": (
+        "virus",
+        "viral",
+        "pneumonia_vir",
+        "pneumonia_virus",
+        "pneumonia-viral",
+        "viral pneumonia",
+        "virus pneumonia",
+    ),
     # Not "coronavirus" or "SARS": SARS-CoV-1 and MERS are labelled viral in the corpus.
     "covid": ("covid", "covid-19", "covid19", "covid_19", "sars-cov-2", "covid-19 pneumonia", "covid pneumonia"),
     # Partial label: bacterial or viral, type unknown (NIH "Pneumonia", Kaggle-style binary PNEUMONIA folders).
     "pneumonia": ("pneumonia", "pneumonia unknown", "pneumonia (type unknown)"),
 }
 _LABEL_KEYS = {_key(synonym): label for label, synonyms in _SYNONYMS.items() for synonym in synonyms}
-_SPLIT_KEYS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test",
-               "external": "external"}
+_SPLIT_KEYS = {
+    "train": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "external": "external",
+}
 _MASK_COLUMNS = ("lung_mask", "mask")  # paths relative to the manifest, resolved like ``file``
-_PNEUMONIA = "pneumonia"  # partial; a Kermany file name (personN_bacteria_M) resolves it to a class
-_KAGGLE_KIND = re.compile(r"(?:^|[_\-])(bacteria|virus)(?:[_\-.]|$)", re.IGNORECASE)
-_KAGGLE_PATIENT = re.compile(r"^(person\d+)(?=_)|^((?:normal2-)?im-\d+)(?=-)", re.IGNORECASE)
 
 
 def canonical_label(name: str) -> str | None:
@@ -72,9 +90,11 @@ def _canonical_split(name: str) -> str | None:
 def _finish(df: pd.DataFrame, unknown: set[str], skipped: int, where: Path) -> pd.DataFrame:
     """Order the columns, attach the reports, and refuse an empty table."""
     if df.empty:
-        raise DatasetError(f"No images found in {where}. Accepted layouts: {ACCEPTED_LAYOUTS}; "
-                           f"image extensions: {', '.join(SUPPORTED_EXTENSIONS)}"
-                           + (f"; unrecognised folders: {sorted(unknown)}" if unknown else ""))
+        raise DatasetError(
+            f"No images found in {where}. Accepted layouts: {ACCEPTED_LAYOUTS}; "
+            f"image extensions: {', '.join(SUPPORTED_EXTENSIONS)}"
+            + (f"; unrecognised folders: {sorted(unknown)}" if unknown else "")
+        )
     extras = [c for c in df.columns if c not in CORE_COLUMNS]
     df = df[list(CORE_COLUMNS) + extras].reset_index(drop=True)
     df.attrs["unknown_folders"] = sorted(unknown)
@@ -94,28 +114,41 @@ def _load_manifest(csv_path: Path) -> pd.DataFrame:
         raise DatasetError(f"Cannot read manifest {csv_path}: {error}") from error
     file_column = "path" if "path" in table.columns else "file"
     if file_column not in table.columns or "label" not in table.columns:
-        raise DatasetError(f"Manifest {csv_path} needs columns 'file' (or 'path') and 'label'; "
-                           f"found {list(table.columns)}")
+        raise DatasetError(
+            f"Manifest {csv_path} needs columns 'file' (or 'path') and 'label'; found {list(table.columns)}"
+        )
     table = table.rename(columns={file_column: "path"}).drop(columns=["file"], errors="ignore")
     for column in ("split", "patient_id", "source"):
         table[column] = table[column].fillna("").str.strip() if column in table.columns else ""
     if not (table["source"] != "").any():
         table["source"] = Path(os.path.abspath(csv_path)).parent.name
-    table["label"] = _map_or_raise(table["label"].fillna(""), canonical_label, "label", csv_path,
-                                   f"expected one of {', '.join(LABELS)} or a synonym")
-    table["split"] = _map_or_raise(table["split"], _canonical_split, "split", csv_path,
-                                   "expected train, val (valid, validation), test, external or empty")
+    table["label"] = _map_or_raise(
+        table["label"].fillna(""),
+        canonical_label,
+        "label",
+        csv_path,
+        f"expected one of {', '.join(LABELS)} or a synonym",
+    )
+    table["split"] = _map_or_raise(
+        table["split"],
+        _canonical_split,
+        "split",
+        csv_path,
+        "expected train, val (valid, validation), test, external or empty",
+    )
     base = Path(os.path.abspath(csv_path)).parent
     table["path"] = [os.path.normpath(os.path.join(base, p)) for p in table["path"].fillna("")]
     for column in (c for c in _MASK_COLUMNS if c in table.columns):
-        table[column] = [os.path.normpath(os.path.join(base, p)) if isinstance(p, str) and p else ""
-                         for p in table[column]]
+        table[column] = [
+            os.path.normpath(os.path.join(base, p)) if isinstance(p, str) and p else "" for p in table[column]
+        ]
     keep = table["path"].map(lambda p: _is_image(os.path.basename(p)))
     return _finish(table[keep], set(), int((~keep).sum()), csv_path)
 
 
-def _map_or_raise(values: pd.Series, mapper: Callable[[str], str | None], what: str, where: Path,
-                  expected: str) -> pd.Series:
+def _map_or_raise(
+    values: pd.Series, mapper: Callable[[str], str | None], what: str, where: Path, expected: str
+) -> pd.Series:
     mapped = values.map(mapper)
     bad = values[mapped.isna()]
     if len(bad):
@@ -123,71 +156,6 @@ def _map_or_raise(values: pd.Series, mapper: Callable[[str], str | None], what: 
         listing = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.head(10).items())
         raise DatasetError(f"Unknown {what} values in {where}: {listing}; {expected}")
     return mapped
-
-
-def _image_files(folder: Path) -> list[Path]:
-    found = []
-    for directory, subdirs, names in os.walk(folder):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith((".", "__")))
-        found.extend(Path(directory) / n for n in sorted(names) if _is_image(n))
-    return found
-
-
-def _kaggle_row(file: Path, label: str, split: str) -> tuple[str, str]:
-    """Label and patient id from a Kermany/Kaggle file name; a 'pneumonia' file named ``*_bacteria_*`` or
-    ``*_virus_*`` gets that class (Kermany's own labelling rule), any other stays the partial label."""
-    if label == _PNEUMONIA:
-        kind = _KAGGLE_KIND.search(file.stem)
-        label = _PNEUMONIA if kind is None else ("bacterial" if kind.group(1).lower() == "bacteria" else "viral")
-    match = _KAGGLE_PATIENT.match(file.name)
-    if match is None:
-        return label, ""
-    # Kaggle's val was carved out of Kermany's train folder (same person numbers); test numbers its own.
-    namespace = "test" if split == "test" else "train" if split else ""
-    patient = match.group(1) or match.group(2)
-    return label, f"{namespace}:{patient}" if namespace else patient
-
-
-def _class_folders(split_dir: Path) -> list[Path]:
-    return sorted(d for d in split_dir.iterdir() if d.is_dir() and not d.name.startswith((".", "__")))
-
-
-def _load_folders(root: Path, split_dirs: dict[str, list[Path]]) -> pd.DataFrame:
-    """``split_dirs`` maps a canonical split ('' for none) to the folders holding class folders."""
-    class_dirs = [(split, d) for split, parents in split_dirs.items() for p in parents for d in _class_folders(p)]
-    kaggle = any(canonical_label(d.name) == _PNEUMONIA for _, d in class_dirs)
-    rows, unknown, skipped = [], set(), 0
-    for split, class_dir in class_dirs:
-        folder_label = canonical_label(class_dir.name)
-        if folder_label is None:
-            unknown.add(class_dir.relative_to(root).as_posix())
-            continue
-        for file in _image_files(class_dir):
-            label, patient = _kaggle_row(file, folder_label, split) if kaggle else (folder_label, "")
-            rows.append({"path": str(file.absolute()), "label": label, "split": split,
-                         "patient_id": patient, "source": root.name})
-    return _finish(pd.DataFrame(rows, columns=list(CORE_COLUMNS)), unknown, skipped, root)
-
-
-def _load_directory(root: Path) -> pd.DataFrame:
-    if (root / "manifest.csv").is_file():
-        return _load_manifest(root / "manifest.csv")
-    children = _class_folders(root)
-    splits: dict[str, list[Path]] = {}
-    for child in children:
-        split = _SPLIT_KEYS.get(_key(child.name))
-        if split is not None:
-            splits.setdefault(split, []).append(child)
-    if splits:
-        df = _load_folders(root, splits)
-        others = [c.name for c in children if _SPLIT_KEYS.get(_key(c.name)) is None]
-        df.attrs["unknown_folders"] = sorted(df.attrs["unknown_folders"] + others)
-        return df
-    if any(canonical_label(c.name) for c in children):
-        return _load_folders(root, {"": [root]})
-    names = ", ".join(c.name for c in children[:20]) or "no sub-folders"
-    raise DatasetError(f"No recognisable dataset layout in {root} (found: {names}). Accepted layouts: "
-                       f"{ACCEPTED_LAYOUTS}; class folders may be named {', '.join(LABELS)} or synonyms.")
 
 
 def load_dataset(path: str | Path) -> pd.DataFrame:
@@ -199,13 +167,15 @@ def load_dataset(path: str | Path) -> pd.DataFrame:
         if path.suffix.lower() != ".csv":
             raise DatasetError(f"{path} is a file but not a CSV manifest. Accepted: {ACCEPTED_LAYOUTS}")
         return _load_manifest(path)
-    return _load_directory(path)
+    from xray_core.data.folders import load_directory  # here, not at the top: folders builds on this module
+
+    return load_directory(path)
 
 
 def present_labels(df: pd.DataFrame) -> list[str]:
     """The four classes (always, zeros included), then the partial labels that occur in ``df``."""
     found = set(df["label"])
-    return list(CLASS_NAMES) + [label for label in LABELS[len(CLASS_NAMES):] if label in found]
+    return list(CLASS_NAMES) + [label for label in LABELS[len(CLASS_NAMES) :] if label in found]
 
 
 def class_counts(df: pd.DataFrame) -> pd.Series:
@@ -235,8 +205,9 @@ def data_summary(df: pd.DataFrame) -> dict[str, Any]:
         "class_counts": {c: int(n) for c, n in class_counts(df).items()},
         "split_class_counts": {str(s): {c: int(n) for c, n in row.items()} for s, row in split_counts(df).iterrows()},
         "source_class_counts": _nested_counts(df, "source"),
-        "patients_per_class": {c: int(with_id.loc[with_id["label"] == c, "patient_id"].nunique())
-                               for c in present_labels(df)},
+        "patients_per_class": {
+            c: int(with_id.loc[with_id["label"] == c, "patient_id"].nunique()) for c in present_labels(df)
+        },
         "images_without_patient_id": int((df["patient_id"] == "").sum()),
     }
     if "age_group" in df.columns:

@@ -87,16 +87,24 @@ def _split_order(split: str) -> tuple[int, str]:
     return (SPLITS.index(split) if split in SPLITS else len(SPLITS), split)
 
 
-def leakage(table: pd.DataFrame, scan: pd.DataFrame, groups: pd.DataFrame | None = None,
-            max_distance: int = DUPLICATE_DISTANCE) -> dict[str, pd.DataFrame]:
+def leakage(
+    table: pd.DataFrame, scan: pd.DataFrame, groups: pd.DataFrame | None = None, max_distance: int = DUPLICATE_DISTANCE
+) -> dict[str, pd.DataFrame]:
     """Cross-split leakage: ``patients`` (one patient id in several splits) and ``duplicates`` (members of
     duplicate groups whose images sit in more than one split). Rows without a split are ignored.
     """
     known = table[(table["split"].fillna("") != "") & (table["patient_id"].fillna("") != "")]
     spread = known.groupby("patient_id")["split"].transform("nunique")
-    patients = known[spread > 1].groupby("patient_id").agg(
-        splits=("split", lambda s: ",".join(sorted(set(s), key=_split_order))), n_images=("path", "size"),
-        labels=("label", lambda s: ",".join(sorted(set(s))))).reset_index()
+    patients = (
+        known[spread > 1]
+        .groupby("patient_id")
+        .agg(
+            splits=("split", lambda s: ",".join(sorted(set(s), key=_split_order))),
+            n_images=("path", "size"),
+            labels=("label", lambda s: ",".join(sorted(set(s)))),
+        )
+        .reset_index()
+    )
     groups = duplicate_groups(scan, max_distance) if groups is None else groups
     members = groups.merge(table[["path", "label", "split", "patient_id"]], on="path", how="left")
     spread = members[members["split"].fillna("") != ""].groupby("group")["split"].nunique()

@@ -40,10 +40,16 @@ def pixel_statistics(gray: np.ndarray) -> dict[str, Any]:
     mean = float(fractions @ levels)
     cumulative = np.cumsum(fractions)
     p1, p50, p99 = (levels[min(255, int(np.searchsorted(cumulative, q - 1e-9)))] for q in (0.01, 0.5, 0.99))
-    return {"mean": mean, "std": float(np.sqrt(max(0.0, fractions @ levels**2 - mean**2))),
-            "p1": float(p1), "p50": float(p50), "p99": float(p99),
-            "hist": fractions.reshape(HIST_BINS, -1).sum(axis=1).astype(np.float32),
-            "phash": phash(gray), "inversion_score": inversion_score(gray)}
+    return {
+        "mean": mean,
+        "std": float(np.sqrt(max(0.0, fractions @ levels**2 - mean**2))),
+        "p1": float(p1),
+        "p50": float(p50),
+        "p99": float(p99),
+        "hist": fractions.reshape(HIST_BINS, -1).sum(axis=1).astype(np.float32),
+        "phash": phash(gray),
+        "inversion_score": inversion_score(gray),
+    }
 
 
 def phash(gray: np.ndarray) -> str:
@@ -104,14 +110,21 @@ def _open_fast(path: str) -> Image.Image | None:
 def _scan_pil(image: Image.Image, pixels: bool) -> dict[str, Any]:
     """Fast path; ``draft()`` makes JPEG decode at 1/2 to 1/8 scale. Size limits as in ``read_image``."""
     width, height = image.size
-    row: dict[str, Any] = {"width": width, "height": height, "format": "JPEG" if image.format == "MPO" else
-                           image.format, "mode": image.mode, "bit_depth": 1 if image.mode == "1" else 8,
-                           "is_color": image.mode in _COLOR_MODES}
+    row: dict[str, Any] = {
+        "width": width,
+        "height": height,
+        "format": "JPEG" if image.format == "MPO" else image.format,
+        "mode": image.mode,
+        "bit_depth": 1 if image.mode == "1" else 8,
+        "is_color": image.mode in _COLOR_MODES,
+    }
     if not pixels:
         return row
     if min(width, height) < MIN_SIDE or width * height > DEFAULT_MAX_PIXELS:
-        raise ValueError(f"the image is {width} x {height} pixels; expected at least {MIN_SIDE} px a side "
-                         f"and at most {DEFAULT_MAX_PIXELS:,} pixels")
+        raise ValueError(
+            f"the image is {width} x {height} pixels; expected at least {MIN_SIDE} px a side "
+            f"and at most {DEFAULT_MAX_PIXELS:,} pixels"
+        )
     image.draft("RGB" if row["is_color"] else "L", (ANALYSIS_SIDE, ANALYSIS_SIDE))
     if row["is_color"]:
         rgb = np.asarray(image.convert("RGB"))

@@ -14,8 +14,12 @@ NEAR_CONSTANT_STD = 0.02  # intensity std in [0, 1] below which an image is (nea
 # 13 of 16,325 films, 2 of them truly inverted; the others are padded with white or very washed out.
 INVERTED_SCORE = 0.2
 
-_WORDS = {"color": "colour image", "extreme_aspect": "extreme aspect ratio",
-          "near_constant": "near-constant (blank)", "inverted": "likely inverted"}
+_WORDS = {
+    "color": "colour image",
+    "extreme_aspect": "extreme aspect ratio",
+    "near_constant": "near-constant (blank)",
+    "inverted": "likely inverted",
+}
 
 
 def outliers(scan: pd.DataFrame) -> pd.DataFrame:
@@ -26,15 +30,24 @@ def outliers(scan: pd.DataFrame) -> pd.DataFrame:
     (``inversion_score`` > 0.2: corners brighter than the centre and lungs brighter than the mediastinum;
     see :func:`xray_core.data.image_stats.inversion_score`). ``reasons`` says it in words.
     """
-    flags = pd.DataFrame({
-        "unreadable": scan["error"] != "",
-        "color": scan["is_color"].astype(bool),
-        "extreme_aspect": (scan["aspect"] > EXTREME_ASPECT) | (scan["aspect"] < 1 / EXTREME_ASPECT),
-        "near_constant": scan["std"] < NEAR_CONSTANT_STD,
-        "inverted": scan["inversion_score"] > INVERTED_SCORE,
-    }, index=scan.index).fillna(False).astype(bool)
-    reasons = [f"unreadable ({error})" if error else "; ".join(_WORDS[k] for k in _WORDS if row[k])
-               for error, row in zip(scan["error"], flags.to_dict("records"))]
+    flags = (
+        pd.DataFrame(
+            {
+                "unreadable": scan["error"] != "",
+                "color": scan["is_color"].astype(bool),
+                "extreme_aspect": (scan["aspect"] > EXTREME_ASPECT) | (scan["aspect"] < 1 / EXTREME_ASPECT),
+                "near_constant": scan["std"] < NEAR_CONSTANT_STD,
+                "inverted": scan["inversion_score"] > INVERTED_SCORE,
+            },
+            index=scan.index,
+        )
+        .fillna(False)
+        .astype(bool)
+    )
+    reasons = [
+        f"unreadable ({error})" if error else "; ".join(_WORDS[k] for k in _WORDS if row[k])
+        for error, row in zip(scan["error"], flags.to_dict("records"))
+    ]
     result = pd.concat([scan[["path"]], flags], axis=1).assign(reasons=reasons)
     return result[flags.any(axis=1).to_numpy()].reset_index(drop=True)
 

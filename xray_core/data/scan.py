@@ -22,8 +22,23 @@ from xray_core.data.image_stats import scan_file
 
 Progress = Callable[[int, int], None]
 
-SCAN_COLUMNS = ("path", "width", "height", "aspect", "format", "bit_depth", "mode", "is_color", "mean", "std",
-                "p1", "p50", "p99", "hist", "error")
+SCAN_COLUMNS = (
+    "path",
+    "width",
+    "height",
+    "aspect",
+    "format",
+    "bit_depth",
+    "mode",
+    "is_color",
+    "mean",
+    "std",
+    "p1",
+    "p50",
+    "p99",
+    "hist",
+    "error",
+)
 EXTRA_COLUMNS = ("phash", "colorfulness", "inversion_score", "has_pixels")
 # Bump when a column or a statistic's definition changes: the version is part of the cache file's name, so old
 # caches are then ignored. 3: the ``dhash`` column was dropped.
@@ -44,11 +59,11 @@ def _run(paths: Sequence[str], pixels: bool, workers: int, report: Callable[[int
     if workers <= 1 or len(paths) < (64 if pixels else _HEADER_POOL_MIN):
         rows, step = [], 32 if pixels else 512
         for start in range(0, len(paths), step):
-            rows.extend(_scan_chunk(paths[start:start + step], pixels))
+            rows.extend(_scan_chunk(paths[start : start + step], pixels))
             report(len(rows))
         return rows
     size = int(np.clip(len(paths) // (workers * 8), 8, 256))
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     results: dict[int, list[dict[str, Any]]] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_scan_chunk, chunk, pixels): index for index, chunk in enumerate(chunks)}
@@ -68,8 +83,9 @@ def _file_keys(paths: Sequence[str]) -> pd.DataFrame:
         except OSError:
             keys.append((-1, -1))
     sizes, mtimes = zip(*keys) if keys else ((), ())
-    return pd.DataFrame({"path": list(paths), "size_bytes": np.array(sizes, np.int64),
-                         "mtime_ns": np.array(mtimes, np.int64)})
+    return pd.DataFrame(
+        {"path": list(paths), "size_bytes": np.array(sizes, np.int64), "mtime_ns": np.array(mtimes, np.int64)}
+    )
 
 
 def _cache_file(paths: Sequence[str]) -> Path:
@@ -141,8 +157,14 @@ def _paths_of(table: pd.DataFrame | Iterable[str | os.PathLike]) -> list[str]:
     return list(dict.fromkeys(map(str, paths)))
 
 
-def scan_images(table: pd.DataFrame | Iterable[str | os.PathLike], *, pixels: bool = True,
-                workers: int | None = None, progress: Progress | None = None, cache: bool = True) -> pd.DataFrame:
+def scan_images(
+    table: pd.DataFrame | Iterable[str | os.PathLike],
+    *,
+    pixels: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cache: bool = True,
+) -> pd.DataFrame:
     """Scan every image of a dataset table (or a list of paths): one row per distinct path, in input order.
 
     Dashboard-facing. Columns: :data:`SCAN_COLUMNS` then :data:`EXTRA_COLUMNS`, ``size_bytes``, ``mtime_ns``.
@@ -163,8 +185,10 @@ def scan_images(table: pd.DataFrame | Iterable[str | os.PathLike], *, pixels: bo
     total, done = len(paths), len(reused) + len(missing)
     report = (lambda n: progress(done + n, total)) if progress else (lambda n: None)
     report(0)
-    fresh = pd.DataFrame(_run(todo["path"].tolist(), pixels, workers or os.cpu_count() or 1, report),
-                         columns=["path", "error"] if todo.empty else None)
+    fresh = pd.DataFrame(
+        _run(todo["path"].tolist(), pixels, workers or os.cpu_count() or 1, report),
+        columns=["path", "error"] if todo.empty else None,
+    )
     if not fresh.empty:
         fresh = fresh.merge(todo, on="path", how="left")
     gone = pd.DataFrame({"path": missing, "error": "FileNotFoundError: no such file", "has_pixels": False})

@@ -26,8 +26,12 @@ class XrayDataset(Dataset):
     float batch in [0, 1] before normalisation.
     """
 
-    def __init__(self, table: pd.DataFrame, preprocessing: Preprocessing,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        preprocessing: Preprocessing,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         unknown = sorted(set(table["label"]) - set(LABELS))
         if unknown:
             raise ValueError(f"Labels {unknown} are not canonical; expected {', '.join(LABELS)}")

@@ -39,8 +39,9 @@ def predict_table(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 64
     return {"logits": np.asarray(logits), "ood_score": np.asarray(scores), "refused": np.asarray(refused, bool)}
 
 
-def bootstrap_intervals(y_true: np.ndarray, y_prob: np.ndarray, groups: np.ndarray, class_names, reps: int = 500,
-                        seed: int = 0) -> dict[str, Any]:
+def bootstrap_intervals(
+    y_true: np.ndarray, y_prob: np.ndarray, groups: np.ndarray, class_names, reps: int = 500, seed: int = 0
+) -> dict[str, Any]:
     """95 % percentile intervals from resampling patients (``groups``) with replacement."""
     rng = np.random.default_rng(seed)
     unique, inverse = np.unique(groups, return_inverse=True)
@@ -49,8 +50,11 @@ def bootstrap_intervals(y_true: np.ndarray, y_prob: np.ndarray, groups: np.ndarr
     for _ in tqdm(range(reps), desc="bootstrap", unit="rep", leave=False):
         index = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
         result = metrics.summary(y_true[index], y_prob[index], class_names)
-        flat = {"macro_auc": result["macro_auc"], "accuracy": result["accuracy"],
-                **{f"clinical.{k}": v for k, v in result["clinical"].items()}}
+        flat = {
+            "macro_auc": result["macro_auc"],
+            "accuracy": result["accuracy"],
+            **{f"clinical.{k}": v for k, v in result["clinical"].items()},
+        }
         for name, values in result["per_class"].items():
             flat.update({f"{name}.{m}": values[m] for m in CI_METRICS})
         for key, value in flat.items():
@@ -66,9 +70,13 @@ def breakdown(table: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray, colum
         index = np.asarray(list(rows))
         result = metrics.summary(y_true[index], y_prob[index], class_names)
         recalls = metrics.cell_recalls(y_true[index], y_prob[index], [""] * index.size, LABELS)
-        out[str(value)] = {"n": int(index.size), "accuracy": result["accuracy"], "macro_auc": result["macro_auc"],
-                           "labels": {n: int((y_true[index] == k).sum()) for k, n in enumerate(LABELS)},
-                           "sensitivity": {cell.split("/", 1)[1]: v["recall"] for cell, v in recalls.items()}}
+        out[str(value)] = {
+            "n": int(index.size),
+            "accuracy": result["accuracy"],
+            "macro_auc": result["macro_auc"],
+            "labels": {n: int((y_true[index] == k).sum()) for k, n in enumerate(LABELS)},
+            "sensitivity": {cell.split("/", 1)[1]: v["recall"] for cell, v in recalls.items()},
+        }
     return out
 
 
@@ -79,28 +87,39 @@ def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed:
     names = list(loaded.class_names)
     y_true = np.asarray([LABELS.index(label) for label in part["label"]])
     calibrated = apply_temperature(predicted["logits"], loaded.temperature)
-    groups = np.where(part["patient_id"].astype(str) != "", part["patient_id"].astype(str),
-                      "image:" + part["path"].astype(str))
+    groups = np.where(
+        part["patient_id"].astype(str) != "", part["patient_id"].astype(str), "image:" + part["path"].astype(str)
+    )
     ages = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
     before = metrics.summary(y_true, apply_temperature(predicted["logits"], 1.0), names)["calibration"]
     return {
-        "n_images": int(len(part)), "n_patient_groups": int(np.unique(groups).size),
+        "n_images": int(len(part)),
+        "n_patient_groups": int(np.unique(groups).size),
         "metrics": metrics.summary(y_true, calibrated, names),
         "calibration_before": None if before is None else {k: before[k] for k in ("ece", "nll", "brier")},
         "intervals_95": bootstrap_intervals(y_true, calibrated, groups, names, reps=reps, seed=seed),
         "per_source": breakdown(part, y_true, calibrated, "source", names),
         "per_age_group": breakdown(part.fillna({"age_group": ""}), y_true, calibrated, "age_group", names)
-        if "age_group" in part else {},
+        if "age_group" in part
+        else {},
         "cells": metrics.cell_recalls(y_true, calibrated, ages, LABELS),
         "groups": group_figures(part, y_true, calibrated),
         "roc": metrics.roc_points(y_true, calibrated, names),
-        "ood": {"refused": int(predicted["refused"].sum()), "n": int(len(part)),
-                "rate": float(predicted["refused"].mean()) if len(part) else None},
+        "ood": {
+            "refused": int(predicted["refused"].sum()),
+            "n": int(len(part)),
+            "rate": float(predicted["refused"].mean()) if len(part) else None,
+        },
     }
 
 
-def evaluate(loaded: LoadedModel, tables: dict[str, pd.DataFrame], reps: int = 500, seed: int = 0,
-             probe_table: pd.DataFrame | None = None) -> dict[str, Any]:
+def evaluate(
+    loaded: LoadedModel,
+    tables: dict[str, pd.DataFrame],
+    reps: int = 500,
+    seed: int = 0,
+    probe_table: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """The full report: one section per named table (e.g. test, external), the shortcut probe, the targets."""
     began = time.time()
     splits = {}
@@ -108,8 +127,12 @@ def evaluate(loaded: LoadedModel, tables: dict[str, pd.DataFrame], reps: int = 5
         if part.empty:
             raise ValueError(f"no images in {name!r}")
         splits[name] = split_report(loaded, part, reps=reps, seed=seed)
-    report = {"model": loaded.identity(), "splits": splits, "bootstrap_reps": reps,
-              "probe": linear_probe(loaded, probe_table, seed=seed) if probe_table is not None else None}
+    report = {
+        "model": loaded.identity(),
+        "splits": splits,
+        "bootstrap_reps": reps,
+        "probe": linear_probe(loaded, probe_table, seed=seed) if probe_table is not None else None,
+    }
     report["targets"] = check_targets(report)
     report["seconds"] = round(time.time() - began, 1)
     return report

@@ -101,8 +101,9 @@ def label_recall(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
     return allowed[np.arange(len(allowed)), np.asarray(y_prob).argmax(axis=1)].astype(float)
 
 
-def cell_recalls(y_true: np.ndarray, y_prob: np.ndarray, groups: Sequence[str], labels: Sequence[str],
-                 min_count: int = 1) -> dict[str, dict[str, Any]]:
+def cell_recalls(
+    y_true: np.ndarray, y_prob: np.ndarray, groups: Sequence[str], labels: Sequence[str], min_count: int = 1
+) -> dict[str, dict[str, Any]]:
     """Recall at the top class per ``group/label`` cell with at least ``min_count`` films."""
     hits = label_recall(y_true, y_prob)
     names = np.asarray([f"{g or 'unknown'}/{labels[t]}" for g, t in zip(groups, np.asarray(y_true))])
@@ -125,13 +126,15 @@ def clinical_groupings(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequ
     out: dict[str, Any] = {}
     pneumonia_or_normal = np.isin(y_true, [k["bacterial"], k["viral"], k["normal"], partial])
     pneumonia_score = y_prob[:, k["bacterial"]] + y_prob[:, k["viral"]]
-    out["pneumonia_vs_normal_auc"] = safe_auc(y_true[pneumonia_or_normal] != k["normal"],
-                                              pneumonia_score[pneumonia_or_normal])
+    out["pneumonia_vs_normal_auc"] = safe_auc(
+        y_true[pneumonia_or_normal] != k["normal"], pneumonia_score[pneumonia_or_normal]
+    )
     # At the shipped operating point (the top class): any call other than normal counts as "not normal".
     called_abnormal = y_prob.argmax(axis=1) != k["normal"]
     truly_abnormal = y_true != k["normal"]
-    out["pneumonia_vs_normal_accuracy"] = (float(np.mean((called_abnormal == truly_abnormal)[pneumonia_or_normal]))
-                                           if pneumonia_or_normal.any() else None)
+    out["pneumonia_vs_normal_accuracy"] = (
+        float(np.mean((called_abnormal == truly_abnormal)[pneumonia_or_normal])) if pneumonia_or_normal.any() else None
+    )
     pneumonias = np.isin(y_true, [k["bacterial"], k["viral"]])
     bacterial_share = y_prob[:, k["bacterial"]] / np.maximum(pneumonia_score, 1e-12)
     out["bacterial_vs_viral_auc"] = safe_auc(y_true[pneumonias] == k["bacterial"], bacterial_share[pneumonias])
@@ -158,6 +161,9 @@ def roc_points(y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str
             curves[name] = None
             continue
         fpr, tpr, _ = roc_curve(truth, y_prob[:, index])
-        curves[name] = {"fpr": fpr.round(5).tolist(), "tpr": tpr.round(5).tolist(),
-                        "auc": float(roc_auc_score(truth, y_prob[:, index]))}
+        curves[name] = {
+            "fpr": fpr.round(5).tolist(),
+            "tpr": tpr.round(5).tolist(),
+            "auc": float(roc_auc_score(truth, y_prob[:, index])),
+        }
     return curves

@@ -39,12 +39,18 @@ SIDE_BY_SIDE = (
     ("macro one-vs-rest AUC (classes present)", ("metrics", "macro_auc"), "macro_auc"),
     ("accuracy (4 classes, films with a full label)", ("metrics", "accuracy"), "accuracy"),
     ("pneumonia vs normal AUC", ("metrics", "clinical", "pneumonia_vs_normal_auc"), "clinical.pneumonia_vs_normal_auc"),
-    ("pneumonia vs normal accuracy (top class)", ("metrics", "clinical", "pneumonia_vs_normal_accuracy"),
-     "clinical.pneumonia_vs_normal_accuracy"),
+    (
+        "pneumonia vs normal accuracy (top class)",
+        ("metrics", "clinical", "pneumonia_vs_normal_accuracy"),
+        "clinical.pneumonia_vs_normal_accuracy",
+    ),
     ("bacterial vs viral AUC", ("metrics", "clinical", "bacterial_vs_viral_auc"), "clinical.bacterial_vs_viral_auc"),
     ("COVID-19 vs rest AUC", ("metrics", "clinical", "covid_vs_rest_auc"), "clinical.covid_vs_rest_auc"),
-    ("COVID-19 sensitivity at 95 % specificity", ("metrics", "clinical", "covid_sensitivity_at_95_specificity"),
-     "clinical.covid_sensitivity_at_95_specificity"),
+    (
+        "COVID-19 sensitivity at 95 % specificity",
+        ("metrics", "clinical", "covid_sensitivity_at_95_specificity"),
+        "clinical.covid_sensitivity_at_95_specificity",
+    ),
     ("pediatric normal recall", ("groups", "pediatric_normal_recall"), None),
     ("adult non-COVID pneumonia called COVID-19", ("groups", "adult_non_covid_pneumonia_called_covid"), None),
     ("adult pneumonia vs adult normal AUC (NIH)", ("groups", "adult_nih_pneumonia_vs_normal_auc"), None),
@@ -80,22 +86,43 @@ def _cell(section: dict, path: tuple[str, ...], ci_key: str | None) -> str:
 
 
 def targets_section(report: dict[str, Any]) -> list[str]:
-    rows = [[t["measure"], t["split"], t["target"], t["value"],
-             {True: "met", False: "**not met**", None: "undefined"}[t["met"]]] for t in report["targets"]]
-    return ["## Targets", "", "External films first: they are what the model meets outside its corpus.", ""] + \
-        _table(["measure", "films", "target", "achieved", ""], rows) + [""]
+    rows = [
+        [
+            t["measure"],
+            t["split"],
+            t["target"],
+            t["value"],
+            {True: "met", False: "**not met**", None: "undefined"}[t["met"]],
+        ]
+        for t in report["targets"]
+    ]
+    return (
+        ["## Targets", "", "External films first: they are what the model meets outside its corpus.", ""]
+        + _table(["measure", "films", "target", "achieved", ""], rows)
+        + [""]
+    )
 
 
 def comparison_section(report: dict[str, Any]) -> list[str]:
     splits = report["splits"]
     names = list(splits)
-    header = ["measure", *[f"{n} ({splits[n]['n_images']} films, {splits[n]['n_patient_groups']} patients)"
-                           for n in names]]
+    header = [
+        "measure",
+        *[f"{n} ({splits[n]['n_images']} films, {splits[n]['n_patient_groups']} patients)" for n in names],
+    ]
     rows = [[label, *[_cell(splits[n], path, ci) for n in names]] for label, path, ci in SIDE_BY_SIDE]
-    lines = ["## Test split and external films, side by side", "",
-             f"95 % intervals: percentile bootstrap over patients ({report['bootstrap_reps']} resamples). "
-             "Probabilities are temperature-calibrated. Partial `pneumonia` labels count in pneumonia vs normal "
-             "and COVID-19 vs rest only.", ""] + _table(header, rows) + [""]
+    lines = (
+        [
+            "## Test split and external films, side by side",
+            "",
+            f"95 % intervals: percentile bootstrap over patients ({report['bootstrap_reps']} resamples). "
+            "Probabilities are temperature-calibrated. Partial `pneumonia` labels count in pneumonia vs normal "
+            "and COVID-19 vs rest only.",
+            "",
+        ]
+        + _table(header, rows)
+        + [""]
+    )
     return lines + _gap_sentence(splits)
 
 
@@ -106,74 +133,118 @@ def _gap_sentence(splits: dict[str, Any]) -> list[str]:
     test, external = _get(splits["test"], key), _get(splits["external"], key)
     if test is None or external is None:
         return []
-    return [f"**The gap.** Pneumonia vs normal AUC is {test:.3f} on the in-distribution test split and {external:.3f} "
-            f"on the external films ({test - external:+.3f}). The test split shares hospitals, scanners and age mix "
-            "with training; expect the external figure, or worse, on films from elsewhere.", ""]
+    return [
+        f"**The gap.** Pneumonia vs normal AUC is {test:.3f} on the in-distribution test split and {external:.3f} "
+        f"on the external films ({test - external:+.3f}). The test split shares hospitals, scanners and age mix "
+        "with training; expect the external figure, or worse, on films from elsewhere.",
+        "",
+    ]
 
 
 def cells_section(report: dict[str, Any]) -> list[str]:
-    rows = [[name, cell, value["n"], value["recall"]] for name, section in report["splits"].items()
-            for cell, value in sorted(section["cells"].items(), key=lambda item: item[1]["recall"])]
-    return ["## Recall per age group x label (worst first within each set)", "",
-            "Recall of a partial `pneumonia` film: the top class is bacterial or viral.", ""] + \
-        _table(["films", "age group / label", "n", "recall"], rows) + [""]
+    rows = [
+        [name, cell, value["n"], value["recall"]]
+        for name, section in report["splits"].items()
+        for cell, value in sorted(section["cells"].items(), key=lambda item: item[1]["recall"])
+    ]
+    return (
+        [
+            "## Recall per age group x label (worst first within each set)",
+            "",
+            "Recall of a partial `pneumonia` film: the top class is bacterial or viral.",
+            "",
+        ]
+        + _table(["films", "age group / label", "n", "recall"], rows)
+        + [""]
+    )
 
 
 def probe_section(report: dict[str, Any]) -> list[str]:
     probe = report.get("probe") or {}
     if not probe:
         return []
-    return ["## Shortcut audit: what the features know", "",
-            f"A logistic probe on the penultimate features (fitted on {probe.get('n_train')} train films, scored on "
-            f"{probe.get('n_val')} val films) predicts the age group with AUC {_fmt(probe.get('age_group_auc'))} and "
-            f"the source repository with macro AUC {_fmt(probe.get('source_auc'))} "
-            f"({len(probe.get('sources', []))} sources). Values near 1 mean age and hospital are readable from the "
-            "features, so a decision *could* rest on them; the per-group figures above show whether it does.", ""]
+    return [
+        "## Shortcut audit: what the features know",
+        "",
+        f"A logistic probe on the penultimate features (fitted on {probe.get('n_train')} train films, scored on "
+        f"{probe.get('n_val')} val films) predicts the age group with AUC {_fmt(probe.get('age_group_auc'))} and "
+        f"the source repository with macro AUC {_fmt(probe.get('source_auc'))} "
+        f"({len(probe.get('sources', []))} sources). Values near 1 mean age and hospital are readable from the "
+        "features, so a decision *could* rest on them; the per-group figures above show whether it does.",
+        "",
+    ]
 
 
 def _breakdown_section(title: str, breakdown: dict) -> list[str]:
     if not breakdown:
         return []
-    rows = [[key, v["n"], ", ".join(f"{k} {n}" for k, n in v["labels"].items() if n), v["accuracy"], v["macro_auc"],
-             ", ".join(f"{k} {_fmt(s, 2)}" for k, s in v["sensitivity"].items())] for key, v in breakdown.items()]
+    rows = [
+        [
+            key,
+            v["n"],
+            ", ".join(f"{k} {n}" for k, n in v["labels"].items() if n),
+            v["accuracy"],
+            v["macro_auc"],
+            ", ".join(f"{k} {_fmt(s, 2)}" for k, s in v["sensitivity"].items()),
+        ]
+        for key, v in breakdown.items()
+    ]
     return [f"### {title}", ""] + _table(["group", "n", "labels", "accuracy", "macro AUC", "recall"], rows) + [""]
 
 
 def per_class_section(name: str, section: dict[str, Any]) -> list[str]:
     m, ci = section["metrics"], section.get("intervals_95") or {}
-    rows = [[CLASS_TITLES.get(c, c), v["support"], *[_fmt(v[k]) + (f" ({ci[f'{c}.{k}'][0]:.2f}–{ci[f'{c}.{k}'][1]:.2f})"
-                                                                     if f"{c}.{k}" in ci else "")
-                                                    for k in ("sensitivity", "specificity", "ppv", "auc")]]
-            for c, v in m["per_class"].items() if v["support"]]
+    rows = [
+        [
+            CLASS_TITLES.get(c, c),
+            v["support"],
+            *[
+                _fmt(v[k]) + (f" ({ci[f'{c}.{k}'][0]:.2f}–{ci[f'{c}.{k}'][1]:.2f})" if f"{c}.{k}" in ci else "")
+                for k in ("sensitivity", "specificity", "ppv", "auc")
+            ],
+        ]
+        for c, v in m["per_class"].items()
+        if v["support"]
+    ]
     lines = [f"## Per class and per group: `{name}` films", ""]
     lines += _table(["class", "n", "sensitivity", "specificity", "PPV", "AUC"], rows) + [""]
     classes = list(m["per_class"])
     lines += ["Confusion matrix (rows: truth, columns: top class; full labels only)", ""]
     lines += _table(["", *classes], [[classes[i], *row] for i, row in enumerate(m["confusion_matrix"])]) + [""]
-    return lines + _breakdown_section("Per source", section["per_source"]) + \
-        _breakdown_section("Per age group", section["per_age_group"])
+    return (
+        lines
+        + _breakdown_section("Per source", section["per_source"])
+        + _breakdown_section("Per age group", section["per_age_group"])
+    )
 
 
 def model_section(report: dict[str, Any], meta: CheckpointMeta) -> list[str]:
     model, prep, training = report["model"], meta.preprocessing, meta.training
     calibration = meta.calibration
-    return ["## Model", "",
-            f"- Version `{model['version']}`; {model['arch']} (torchvision), {len(meta.class_names)} output classes: "
-            f"{', '.join(meta.class_names)}; SHA-256 of weights and metadata `{model['sha256']}`",
-            f"- Input: {prep.in_channels} channel, {prep.image_size} x {prep.image_size} px, the whole film "
-            f"squash-resized ({prep.interpolation}), normalised (x - {prep.mean}) / {prep.std}",
-            f"- Trained from scratch in this project: epoch {training.get('best_epoch', '?')} of "
-            f"{training.get('epochs_run', '?')} kept by the selection score, "
-            f"{_fmt(training.get('wall_time_seconds'), 0)} s wall time",
-            f"- Temperature T = {meta.temperature:.3f}, chosen on {calibration.get('fitted_on', 'val')} "
-            f"({calibration.get('rule', 'minimum NLL')}); refusal statistics fitted on train, thresholds on val", ""]
+    return [
+        "## Model",
+        "",
+        f"- Version `{model['version']}`; {model['arch']} (torchvision), {len(meta.class_names)} output classes: "
+        f"{', '.join(meta.class_names)}; SHA-256 of weights and metadata `{model['sha256']}`",
+        f"- Input: {prep.in_channels} channel, {prep.image_size} x {prep.image_size} px, the whole film "
+        f"squash-resized ({prep.interpolation}), normalised (x - {prep.mean}) / {prep.std}",
+        f"- Trained from scratch in this project: epoch {training.get('best_epoch', '?')} of "
+        f"{training.get('epochs_run', '?')} kept by the selection score, "
+        f"{_fmt(training.get('wall_time_seconds'), 0)} s wall time",
+        f"- Temperature T = {meta.temperature:.3f}, chosen on {calibration.get('fitted_on', 'val')} "
+        f"({calibration.get('rule', 'minimum NLL')}); refusal statistics fitted on train, thresholds on val",
+        "",
+    ]
 
 
 def data_section(meta: CheckpointMeta) -> list[str]:
     summary = meta.data_summary
     lines = ["## Training data", ""]
-    for key, title in (("split_class_counts", "split"), ("age_group_class_counts", "age group"),
-                       ("source_class_counts", "source")):
+    for key, title in (
+        ("split_class_counts", "split"),
+        ("age_group_class_counts", "age group"),
+        ("source_class_counts", "source"),
+    ):
         counts = summary.get(key) or {}
         if counts:
             labels = [c for c in LABELS if any(c in row for row in counts.values())]
@@ -184,13 +255,28 @@ def data_section(meta: CheckpointMeta) -> list[str]:
 
 def render(report: dict[str, Any], meta: CheckpointMeta, command: str = "", train_command: str = "") -> str:
     """Markdown model card from an evaluation report and checkpoint metadata; every section once."""
-    status = "" if report["model"]["trained"] else "\n> **UNTRAINED placeholder checkpoint: every figure below is " \
-                                                  "meaningless.**\n"
-    lines = [f"# Model card: chest X-ray classifier {report['model']['version']}", status,
-             "## Intended use", "", INTENDED_USE, "", "## Out of scope", "", *[f"- {x}" for x in OUT_OF_SCOPE], ""]
+    status = (
+        ""
+        if report["model"]["trained"]
+        else "\n> **UNTRAINED placeholder checkpoint: every figure below is meaningless.**\n"
+    )
+    lines = [
+        f"# Model card: chest X-ray classifier {report['model']['version']}",
+        status,
+        "## Intended use",
+        "",
+        INTENDED_USE,
+        "",
+        "## Out of scope",
+        "",
+        *[f"- {x}" for x in OUT_OF_SCOPE],
+        "",
+    ]
     lines += model_section(report, meta)
-    for text, title in ((train_command, "Re-run the training:"), (command, "Re-run this evaluation (writes this card "
-                                                                         "and metrics.json):")):
+    for text, title in (
+        (train_command, "Re-run the training:"),
+        (command, "Re-run this evaluation (writes this card and metrics.json):"),
+    ):
         if text:
             lines += [title, "", "```", text, "```", ""]
     lines += targets_section(report) + comparison_section(report) + cells_section(report) + probe_section(report)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from xray_core.evaluation.reliability_inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
+from xray_core.evaluation.reliability_table import format_report
 from xray_core.inference.predict import Prediction, predict_batch, predict_image
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -105,13 +106,19 @@ def _predict_all(loaded: LoadedModel, images: list[XrayImage], explain_too: bool
     return results
 
 
-def run_family(loaded: LoadedModel, family: str, cases: Sequence[Case], explain_too: bool = False,
-               radiographs: bool = False, chunk: int = 32) -> FamilyResult:
+def run_family(
+    loaded: LoadedModel,
+    family: str,
+    cases: Sequence[Case],
+    explain_too: bool = False,
+    radiographs: bool = False,
+    chunk: int = 32,
+) -> FamilyResult:
     """Read, predict (and optionally explain) every case of one family; never raises for a bad input."""
     result, scores = FamilyResult(family, radiographs, inputs=len(cases)), []
     for start in range(0, len(cases), chunk):
         decoded: list[tuple[XrayImage, float]] = []
-        for case in cases[start:start + chunk]:
+        for case in cases[start : start + chunk]:
             began = time.perf_counter()
             image, outcome = _decode(case)
             seconds = time.perf_counter() - began
@@ -161,15 +168,23 @@ def _count_refusal(result: FamilyResult, prediction: Prediction) -> None:
         result.notable.append(f"{prediction.name} (OOD score {score}{reason})")
 
 
-def run_report(loaded: LoadedModel, data_dir: str | Path | None = None, n_test: int = 0, seed: int = 0,
-               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_report(
+    loaded: LoadedModel,
+    data_dir: str | Path | None = None,
+    n_test: int = 0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Every family through ``loaded`` (test radiographs only when ``data_dir`` is given); a JSON-able report."""
     from xray_core.inference import ood
 
     began = time.perf_counter()
     families: list[tuple[str, Callable[[], list[Case]], bool]] = [
-        ("natural photos", photo_cases, False), ("other non-radiographs", figure_cases, False),
-        ("generated", lambda: generated_cases(seed), False), ("hostile files", lambda: hostile_cases(seed), True)]
+        ("natural photos", photo_cases, False),
+        ("other non-radiographs", figure_cases, False),
+        ("generated", lambda: generated_cases(seed), False),
+        ("hostile files", lambda: hostile_cases(seed), True),
+    ]
     if data_dir is not None:
         families.append((TEST_FAMILY, lambda: radiograph_cases(data_dir, "test", n_test, seed), False))
     # explain_too: the hostile files that decode also go through Grad-CAM
@@ -181,12 +196,19 @@ def run_report(loaded: LoadedModel, data_dir: str | Path | None = None, n_test: 
                 progress(family)
             results.append(run_family(loaded, family, make_cases(), explain_too, family == TEST_FAMILY))
     statistics = loaded.meta.input_stats or {}
-    return {"model": loaded.identity(), "ood_threshold": ood.threshold(loaded.meta.ood),
-            "input_stats_threshold": statistics.get("threshold"),
-            "data_dir": None if data_dir is None else Path(data_dir).name,
-            "n_test": n_test, "seed": seed, "seconds": round(time.perf_counter() - began, 1),
-            "inputs": sum(r.inputs for r in results), "crashes": sum(r.crashes for r in results),
-            "families": [r.to_dict() for r in results], "goals": _goals(results)}
+    return {
+        "model": loaded.identity(),
+        "ood_threshold": ood.threshold(loaded.meta.ood),
+        "input_stats_threshold": statistics.get("threshold"),
+        "data_dir": None if data_dir is None else Path(data_dir).name,
+        "n_test": n_test,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - began, 1),
+        "inputs": sum(r.inputs for r in results),
+        "crashes": sum(r.crashes for r in results),
+        "families": [r.to_dict() for r in results],
+        "goals": _goals(results),
+    }
 
 
 def _goals(results: list[FamilyResult]) -> list[dict[str, Any]]:
@@ -197,52 +219,34 @@ def _goals(results: list[FamilyResult]) -> list[dict[str, Any]]:
     photos = by_name.get("natural photos")
     if photos is not None:
         rate = photos.refusal_rate
-        goals.append({"goal": "natural photos refused", "target": f">= {PHOTO_GOAL:.0%}", "value": rate,
-                      "passed": rate is not None and rate >= PHOTO_GOAL})
+        goals.append(
+            {
+                "goal": "natural photos refused",
+                "target": f">= {PHOTO_GOAL:.0%}",
+                "value": rate,
+                "passed": rate is not None and rate >= PHOTO_GOAL,
+            }
+        )
     test = by_name.get(TEST_FAMILY)
     if test is not None:
         rate = test.refusal_rate
-        goals.append({"goal": "test radiographs refused", "target": f"<= {RADIOGRAPH_BUDGET:.0%}", "value": rate,
-                      "passed": rate is not None and rate <= RADIOGRAPH_BUDGET})
+        goals.append(
+            {
+                "goal": "test radiographs refused",
+                "target": f"<= {RADIOGRAPH_BUDGET:.0%}",
+                "value": rate,
+                "passed": rate is not None and rate <= RADIOGRAPH_BUDGET,
+            }
+        )
     return goals
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """The printed table: one row per family, then the goals and notable inputs."""
-    model = report["model"]
-    lines = [f"Reliability report · checkpoint {model['checkpoint']} · version {model['version']} · "
-             f"sha256 {model['sha256'][:12]} · {'trained' if model['trained'] else 'UNTRAINED'}",
-             f"OOD threshold (val 99.5th pct) {_number(report['ood_threshold'])} · image-statistics threshold "
-             f"{_number(report['input_stats_threshold'])} · {report['inputs']} inputs in {report['seconds']} s", ""]
-    header = ("family", "inputs", "input errors", "valid", "refused", "by OOD score", "by input checks",
-              "refusal rate", "crashes", "slowest s")
-    rows = [header] + [(f["family"], f["inputs"], f["input_errors"], f["valid"], f["refused"], f["refused_by_score"],
-                        f["refused_by_checks"], _percent(f["refusal_rate"]), f["crashes"], f["slowest_seconds"])
-                       for f in report["families"]]
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    for row in rows:
-        cells = [str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells))
-    lines.append("")
-    for goal in report["goals"]:
-        value = goal["value"] if goal["goal"] == "crashes" else _percent(goal["value"])
-        lines.append(f"goal: {goal['goal']} {value} (target {goal['target']}): {'PASS' if goal['passed'] else 'FAIL'}")
-    for family in report["families"]:
-        kind = "refused" if family["radiographs"] else "accepted"
-        if family["notable"]:
-            lines.append(f"{family['family']}, {kind}: " + "; ".join(family["notable"]))
-        for example in family["crash_examples"]:
-            lines.append(f"CRASH {example}")
-    return "\n".join(lines)
-
-
-def _percent(rate: float | None) -> str:
-    return "n/a" if rate is None else f"{rate:.1%}"
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
-__all__ = ["FamilyResult", "PHOTO_GOAL", "RADIOGRAPH_BUDGET", "format_report", "radiograph_cases", "run_family",
-           "run_report"]
+__all__ = [
+    "FamilyResult",
+    "PHOTO_GOAL",
+    "RADIOGRAPH_BUDGET",
+    "format_report",
+    "radiograph_cases",
+    "run_family",
+    "run_report",
+]

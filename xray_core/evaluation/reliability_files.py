@@ -50,9 +50,16 @@ def tiff(array: np.ndarray, pages: int = 1) -> bytes:
     return buffer.getvalue()
 
 
-def dicom(array: np.ndarray, photometric: str = "MONOCHROME2", frames: int = 1, samples: int = 1,
-          pixels: bool = True, preamble: bool = True, compressed: bool = False,
-          rows_columns: tuple[int, int] | None = None) -> bytes:
+def dicom(
+    array: np.ndarray,
+    photometric: str = "MONOCHROME2",
+    frames: int = 1,
+    samples: int = 1,
+    pixels: bool = True,
+    preamble: bool = True,
+    compressed: bool = False,
+    rows_columns: tuple[int, int] | None = None,
+) -> bytes:
     """A chest CR DICOM of a uint8/uint16 (H, W) array; the options make the odd and broken variants."""
     ds = Dataset()
     ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Doe^Jane", "PID-0042", "19600101"
@@ -93,10 +100,19 @@ def png_header(width: int, height: int, payload: bytes = b"") -> bytes:
 
 def tiff_header(width: int, height: int) -> bytes:
     """A little-endian 8-bit grayscale TIFF claiming ``width`` x ``height`` with a 16-byte strip."""
-    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8 + 2 + 8 * 12 + 4),
-               (278, 4, height), (279, 4, 16)]
-    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", tag, kind, 1, value)
-                                                     for tag, kind, value in entries)
+    entries = [
+        (256, 4, width),
+        (257, 4, height),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 8 + 2 + 8 * 12 + 4),
+        (278, 4, height),
+        (279, 4, 16),
+    ]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in entries
+    )
     return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(16)
 
 

@@ -29,7 +29,7 @@ def _deflate_bomb(side: int) -> bytes:
 def _patch(data: bytes, marker: bytes, offset: int, value: bytes) -> bytes:
     """``data`` with ``value`` written ``offset`` bytes after the first ``marker``."""
     at = data.index(marker) + offset
-    return data[:at] + value + data[at + len(value):]
+    return data[:at] + value + data[at + len(value) :]
 
 
 def valid_files(seed: int = 0) -> dict[str, bytes]:
@@ -38,12 +38,21 @@ def valid_files(seed: int = 0) -> dict[str, bytes]:
     deep = base.astype(np.uint16) * 257
     rgb = np.stack([base, np.roll(base, 3, axis=1), base[::-1]], axis=-1)
     return {
-        "gray8.png": encode(base, "PNG"), "gray16.png": encode(deep, "PNG"), "rgb.png": encode(rgb, "PNG"),
-        "palette.png": encode(rgb, "PNG", mode="P"), "gray_alpha.png": encode(base, "PNG", mode="LA"),
-        "gray.jpg": encode(base, "JPEG", quality=90), "rgb.jpg": encode(rgb, "JPEG"),
-        "progressive.jpg": encode(base, "JPEG", progressive=True), "cmyk.jpg": encode(rgb, "JPEG", mode="CMYK"),
-        "gray8.tif": tiff(base), "gray16.tif": tiff(deep), "float32.tif": tiff(base.astype(np.float32) / 255),
-        "rgb.tif": encode(rgb, "TIFF"), "mono2_16bit.dcm": dicom(deep), "mono1_8bit.dcm": dicom(base, "MONOCHROME1"),
+        "gray8.png": encode(base, "PNG"),
+        "gray16.png": encode(deep, "PNG"),
+        "rgb.png": encode(rgb, "PNG"),
+        "palette.png": encode(rgb, "PNG", mode="P"),
+        "gray_alpha.png": encode(base, "PNG", mode="LA"),
+        "gray.jpg": encode(base, "JPEG", quality=90),
+        "rgb.jpg": encode(rgb, "JPEG"),
+        "progressive.jpg": encode(base, "JPEG", progressive=True),
+        "cmyk.jpg": encode(rgb, "JPEG", mode="CMYK"),
+        "gray8.tif": tiff(base),
+        "gray16.tif": tiff(deep),
+        "float32.tif": tiff(base.astype(np.float32) / 255),
+        "rgb.tif": encode(rgb, "TIFF"),
+        "mono2_16bit.dcm": dicom(deep),
+        "mono1_8bit.dcm": dicom(base, "MONOCHROME1"),
         "bare.dcm": dicom(base, preamble=False),
     }
 
@@ -79,18 +88,26 @@ def _oddities(seed: int) -> dict[str, tuple[bytes, str]]:
         "8x8.png": (encode(base[:8, :8], "PNG"), "valid"),
         "20000x20.png": (encode(np.tile(base[:20, :80], (1, 250)), "PNG"), "valid"),
         "20x20000.png": (encode(np.tile(base[:80, :20], (250, 1)), "PNG"), "valid"),
-        "float64.tif": (tiff(base / 255.0), "any"), "int32.tif": (tiff(base.astype(np.int32) * 1000), "valid"),
-        "rgba.png": (encode(rgb, "PNG", mode="RGBA"), "valid"), "bilevel.png": (encode(base, "PNG", mode="1"), "valid"),
+        "float64.tif": (tiff(base / 255.0), "any"),
+        "int32.tif": (tiff(base.astype(np.int32) * 1000), "valid"),
+        "rgba.png": (encode(rgb, "PNG", mode="RGBA"), "valid"),
+        "bilevel.png": (encode(base, "PNG", mode="1"), "valid"),
         "noise_rgb.jpg": (encode(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), "JPEG"), "valid"),
         "black_2048.png": (encode(np.zeros((2048, 2048), np.uint8), "PNG"), "valid"),
-        "nan.tif": (tiff(nan), "error"), "inf.tif": (tiff(np.where(nan != nan, np.inf, nan)), "error"),
-        "pages3.tif": (tiff(base, pages=3), "error"), "animated.png": (apng.getvalue(), "error"),
-        "frames3.dcm": (dicom(base, frames=3), "error"), "no_pixels.dcm": (dicom(base, pixels=False), "error"),
-        "rgb.dcm": (dicom(base, samples=3), "error"), "jpeg_syntax.dcm": (dicom(base, compressed=True), "error"),
+        "nan.tif": (tiff(nan), "error"),
+        "inf.tif": (tiff(np.where(nan != nan, np.inf, nan)), "error"),
+        "pages3.tif": (tiff(base, pages=3), "error"),
+        "animated.png": (apng.getvalue(), "error"),
+        "frames3.dcm": (dicom(base, frames=3), "error"),
+        "no_pixels.dcm": (dicom(base, pixels=False), "error"),
+        "rgb.dcm": (dicom(base, samples=3), "error"),
+        "jpeg_syntax.dcm": (dicom(base, compressed=True), "error"),
         "short_pixels.dcm": (dicom(base, rows_columns=(400, 400)), "error"),
         "huge.dcm": (dicom(base, rows_columns=(30000, 30000)), "error"),
-        "bomb_100k.png": (png_header(100_000, 100_000), "error"), "bomb_20k.png": (png_header(20_000, 20_000), "error"),
-        "deflate_bomb.png": (_deflate_bomb(8192), "error"), "bomb.tif": (tiff_header(100_000, 100_000), "error"),
+        "bomb_100k.png": (png_header(100_000, 100_000), "error"),
+        "bomb_20k.png": (png_header(20_000, 20_000), "error"),
+        "deflate_bomb.png": (_deflate_bomb(8192), "error"),
+        "bomb.tif": (tiff_header(100_000, 100_000), "error"),
         "bomb.jpg": (_patch(encode(base, "JPEG"), b"\xff\xc0", 5, struct.pack(">HH", 65000, 65000)), "error"),
     }
 
@@ -104,12 +121,20 @@ def _impostors(seed: int) -> dict[str, bytes]:
     with zipfile.ZipFile(archive, "w") as handle:
         handle.writestr("chest.png", encode(base, "PNG"))
     text = b"Patient: Doe, Jane\nThis is a radiology report, not an image.\n"
-    impostors = {"report.png": text, "report.jpg": text, "report.tif": text, "report.dcm": text,
-                 "scan.pdf.png": encode(np.stack([base] * 3, -1), "PDF"), "scan.pdf.dcm": encode(base, "PDF"),
-                 "page.html.png": b"<!doctype html><html><body><img src=x></body></html>",
-                 "archive.zip.png": archive.getvalue(), "anim.gif.png": encode(base, "GIF"),
-                 "bitmap.bmp.png": encode(base, "BMP"), "scan.bmp": encode(base, "BMP"),
-                 "scan.gif": encode(base, "GIF")}
+    impostors = {
+        "report.png": text,
+        "report.jpg": text,
+        "report.tif": text,
+        "report.dcm": text,
+        "scan.pdf.png": encode(np.stack([base] * 3, -1), "PDF"),
+        "scan.pdf.dcm": encode(base, "PDF"),
+        "page.html.png": b"<!doctype html><html><body><img src=x></body></html>",
+        "archive.zip.png": archive.getvalue(),
+        "anim.gif.png": encode(base, "GIF"),
+        "bitmap.bmp.png": encode(base, "BMP"),
+        "scan.bmp": encode(base, "BMP"),
+        "scan.gif": encode(base, "GIF"),
+    }
     with contextlib.suppress(KeyError, OSError):  # Pillow built without WebP
         impostors["photo.webp.jpg"] = encode(base, "WEBP")
     for extension in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm", ".dicom", ".bmp", ""):
@@ -120,8 +145,13 @@ def _impostors(seed: int) -> dict[str, bytes]:
 def _random_blobs(seed: int) -> list[Case]:
     """Random bytes of several lengths, bare or behind each format's magic number."""
     rng, cases = np.random.default_rng(seed), []
-    prefixes = {"": b"", "png": b"\x89PNG\r\n\x1a\n", "jpg": b"\xff\xd8\xff", "tif": b"II*\x00",
-                "dcm": bytes(128) + b"DICM"}
+    prefixes = {
+        "": b"",
+        "png": b"\x89PNG\r\n\x1a\n",
+        "jpg": b"\xff\xd8\xff",
+        "tif": b"II*\x00",
+        "dcm": bytes(128) + b"DICM",
+    }
     for length in (3, 200, 20_000):
         for kind, prefix in prefixes.items():
             name = f"random{length}_{kind or 'bare'}.{kind or 'png'}"

@@ -20,5 +20,17 @@ from xray_core.evaluation.reliability_generated import generated_cases
 from xray_core.evaluation.reliability_hostile import hostile_cases, valid_files
 from xray_core.evaluation.reliability_photos import figure_cases, photo_cases
 
-__all__ = ["Case", "dicom", "encode", "figure_cases", "film", "generated_cases", "hostile_cases", "photo_cases",
-           "png_header", "tiff", "tiff_header", "valid_files"]
+__all__ = [
+    "Case",
+    "dicom",
+    "encode",
+    "figure_cases",
+    "film",
+    "generated_cases",
+    "hostile_cases",
+    "photo_cases",
+    "png_header",
+    "tiff",
+    "tiff_header",
+    "valid_files",
+]

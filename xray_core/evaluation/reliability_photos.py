@@ -16,10 +16,34 @@ from PIL import Image
 
 from xray_core.evaluation.reliability_files import Case, encode
 
-PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "clock", "moon", "rocket", "hubble_deep_field",
-          "brick", "grass", "gravel", "page", "text")
-FIGURES = ("cell", "immunohistochemistry", "retina", "microaneurysms", "checkerboard", "binary_blobs", "horse",
-           "shepp_logan_phantom", "logo", "colorwheel")
+PHOTOS = (
+    "astronaut",
+    "camera",
+    "chelsea",
+    "coffee",
+    "coins",
+    "clock",
+    "moon",
+    "rocket",
+    "hubble_deep_field",
+    "brick",
+    "grass",
+    "gravel",
+    "page",
+    "text",
+)
+FIGURES = (
+    "cell",
+    "immunohistochemistry",
+    "retina",
+    "microaneurysms",
+    "checkerboard",
+    "binary_blobs",
+    "horse",
+    "shepp_logan_phantom",
+    "logo",
+    "colorwheel",
+)
 
 
 def _gray_uint8(array: Any) -> np.ndarray:

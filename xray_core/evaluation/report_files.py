@@ -25,8 +25,10 @@ def evaluate_command(checkpoint: str | Path, report: dict[str, Any] | None = Non
     recorded = (report or {}).get("command")
     if recorded:
         return str(recorded)
-    return (f"python -m xray_core evaluate --checkpoint {shlex.quote(str(checkpoint))} "
-            f"--json {shlex.quote(str(report_path(checkpoint)))}")
+    return (
+        f"python -m xray_core evaluate --checkpoint {shlex.quote(str(checkpoint))} "
+        f"--json {shlex.quote(str(report_path(checkpoint)))}"
+    )
 
 
 def _problem(report: Any) -> str:
@@ -58,16 +60,17 @@ def read_report(checkpoint: str | Path) -> tuple[dict[str, Any] | None, str]:
     return report, ""
 
 
-def report_roc(report: dict[str, Any], split: str, checkpoint: str | Path) -> tuple[dict[str, dict | None] | None,
-                                                                                     str]:
+def report_roc(report: dict[str, Any], split: str, checkpoint: str | Path) -> tuple[dict[str, dict | None] | None, str]:
     """(ROC curves of the report's section ``split``, "") or (None, which command writes them).
 
     Curves: ``{class: {"fpr": [...], "tpr": [...], "auc": float} or None}`` (None: the class is absent).
     """
     curves = (report.get("splits") or {}).get(split, {}).get("roc")
     if not curves:
-        return None, (f"This report has no ROC points for the {split} films (it was written before evaluate "
-                      f"recorded them). Re-run: {evaluate_command(checkpoint, report)}")
+        return None, (
+            f"This report has no ROC points for the {split} films (it was written before evaluate "
+            f"recorded them). Re-run: {evaluate_command(checkpoint, report)}"
+        )
     return curves, ""
 
 

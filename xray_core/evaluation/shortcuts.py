@@ -29,15 +29,16 @@ NIH_SOURCE = "muhammedtalo/COVID-19"  # NIH ChestX-ray14: adult pneumonia and ad
 MIN_SOURCE_FILMS = 20  # sources with fewer val films are left out of the source probe
 
 
-def features_and_logits(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 128) -> tuple[np.ndarray,
-                                                                                                  np.ndarray]:
+def features_and_logits(
+    loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, D) penultimate features and (N, K) raw logits of ``table``'s films at the checkpoint's input size."""
     prep = loaded.preprocessing
     pixels = torch.from_numpy(cached_pixels(table, prep.image_size, progress=False))
     feats, logits = [], []
     with torch.inference_mode():
         for start in range(0, len(pixels), batch_size):
-            f, lg = penultimate_features(loaded.model, normalize_batch(pixels[start:start + batch_size], prep))
+            f, lg = penultimate_features(loaded.model, normalize_batch(pixels[start : start + batch_size], prep))
             feats.append(f.numpy())
             logits.append(lg.numpy())
     if not feats:
@@ -64,8 +65,9 @@ def linear_probe(loaded: LoadedModel, table: pd.DataFrame, n_train: int = 3000, 
     keep = common[common >= MIN_SOURCE_FILMS].index
     result["sources"] = sorted(map(str, keep))
     train_rows, val_rows = train["source"].isin(keep).to_numpy(), val["source"].isin(keep).to_numpy()
-    result["source_auc"] = _probe(x_train[train_rows], train["source"].to_numpy()[train_rows], x_val[val_rows],
-                                  val["source"].to_numpy()[val_rows])
+    result["source_auc"] = _probe(
+        x_train[train_rows], train["source"].to_numpy()[train_rows], x_val[val_rows], val["source"].to_numpy()[val_rows]
+    )
     return result
 
 
@@ -89,11 +91,14 @@ def group_figures(part: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray) ->
     adult_pneumonia = adult & np.isin(labels, ["bacterial", "viral", "pneumonia"])
     nih_rows = adult & nih & np.isin(labels, ["normal", "pneumonia"])
     return {
-        "adult_nih_pneumonia_vs_normal_auc": clinical_groupings(y_true[nih_rows], y_prob[nih_rows],
-                                                                CLASS_NAMES)["pneumonia_vs_normal_auc"],
+        "adult_nih_pneumonia_vs_normal_auc": clinical_groupings(y_true[nih_rows], y_prob[nih_rows], CLASS_NAMES)[
+            "pneumonia_vs_normal_auc"
+        ],
         "adult_nih_normal_recall": _rate(called[adult & nih & (labels == "normal")] == "normal"),
-        "adult_nih_pneumonia_recall": _rate(label_recall(y_true[adult & nih & (labels == "pneumonia")],
-                                                         y_prob[adult & nih & (labels == "pneumonia")]) > 0),
+        "adult_nih_pneumonia_recall": _rate(
+            label_recall(y_true[adult & nih & (labels == "pneumonia")], y_prob[adult & nih & (labels == "pneumonia")])
+            > 0
+        ),
         "adult_non_covid_pneumonia_called_covid": _rate(called[adult_pneumonia] == "covid"),
         "n_adult_non_covid_pneumonia": int(adult_pneumonia.sum()),
         "pediatric_normal_recall": _rate(called[(age == "pediatric") & (labels == "normal")] == "normal"),

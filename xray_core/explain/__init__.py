@@ -25,10 +25,25 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "methods": ("CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "target_index"),
     "cam": ("Explanation", "explain", "is_flat", "strength_label"),
     "overlay": ("COLORMAPS", "hot_region", "outline", "to_rgb"),
-    "faithfulness": ("REMOVE_PERCENTILE", "CalibratedTarget", "cam_scores", "faithfulness_markdown",
-                     "method_faithfulness_report"),
-    "localisation": ("BASELINE_VARIANT", "GOALS", "VARIANTS", "MapVariant", "bootstrap_ci", "localisation_markdown",
-                     "localisation_report", "lung_fraction", "pointing_hit", "variant_map"),
+    "faithfulness": (
+        "REMOVE_PERCENTILE",
+        "CalibratedTarget",
+        "cam_scores",
+        "faithfulness_markdown",
+        "method_faithfulness_report",
+    ),
+    "localisation": (
+        "BASELINE_VARIANT",
+        "GOALS",
+        "VARIANTS",
+        "MapVariant",
+        "bootstrap_ci",
+        "localisation_markdown",
+        "localisation_report",
+        "lung_fraction",
+        "pointing_hit",
+        "variant_map",
+    ),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

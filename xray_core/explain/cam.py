@@ -72,13 +72,24 @@ class Explanation:
 
     def summary(self) -> dict[str, Any]:
         """Everything but the arrays, JSON-able."""
-        keys = ("method", "target", "target_index", "raw_max", "raw_mean", "evidence", "flat", "strength",
-                "elapsed_ms", "notes")
+        keys = (
+            "method",
+            "target",
+            "target_index",
+            "raw_max",
+            "raw_mean",
+            "evidence",
+            "flat",
+            "strength",
+            "elapsed_ms",
+            "notes",
+        )
         return {**{k: getattr(self, k) for k in keys}, "prediction": self.prediction.to_dict()}
 
 
-def explain(loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DEFAULT_METHOD,
-            target: str | int | None = None) -> Explanation:
+def explain(
+    loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DEFAULT_METHOD, target: str | int | None = None
+) -> Explanation:
     """Explain one image: ``target`` None/'auto' = the predicted class, or a class name / index.
 
     ``image``: an :class:`XrayImage` or an H x W array (uint8, or float in [0, 1]).
@@ -95,14 +106,26 @@ def explain(loaded: LoadedModel, image: XrayImage | np.ndarray, method: str = DE
     ood_scores = None if features is None else ood.score(loaded.meta.ood, features)
     cam = cam_to_image(cam_input, xray.height, xray.width)
     elapsed = (time.perf_counter() - began) * 1000
-    prediction = build_prediction(loaded, xray, logits[0].numpy(), probabilities,
-                                  None if ood_scores is None else float(ood_scores[0]), elapsed)
+    prediction = build_prediction(
+        loaded, xray, logits[0].numpy(), probabilities, None if ood_scores is None else float(ood_scores[0]), elapsed
+    )
     evidence /= loaded.temperature
     flat = is_flat(raw)
-    return Explanation(cam=cam, cam_input=cam_input, method=key, target=loaded.class_names[index],
-                       target_index=index, raw_max=float(raw.max()), raw_mean=float(raw.mean()),
-                       evidence=round(float(evidence), 4), flat=flat, strength=strength_label(evidence, flat),
-                       prediction=prediction, elapsed_ms=round(elapsed, 2), notes=_notes(key, flat))
+    return Explanation(
+        cam=cam,
+        cam_input=cam_input,
+        method=key,
+        target=loaded.class_names[index],
+        target_index=index,
+        raw_max=float(raw.max()),
+        raw_mean=float(raw.mean()),
+        evidence=round(float(evidence), 4),
+        flat=flat,
+        strength=strength_label(evidence, flat),
+        prediction=prediction,
+        elapsed_ms=round(elapsed, 2),
+        notes=_notes(key, flat),
+    )
 
 
 def is_flat(raw: np.ndarray) -> bool:
@@ -129,8 +152,9 @@ def _notes(key: str, flat: bool) -> list[str]:
     return notes
 
 
-def _run(replica: Replica, spec: CamMethod, tensor: torch.Tensor, wanted: int | None
-         ) -> tuple[np.ndarray, np.ndarray, torch.Tensor, np.ndarray | None, int, float]:
+def _run(
+    replica: Replica, spec: CamMethod, tensor: torch.Tensor, wanted: int | None
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor, np.ndarray | None, int, float]:
     """One CAM pass on a private replica: (cam S x S, positive raw map, logits, features, target, evidence)."""
     raw_maps: list[np.ndarray] = []
     cam_input = outputs = None
@@ -170,5 +194,15 @@ def _evidence(activations: torch.Tensor, logits: torch.Tensor, index: int) -> fl
 
 # CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, CamMethod, method_key and target_index are re-exported: the CLI,
 # the dashboard and explain.faithfulness / explain.localisation import them from here.
-__all__ = ["CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "Explanation", "explain", "is_flat",
-           "method_key", "strength_label", "target_index"]
+__all__ = [
+    "CAM_METHODS",
+    "DEFAULT_METHOD",
+    "FAST_METHODS",
+    "CamMethod",
+    "Explanation",
+    "explain",
+    "is_flat",
+    "method_key",
+    "strength_label",
+    "target_index",
+]

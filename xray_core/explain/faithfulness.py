@@ -57,8 +57,9 @@ class CalibratedTarget:
         return calibrated_softmax(output, self.temperature)[..., self.index]
 
 
-def cam_scores(loaded: LoadedModel, tensor: torch.Tensor, cam_input: np.ndarray, index: int,
-               percentile: float = REMOVE_PERCENTILE) -> dict[str, float | None]:
+def cam_scores(
+    loaded: LoadedModel, tensor: torch.Tensor, cam_input: np.ndarray, index: int, percentile: float = REMOVE_PERCENTILE
+) -> dict[str, float | None]:
     """``road_drop`` and ``keep_change`` of one S x S map for class ``index`` on a (1, C, S, S) input."""
     cam = np.nan_to_num(np.asarray(cam_input, dtype=np.float32))
     if cam.shape != tuple(tensor.shape[-2:]):
@@ -85,8 +86,14 @@ def _ranks(cam: np.ndarray) -> np.ndarray:
     return ranks.reshape(cam.shape)
 
 
-def faithfulness(loaded: LoadedModel, image: XrayImage | np.ndarray, cam_input: np.ndarray, target: str | int,
-                 percentile: float = REMOVE_PERCENTILE, method: str = DEFAULT_METHOD) -> dict[str, Any]:
+def faithfulness(
+    loaded: LoadedModel,
+    image: XrayImage | np.ndarray,
+    cam_input: np.ndarray,
+    target: str | int,
+    percentile: float = REMOVE_PERCENTILE,
+    method: str = DEFAULT_METHOD,
+) -> dict[str, Any]:
     """Scores of ``cam_input`` (S x S, or any size: resized) for class ``target`` and of a RandomCAM baseline
     hooked at the same stage as ``method`` (the method that made ``cam_input``).
 
@@ -101,13 +108,23 @@ def faithfulness(loaded: LoadedModel, image: XrayImage | np.ndarray, cam_input: 
     scores = cam_scores(loaded, tensor, cam_input, index, percentile)
     random_map = explain(loaded, image, random_baseline(method), index).cam_input
     baseline = cam_scores(loaded, tensor, random_map, index, percentile)
-    return {"target": loaded.class_names[index], **scores, **{f"random_{k}": v for k, v in baseline.items()},
-            "road_vs_random": _difference(scores["road_drop"], baseline["road_drop"])}
+    return {
+        "target": loaded.class_names[index],
+        **scores,
+        **{f"random_{k}": v for k, v in baseline.items()},
+        "road_vs_random": _difference(scores["road_drop"], baseline["road_drop"]),
+    }
 
 
-def method_faithfulness_report(loaded: LoadedModel, table: pd.DataFrame, methods: Sequence[str] = FAST_METHODS,
-                               n: int = 100, seed: int = 0, percentile: float = REMOVE_PERCENTILE,
-                               progress: bool = True) -> dict[str, Any]:
+def method_faithfulness_report(
+    loaded: LoadedModel,
+    table: pd.DataFrame,
+    methods: Sequence[str] = FAST_METHODS,
+    n: int = 100,
+    seed: int = 0,
+    percentile: float = REMOVE_PERCENTILE,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Mean scores per method and for RandomCAM on ``n`` images sampled from ``table`` (a ``path`` column).
 
     The explained class is the predicted one. ``seed`` fixes the sample and ROAD's imputation noise.
@@ -129,24 +146,34 @@ def method_faithfulness_report(loaded: LoadedModel, table: pd.DataFrame, methods
         for key in keys:
             cam = explain(loaded, image, key, baseline.target_index).cam_input
             per_image[key].append(cam_scores(loaded, tensor, cam, baseline.target_index, percentile))
-    return {"n_images": len(per_image[BASELINE]), "skipped": skipped, "percentile": percentile, "seed": seed,
-            "checkpoint_sha256": loaded.sha256, "methods": _summarise(per_image)}
+    return {
+        "n_images": len(per_image[BASELINE]),
+        "skipped": skipped,
+        "percentile": percentile,
+        "seed": seed,
+        "checkpoint_sha256": loaded.sha256,
+        "methods": _summarise(per_image),
+    }
 
 
 def faithfulness_markdown(report: dict[str, Any]) -> str:
     """A model-card section: mean ROAD drop per method against RandomCAM."""
     removed = 100 - report["percentile"]
-    lines = [f"Mean over {report['n_images']} test images; explained class = predicted class. ROAD drop: "
-             f"calibrated confidence lost when the hottest {removed:g} % of pixels are imputed away (higher = "
-             "more faithful). Keep change: confidence change when only the highlighted region is kept.", "",
-             "| method | ROAD drop | vs RandomCAM (95 % CI) | beats RandomCAM | keep change |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"Mean over {report['n_images']} test images; explained class = predicted class. ROAD drop: "
+        f"calibrated confidence lost when the hottest {removed:g} % of pixels are imputed away (higher = "
+        "more faithful). Keep change: confidence change when only the highlighted region is kept.",
+        "",
+        "| method | ROAD drop | vs RandomCAM (95 % CI) | beats RandomCAM | keep change |",
+        "|---|---|---|---|---|",
+    ]
     for key, row in report["methods"].items():
         low, high = row.get("road_vs_random_ci") or (None, None)
         versus = "—" if key == BASELINE else f"{_fmt(row['road_vs_random'])} ({_fmt(low)} to {_fmt(high)})"
         beats = "—" if key == BASELINE else _fmt(row["beats_random"], percent=True)
-        lines.append(f"| {CAM_METHODS[key].title} | {_fmt(row['road_drop'])} | {versus} | {beats} | "
-                     f"{_fmt(row['keep_change'])} |")
+        lines.append(
+            f"| {CAM_METHODS[key].title} | {_fmt(row['road_drop'])} | {versus} | {beats} | {_fmt(row['keep_change'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -165,8 +192,9 @@ def _summarise(per_image: dict[str, list[dict[str, float | None]]]) -> dict[str,
             valid = paired[np.isfinite(paired)]
             half = 1.96 * _sd(valid) / math.sqrt(len(valid)) if len(valid) > 1 else None
             row["road_vs_random"] = _mean(valid)
-            row["road_vs_random_ci"] = None if half is None else [row["road_vs_random"] - half,
-                                                                  row["road_vs_random"] + half]
+            row["road_vs_random_ci"] = (
+                None if half is None else [row["road_vs_random"] - half, row["road_vs_random"] + half]
+            )
             row["beats_random"] = float(np.mean(valid > 0)) if len(valid) else None
         summary[key] = row
     return summary
@@ -201,5 +229,12 @@ def _fmt(value: float | None, percent: bool = False) -> str:
     return f"{100 * value:.0f} %" if percent else f"{value:+.3f}"
 
 
-__all__ = ["BASELINE", "REMOVE_PERCENTILE", "CalibratedTarget", "cam_scores", "faithfulness",
-           "faithfulness_markdown", "method_faithfulness_report"]
+__all__ = [
+    "BASELINE",
+    "REMOVE_PERCENTILE",
+    "CalibratedTarget",
+    "cam_scores",
+    "faithfulness",
+    "faithfulness_markdown",
+    "method_faithfulness_report",
+]

@@ -12,6 +12,7 @@ stages are averaged after each is stretched to [0, 1], pytorch-grad-cam's multi-
 reference masks: those two scores plus ROAD (:mod:`xray_core.explain.faithfulness`) paired per film against
 RandomCAM on the same layers (a finer map changes ROAD by itself, so layer3 maps need a layer3 baseline) and on
 layer4, with bootstrap confidence intervals over films. Maps come from a private copy of the model.
+:func:`localisation_markdown` (from :mod:`~xray_core.explain.localisation_table`) renders the report.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 
 from xray_core.explain.cam import CAM_METHODS, target_index
 from xray_core.explain.faithfulness import REMOVE_PERCENTILE, cam_scores
+from xray_core.explain.localisation_table import localisation_markdown
 from xray_core.inference.lungs import read_mask
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -60,16 +62,19 @@ class MapVariant:
         return MapVariant("randomcam", self.layers)
 
 
-VARIANTS: dict[str, MapVariant] = {v.key: v for v in (
-    MapVariant("gradcam", ("layer4",)),  # the default of explain() before this comparison
-    MapVariant("gradcam", ("layer3",)),
-    MapVariant("gradcam", ("layer3", "layer4")),
-    MapVariant("gradcam++", ("layer4",)),
-    MapVariant("layercam", ("layer4",)),
-    MapVariant("layercam", ("layer3",)),
-    MapVariant("layercam", ("layer3", "layer4")),
-    MapVariant("eigencam", ("layer4",)),
-)}
+VARIANTS: dict[str, MapVariant] = {
+    v.key: v
+    for v in (
+        MapVariant("gradcam", ("layer4",)),  # the default of explain() before this comparison
+        MapVariant("gradcam", ("layer3",)),
+        MapVariant("gradcam", ("layer3", "layer4")),
+        MapVariant("gradcam++", ("layer4",)),
+        MapVariant("layercam", ("layer4",)),
+        MapVariant("layercam", ("layer3",)),
+        MapVariant("layercam", ("layer3", "layer4")),
+        MapVariant("eigencam", ("layer4",)),
+    )
+}
 BASELINE_VARIANT = MapVariant("randomcam", ("layer4",))  # the baseline of explain.faithfulness
 BASELINE = BASELINE_VARIANT.key
 
@@ -107,14 +112,21 @@ def variant_map(model: torch.nn.Module, variant: MapVariant, tensor: torch.Tenso
     ``model`` must be a private copy (the library hooks it and sets eval mode) with gradients enabled.
     """
     layers = [getattr(model, name)[-1] for name in variant.layers]
-    with (torch.inference_mode(False), torch.enable_grad(),
-          CAM_METHODS[variant.method].factory(model, layers) as cam):
+    with torch.inference_mode(False), torch.enable_grad(), CAM_METHODS[variant.method].factory(model, layers) as cam:
         maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(index)])
     return np.clip(np.nan_to_num(maps[0]), 0.0, 1.0).astype(np.float32)
 
 
-def _film_scores(loaded: LoadedModel, model: torch.nn.Module, variants: dict[str, MapVariant], path: str,
-                 mask_path: str, label: str, target: str, seed: int) -> dict[str, Any]:
+def _film_scores(
+    loaded: LoadedModel,
+    model: torch.nn.Module,
+    variants: dict[str, MapVariant],
+    path: str,
+    mask_path: str,
+    label: str,
+    target: str,
+    seed: int,
+) -> dict[str, Any]:
     """Per-variant scores of one film: lung fraction, pointing, ROAD drop (same imputation noise for all)."""
     image, mask = read_image(path), read_mask(mask_path)
     tensor = to_tensor(image.pixels, loaded.preprocessing)[None]
@@ -129,13 +141,24 @@ def _film_scores(loaded: LoadedModel, model: torch.nn.Module, variants: dict[str
         torch.manual_seed(seed)  # ROAD's imputation noise: identical for every variant of this film
         road = cam_scores(loaded, tensor, cam_input, index)["road_drop"]
         cam = cam_to_image(cam_input, image.height, image.width)
-        scores[key] = {"road_drop": road, "lung_fraction": lung_fraction(cam, mask),
-                       "pointing": pointing_hit(cam, mask), "ms": elapsed}
+        scores[key] = {
+            "road_drop": road,
+            "lung_fraction": lung_fraction(cam, mask),
+            "pointing": pointing_hit(cam, mask),
+            "ms": elapsed,
+        }
     return scores
 
 
-def localisation_report(loaded: LoadedModel, pairs: pd.DataFrame, variants: list[str] | None = None, n: int = 60,
-                        seed: int = 0, target: str = "label", progress: bool = True) -> dict[str, Any]:
+def localisation_report(
+    loaded: LoadedModel,
+    pairs: pd.DataFrame,
+    variants: list[str] | None = None,
+    n: int = 60,
+    seed: int = 0,
+    target: str = "label",
+    progress: bool = True,
+) -> dict[str, Any]:
     """Compare map variants on up to ``n`` films of ``pairs`` (columns ``path``, ``mask``, ``label``).
 
     ``target``: 'label' explains the film's labelled class, 'predicted' the model's choice. Returns per-variant
@@ -151,33 +174,62 @@ def localisation_report(loaded: LoadedModel, pairs: pd.DataFrame, variants: list
         chosen.setdefault(variant.baseline.key, variant.baseline)
     rows = pairs if len(pairs) <= n else pairs.sample(n=n, random_state=seed)
     model = copy.deepcopy(loaded.model).eval().requires_grad_(True)
-    films = [_film_scores(loaded, model, chosen, path, mask, label, target, seed + i)
-             for i, (path, mask, label) in enumerate(tqdm(list(zip(rows["path"], rows["mask"], rows["label"])),
-                                                          desc="localisation", unit="film", disable=not progress))]
+    films = [
+        _film_scores(loaded, model, chosen, path, mask, label, target, seed + i)
+        for i, (path, mask, label) in enumerate(
+            tqdm(
+                list(zip(rows["path"], rows["mask"], rows["label"])),
+                desc="localisation",
+                unit="film",
+                disable=not progress,
+            )
+        )
+    ]
     correct = [f["predicted"] == label for f, label in zip(films, rows["label"])]
-    return {"n_films": len(films), "target": target, "seed": seed, "remove_percentile": REMOVE_PERCENTILE,
-            "checkpoint_sha256": loaded.sha256, "accuracy_on_films": float(np.mean(correct)) if films else None,
-            "lung_area_share": _mean([f["lung_area"] for f in films]), "goals": GOALS,
-            "variants": {key: _summarise(films, variant) for key, variant in chosen.items()}}
+    return {
+        "n_films": len(films),
+        "target": target,
+        "seed": seed,
+        "remove_percentile": REMOVE_PERCENTILE,
+        "checkpoint_sha256": loaded.sha256,
+        "accuracy_on_films": float(np.mean(correct)) if films else None,
+        "lung_area_share": _mean([f["lung_area"] for f in films]),
+        "goals": GOALS,
+        "variants": {key: _summarise(films, variant) for key, variant in chosen.items()},
+    }
 
 
 def _summarise(films: list[dict[str, Any]], variant: MapVariant) -> dict[str, Any]:
     """Means and CIs of one variant; ROAD paired per film against RandomCAM on the same layers and on layer4."""
     fraction, hits = _column(films, variant.key, "lung_fraction"), _column(films, variant.key, "pointing")
     row: dict[str, Any] = {
-        "title": variant.title, "road_drop": _mean(_column(films, variant.key, "road_drop")),
-        "lung_fraction": _mean(fraction), "lung_fraction_ci": bootstrap_ci(fraction), "pointing": _mean(hits),
-        "pointing_ci": bootstrap_ci(hits), "ms_per_map": _mean(_column(films, variant.key, "ms"))}
+        "title": variant.title,
+        "road_drop": _mean(_column(films, variant.key, "road_drop")),
+        "lung_fraction": _mean(fraction),
+        "lung_fraction_ci": bootstrap_ci(fraction),
+        "pointing": _mean(hits),
+        "pointing_ci": bootstrap_ci(hits),
+        "ms_per_map": _mean(_column(films, variant.key, "ms")),
+    }
     if variant.method == "randomcam":
         return row
     for suffix, baseline in (("", variant.baseline.key), ("_layer4", BASELINE)):
         paired = _column(films, variant.key, "road_drop") - _column(films, baseline, "road_drop")
         paired = paired[np.isfinite(paired)]
-        row.update({f"road_vs_random{suffix}": _mean(paired), f"road_vs_random{suffix}_ci": bootstrap_ci(paired),
-                    f"beats_random{suffix}": float(np.mean(paired > 0)) if len(paired) else None})
+        row.update(
+            {
+                f"road_vs_random{suffix}": _mean(paired),
+                f"road_vs_random{suffix}_ci": bootstrap_ci(paired),
+                f"beats_random{suffix}": float(np.mean(paired > 0)) if len(paired) else None,
+            }
+        )
     ci = row["road_vs_random_ci"]
-    row["meets_goals"] = bool(ci is not None and ci[0] > 0 and (row["lung_fraction"] or 0) >= GOALS["lung_fraction"]
-                              and (row["pointing"] or 0) >= GOALS["pointing"])
+    row["meets_goals"] = bool(
+        ci is not None
+        and ci[0] > 0
+        and (row["lung_fraction"] or 0) >= GOALS["lung_fraction"]
+        and (row["pointing"] or 0) >= GOALS["pointing"]
+    )
     return row
 
 
@@ -185,8 +237,9 @@ def _column(films: list[dict[str, Any]], key: str, name: str) -> np.ndarray:
     return np.array([_nan(film[key][name]) for film in films], dtype=float)
 
 
-def bootstrap_ci(values: np.ndarray | list[float], level: float = 0.95, resamples: int = 2000,
-                 seed: int = 0) -> list[float] | None:
+def bootstrap_ci(
+    values: np.ndarray | list[float], level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> list[float] | None:
     """Percentile bootstrap CI of the mean of the finite ``values``; None with fewer than two."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
@@ -196,26 +249,6 @@ def bootstrap_ci(values: np.ndarray | list[float], level: float = 0.95, resample
     means = values[draws].mean(axis=1)
     tail = (1 - level) / 2 * 100
     return [float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))]
-
-
-def localisation_markdown(report: dict[str, Any]) -> str:
-    """A table per variant: ROAD vs RandomCAM (same layers, and layer4), lung fraction, pointing; CIs in brackets."""
-    lines = [f"{report['n_films']} external pneumonia films with reference lung masks; explained class: "
-             f"{report['target']}; lungs cover {_pct(report['lung_area_share'])} of the film on average (what a "
-             f"uniform map would score). ROAD removes the hottest {100 - report['remove_percentile']:g} % of pixels; "
-             "'vs RandomCAM' is the paired difference in ROAD drop with RandomCAM on the same layers (and on layer4, "
-             "the baseline of `faithfulness`). Brackets: 95 % bootstrap CIs over films.", "",
-             "| map | ROAD drop | vs RandomCAM, same layers | vs RandomCAM @ layer4 | energy in lungs | pointing "
-             "| ms/map | all goals |", "|---|---|---|---|---|---|---|---|"]
-    for row in report["variants"].values():
-        reference = "road_vs_random" not in row
-        same = "reference" if reference else f"{_num(row['road_vs_random'])} {_ci(row['road_vs_random_ci'])}"
-        layer4 = "—" if reference else f"{_num(row['road_vs_random_layer4'])} {_ci(row['road_vs_random_layer4_ci'])}"
-        goals = "—" if reference else "yes" if row["meets_goals"] else "no"
-        lines.append(f"| {row['title']} | {_num(row['road_drop'])} | {same} | {layer4} | "
-                     f"{_pct(row['lung_fraction'])} {_ci(row['lung_fraction_ci'], True)} | {_pct(row['pointing'])} "
-                     f"{_ci(row['pointing_ci'], True)} | {_num(row['ms_per_map'], '.0f')} | {goals} |")
-    return "\n".join(lines) + "\n"
 
 
 def _nan(value: float | bool | None) -> float:
@@ -228,19 +261,16 @@ def _mean(values: Any) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def _num(value: float | None, spec: str = "+.3f") -> str:
-    return "undefined" if value is None else format(value, spec)
-
-
-def _pct(value: float | None) -> str:
-    return "undefined" if value is None else f"{100 * value:.0f} %"
-
-
-def _ci(bounds: list[float] | None, percent: bool = False) -> str:
-    if bounds is None:
-        return ""
-    return f"[{_pct(bounds[0])}, {_pct(bounds[1])}]" if percent else f"[{bounds[0]:+.3f}, {bounds[1]:+.3f}]"
-
-
-__all__ = ["BASELINE", "BASELINE_VARIANT", "GOALS", "VARIANTS", "MapVariant", "bootstrap_ci", "localisation_markdown",
-           "localisation_report", "lung_fraction", "pointing_hit", "variant_map"]
+__all__ = [
+    "BASELINE",
+    "BASELINE_VARIANT",
+    "GOALS",
+    "VARIANTS",
+    "MapVariant",
+    "bootstrap_ci",
+    "localisation_markdown",
+    "localisation_report",
+    "lung_fraction",
+    "pointing_hit",
+    "variant_map",
+]

@@ -97,5 +97,12 @@ def target_index(class_names: tuple[str, ...], target: str | int | None) -> int 
     raise ValueError(f"unknown target class {target!r}; expected 'auto' or one of {', '.join(class_names)}")
 
 
-__all__ = ["CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "random_baseline",
-           "target_index"]
+__all__ = [
+    "CAM_METHODS",
+    "DEFAULT_METHOD",
+    "FAST_METHODS",
+    "CamMethod",
+    "method_key",
+    "random_baseline",
+    "target_index",
+]

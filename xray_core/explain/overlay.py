@@ -70,8 +70,13 @@ def hot_region(cam: np.ndarray, percentile: float = 90.0) -> np.ndarray:
     return cam >= threshold
 
 
-def outline(image_rgb: np.ndarray, cam: np.ndarray, percentile: float = 90.0,
-            color: tuple[int, int, int] = OUTLINE_COLOR, thickness: int | None = None) -> np.ndarray:
+def outline(
+    image_rgb: np.ndarray,
+    cam: np.ndarray,
+    percentile: float = 90.0,
+    color: tuple[int, int, int] = OUTLINE_COLOR,
+    thickness: int | None = None,
+) -> np.ndarray:
     """Draw the contours of the map's hottest ``100 - percentile`` % on the image → H x W x 3 uint8 RGB.
 
     Draw on the plain film (``to_rgb(pixels)``) so opacities under the heat stay visible, or on an overlay.

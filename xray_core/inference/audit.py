@@ -26,8 +26,18 @@ from xray_core.inference.predict import Prediction
 
 ENV_VAR = "XRAY_AUDIT_LOG"
 #: The only keys a record ever has (tests assert this whitelist).
-RECORD_KEYS: tuple[str, ...] = ("time", "input_sha256", "model_version", "model_sha256", "label", "probabilities",
-                                "refused", "ood_score", "ood_threshold", "decisions")
+RECORD_KEYS: tuple[str, ...] = (
+    "time",
+    "input_sha256",
+    "model_version",
+    "model_sha256",
+    "label",
+    "probabilities",
+    "refused",
+    "ood_score",
+    "ood_threshold",
+    "decisions",
+)
 
 
 def sha256_hex(data: bytes | bytearray | memoryview) -> str:
@@ -42,8 +52,9 @@ class AuditLog:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def record(self, input_sha256: str, prediction: Prediction, model_version: str,
-               model_sha256: str = "") -> dict[str, Any]:
+    def record(
+        self, input_sha256: str, prediction: Prediction, model_version: str, model_sha256: str = ""
+    ) -> dict[str, Any]:
         """Append one line for ``prediction`` and return the record written."""
         if len(input_sha256) != 64 or any(c not in "0123456789abcdef" for c in input_sha256):
             raise ValueError("input_sha256 must be a 64-character lower-case hex SHA-256 (use sha256_hex(bytes))")

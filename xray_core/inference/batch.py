@@ -24,8 +24,12 @@ class Scored:
     error: str = ""
 
 
-def predict_sources(loaded: LoadedModel, items: Iterable[tuple[str, Source]], batch_size: int = 32,
-                    progress: Callable[[int], None] | None = None) -> Iterator[Scored]:
+def predict_sources(
+    loaded: LoadedModel,
+    items: Iterable[tuple[str, Source]],
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Scored]:
     """Read and predict ``(name, path | bytes | file)`` items in batches; yields one :class:`Scored` per item.
 
     ``progress(n)`` is called after each batch with the number of items finished so far.

@@ -18,8 +18,6 @@ def calibrated_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor
     return torch.softmax(logits.double() / temperature, dim=-1).float()
 
 
-
-
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200) -> float:
     """The T > 0 minimising the NLL of ``softmax(logits / T)``; ``logits`` (N, K), ``labels`` (N,) ints."""
     logits_t = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
@@ -55,17 +53,28 @@ def calibration(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> dict[
         if members.any():
             gap = abs(correct[members].mean() - confidence[members].mean())
             ece += members.mean() * gap
-            table.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(members.sum()),
-                          "confidence": float(confidence[members].mean()), "accuracy": float(correct[members].mean())})
+            table.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "count": int(members.sum()),
+                    "confidence": float(confidence[members].mean()),
+                    "accuracy": float(correct[members].mean()),
+                }
+            )
     labels = list(range(y_prob.shape[1]))
     onehot = np.eye(y_prob.shape[1])[np.asarray(y_true)]
-    return {"ece": float(ece), "nll": float(log_loss(y_true, np.clip(y_prob, 1e-12, 1), labels=labels)),
-            "brier": float(np.mean(np.sum((y_prob - onehot) ** 2, axis=1))), "bins": table}
+    return {
+        "ece": float(ece),
+        "nll": float(log_loss(y_true, np.clip(y_prob, 1e-12, 1), labels=labels)),
+        "brier": float(np.mean(np.sum((y_prob - onehot) ** 2, axis=1))),
+        "bins": table,
+    }
 
 
-
-def fit_temperature_worst_ece(sets: list[tuple[np.ndarray, np.ndarray]], n_classes: int,
-                              grid: np.ndarray | None = None) -> float:
+def fit_temperature_worst_ece(
+    sets: list[tuple[np.ndarray, np.ndarray]], n_classes: int, grid: np.ndarray | None = None
+) -> float:
     """The T on a log grid (0.3-3) minimising the largest ECE over ``sets`` of (logits, LABELS indices).
 
     Rows with partial labels (index >= ``n_classes``) are left out: their top class has no single truth.

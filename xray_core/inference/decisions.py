@@ -48,8 +48,9 @@ class Decision:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Decision:
-        return cls(code=values["code"], message=values["message"], score=values.get("score"),
-                   threshold=values.get("threshold"))
+        return cls(
+            code=values["code"], message=values["message"], score=values.get("score"), threshold=values.get("threshold")
+        )
 
 
 __all__ = ["CODES", "Decision", "Severity"]

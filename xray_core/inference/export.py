@@ -37,7 +37,7 @@ def percentages(probabilities: dict[str, float], decimals: int = 1) -> dict[str,
 
     Plain rounding shows 33.3 + 33.3 + 33.3 = 99.9 %, which reads as an error on a clinical screen.
     """
-    unit = 10 ** decimals
+    unit = 10**decimals
     raw = {name: max(0.0, float(p)) for name, p in probabilities.items()}
     total = sum(raw.values()) or 1.0
     scaled = {name: p / total * 100 * unit for name, p in raw.items()}
@@ -58,8 +58,9 @@ def flag_words(codes: Sequence[str]) -> str:
     return ", ".join(FLAG_WORDS[code] for code in codes)
 
 
-def result_record(prediction: Prediction, image_meta: dict[str, Any], model: dict[str, Any],
-                  explanation: dict[str, Any] | None = None) -> dict[str, Any]:
+def result_record(
+    prediction: Prediction, image_meta: dict[str, Any], model: dict[str, Any], explanation: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The JSON-able result of one image: image meta (never patient data), prediction, model and heatmap.
 
     ``model``: the model's identity (:meth:`~xray_core.models.checkpoint.LoadedModel.identity`).
@@ -69,8 +70,12 @@ def result_record(prediction: Prediction, image_meta: dict[str, Any], model: dic
         "disclaimer": DISCLAIMER,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "image": dict(image_meta),
-        "prediction": {**values, "top_class_title": CLASS_TITLES.get(values["label"], values["label"]),
-                       "percentages": percentages(values["probabilities"]), "flags": prediction_flags(prediction)},
+        "prediction": {
+            **values,
+            "top_class_title": CLASS_TITLES.get(values["label"], values["label"]),
+            "percentages": percentages(values["probabilities"]),
+            "flags": prediction_flags(prediction),
+        },
         "model": dict(model),
         "explanation": explanation,
     }
@@ -95,8 +100,12 @@ def batch_row(name: str, prediction: Prediction | None, class_names: Sequence[st
     if prediction is None:
         return {**row, "top_class": "", **{f"{c} %": None for c in class_names}, "flags": f"unreadable: {error}"}
     shares = percentages(prediction.probabilities)
-    return {**row, "top_class": CLASS_TITLES.get(prediction.label, prediction.label),
-            **{f"{c} %": shares.get(c) for c in class_names}, "flags": flag_words(prediction_flags(prediction))}
+    return {
+        **row,
+        "top_class": CLASS_TITLES.get(prediction.label, prediction.label),
+        **{f"{c} %": shares.get(c) for c in class_names},
+        "flags": flag_words(prediction_flags(prediction)),
+    }
 
 
 def results_csv(rows: Sequence[dict[str, Any]]) -> bytes:
@@ -104,5 +113,14 @@ def results_csv(rows: Sequence[dict[str, Any]]) -> bytes:
     return (f"# {DISCLAIMER}\n" + pd.DataFrame(list(rows)).to_csv(index=False)).encode("utf-8")
 
 
-__all__ = ["DISCLAIMER", "FLAG_WORDS", "batch_row", "flag_words", "percentages", "prediction_flags", "result_json",
-           "result_record", "results_csv"]
+__all__ = [
+    "DISCLAIMER",
+    "FLAG_WORDS",
+    "batch_row",
+    "flag_words",
+    "percentages",
+    "prediction_flags",
+    "result_json",
+    "result_record",
+    "results_csv",
+]

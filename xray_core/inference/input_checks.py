@@ -34,9 +34,20 @@ MIN_STD = 0.02  # [0, 1] units at 64 x 64; 99.5 % of train radiographs are above
 MAX_ASPECT = 4.0  # the corpus's most elongated film is 3.2 : 1
 DEFAULT_PERCENTILE = 99.5  # of validation radiographs' statistics scores: about 0.5 % false refusals
 STATS_SIDE = 64  # statistics are computed on the image squashed to this square
-FEATURE_NAMES: tuple[str, ...] = ("mean", "std", "skewness", "black_fraction", "white_fraction", "mirror_symmetry",
-                                  "mediastinum_contrast", "vertical_trend", "log_edge_strength", "log_fine_detail",
-                                  "entropy", "frame_contrast")
+FEATURE_NAMES: tuple[str, ...] = (
+    "mean",
+    "std",
+    "skewness",
+    "black_fraction",
+    "white_fraction",
+    "mirror_symmetry",
+    "mediastinum_contrast",
+    "vertical_trend",
+    "log_edge_strength",
+    "log_fine_detail",
+    "entropy",
+    "frame_contrast",
+)
 
 
 def image_statistics(pixels: np.ndarray) -> np.ndarray:
@@ -46,25 +57,36 @@ def image_statistics(pixels: np.ndarray) -> np.ndarray:
     unit = max(std, 1e-3)
     z = (x - mean) / unit
     rows = slice(side // 4, 3 * side // 4)
-    centre = x[rows, int(0.42 * side):int(0.58 * side)].mean()
-    lungs = (x[rows, int(0.15 * side):int(0.35 * side)].mean() + x[rows, int(0.65 * side):int(0.85 * side)].mean()) / 2
+    centre = x[rows, int(0.42 * side) : int(0.58 * side)].mean()
+    lungs = (
+        x[rows, int(0.15 * side) : int(0.35 * side)].mean() + x[rows, int(0.65 * side) : int(0.85 * side)].mean()
+    ) / 2
     edges = np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=0)).mean()
     detail = np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.5)).mean()
     histogram = np.histogram(x, 32, (0.0, 1.0))[0] / x.size
     frame = np.ones_like(x, dtype=bool)
-    frame[side // 10:-side // 10, side // 10:-side // 10] = False
-    return np.array([
-        mean, std, float((z ** 3).mean()), float((x < 0.05).mean()), float((x > 0.95).mean()),
-        float((z * z[:, ::-1]).mean()), (centre - lungs) / unit,
-        (x[2 * side // 3:].mean() - x[:side // 3].mean()) / unit,
-        np.log(edges / unit + 1e-4), np.log(detail / unit + 1e-4),
-        float(-(histogram[histogram > 0] * np.log(histogram[histogram > 0])).sum()),
-        (x[frame].mean() - x[~frame].mean()) / unit,
-    ])
+    frame[side // 10 : -side // 10, side // 10 : -side // 10] = False
+    return np.array(
+        [
+            mean,
+            std,
+            float((z**3).mean()),
+            float((x < 0.05).mean()),
+            float((x > 0.95).mean()),
+            float((z * z[:, ::-1]).mean()),
+            (centre - lungs) / unit,
+            (x[2 * side // 3 :].mean() - x[: side // 3].mean()) / unit,
+            np.log(edges / unit + 1e-4),
+            np.log(detail / unit + 1e-4),
+            float(-(histogram[histogram > 0] * np.log(histogram[histogram > 0])).sum()),
+            (x[frame].mean() - x[~frame].mean()) / unit,
+        ]
+    )
 
 
-def fit(train_pixels: Iterable[np.ndarray], val_pixels: Iterable[np.ndarray],
-        percentile: float = DEFAULT_PERCENTILE) -> dict[str, Any]:
+def fit(
+    train_pixels: Iterable[np.ndarray], val_pixels: Iterable[np.ndarray], percentile: float = DEFAULT_PERCENTILE
+) -> dict[str, Any]:
     """Fit mean and precision on train radiographs and the threshold on val radiographs; JSON-able dict.
 
     Each item is an H x W float image in [0, 1] (any size) or a uint8 image (divided by 255).
@@ -72,12 +94,21 @@ def fit(train_pixels: Iterable[np.ndarray], val_pixels: Iterable[np.ndarray],
     train = np.stack([image_statistics(_unit(p)) for p in train_pixels])
     val = np.stack([image_statistics(_unit(p)) for p in val_pixels])
     covariance = np.cov(train, rowvar=False) + 1e-6 * np.eye(train.shape[1])
-    stats: dict[str, Any] = {"method": "mahalanobis-image-statistics", "features": list(FEATURE_NAMES),
-                             "side": STATS_SIDE, "mean": train.mean(axis=0).tolist(),
-                             "precision": np.linalg.inv(covariance).tolist()}
+    stats: dict[str, Any] = {
+        "method": "mahalanobis-image-statistics",
+        "features": list(FEATURE_NAMES),
+        "side": STATS_SIDE,
+        "mean": train.mean(axis=0).tolist(),
+        "precision": np.linalg.inv(covariance).tolist(),
+    }
     val_scores = statistics_score(val, stats)
-    stats.update(threshold=float(np.percentile(val_scores, percentile)), percentile=percentile,
-                 val_score_median=float(np.median(val_scores)), n_train=len(train), n_val=len(val))
+    stats.update(
+        threshold=float(np.percentile(val_scores, percentile)),
+        percentile=percentile,
+        val_score_median=float(np.median(val_scores)),
+        n_train=len(train),
+        n_val=len(val),
+    )
     return stats
 
 
@@ -101,18 +132,36 @@ def input_checks(image: XrayImage, stats: dict[str, Any] | None) -> list[Decisio
     height, width = image.pixels.shape[:2]
     aspect = max(height, width) / max(min(height, width), 1)
     if aspect > MAX_ASPECT:
-        return [Decision("extreme_aspect", f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)",
-                         aspect, MAX_ASPECT)]
+        return [
+            Decision(
+                "extreme_aspect",
+                f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)",
+                aspect,
+                MAX_ASPECT,
+            )
+        ]
     values = image_statistics(image.pixels)
     if values[1] < MIN_STD:
-        return [Decision("uniform_image", f"nearly uniform image (pixel standard deviation {values[1]:.3f} < "
-                                          f"{MIN_STD})", float(values[1]), MIN_STD)]
+        return [
+            Decision(
+                "uniform_image",
+                f"nearly uniform image (pixel standard deviation {values[1]:.3f} < {MIN_STD})",
+                float(values[1]),
+                MIN_STD,
+            )
+        ]
     if stats is None:
         return []
     score = float(statistics_score(values, stats)[0])
     if score > stats["threshold"]:
-        return [Decision("image_statistics", f"image statistics unlike chest radiographs (score {score:.1f} > "
-                                             f"{stats['threshold']:.1f})", score, float(stats["threshold"]))]
+        return [
+            Decision(
+                "image_statistics",
+                f"image statistics unlike chest radiographs (score {score:.1f} > {stats['threshold']:.1f})",
+                score,
+                float(stats["threshold"]),
+            )
+        ]
     return []
 
 
@@ -121,5 +170,13 @@ def _unit(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
 
 
-__all__ = ["FEATURE_NAMES", "MAX_ASPECT", "MIN_STD", "fit", "image_statistics", "input_checks", "radiograph_score",
-           "statistics_score"]
+__all__ = [
+    "FEATURE_NAMES",
+    "MAX_ASPECT",
+    "MIN_STD",
+    "fit",
+    "image_statistics",
+    "input_checks",
+    "radiograph_score",
+    "statistics_score",
+]

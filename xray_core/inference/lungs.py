@@ -77,8 +77,9 @@ def segment(segmenter: LoadedSegmenter, image: XrayImage | np.ndarray) -> np.nda
     """H x W bool lung mask at the film's own size, thresholded and post-processed (see :func:`postprocess`)."""
     settings = segmenter.meta.postprocess
     mask = lung_probability(segmenter, image) >= segmenter.threshold
-    return postprocess(mask, components=int(settings.get("components", 2)),
-                       fill_holes=bool(settings.get("fill_holes", True)))
+    return postprocess(
+        mask, components=int(settings.get("components", 2)), fill_holes=bool(settings.get("fill_holes", True))
+    )
 
 
 def postprocess(mask: np.ndarray, components: int = 2, fill_holes: bool = True) -> np.ndarray:
@@ -127,9 +128,11 @@ def surface_distances(prediction: np.ndarray, reference: np.ndarray) -> dict[str
     to_reference = ndimage.distance_transform_edt(~edge_r)[edge_p]
     to_prediction = ndimage.distance_transform_edt(~edge_p)[edge_r]
     both = np.concatenate([to_reference, to_prediction])
-    return {"assd": float(both.mean()),
-            "hd95": float(max(np.percentile(to_reference, 95), np.percentile(to_prediction, 95))),
-            "hausdorff": float(both.max())}
+    return {
+        "assd": float(both.mean()),
+        "hd95": float(max(np.percentile(to_reference, 95), np.percentile(to_prediction, 95))),
+        "hausdorff": float(both.max()),
+    }
 
 
 def mask_pairs(data_dir: str | Path, section: str) -> pd.DataFrame:
@@ -161,15 +164,26 @@ def evaluate_segmenter(segmenter: LoadedSegmenter, pairs: pd.DataFrame, progress
     Returns ``summary`` (means, medians, 5th percentile of Dice, per age group) and ``per_image`` rows.
     """
     rows = []
-    for path, mask_path, group in tqdm(list(zip(pairs["path"], pairs["mask"], pairs["age_group"])),
-                                       desc="segmenting", unit="film", disable=not progress):
+    for path, mask_path, group in tqdm(
+        list(zip(pairs["path"], pairs["mask"], pairs["age_group"])),
+        desc="segmenting",
+        unit="film",
+        disable=not progress,
+    ):
         reference = read_mask(mask_path)
         predicted = segment(segmenter, read_image(path))
         if predicted.shape != reference.shape:
             raise ValueError(f"{mask_path}: mask {reference.shape} and film {predicted.shape} differ in size")
-        rows.append({"id": Path(path).stem, "age_group": group, "height": int(reference.shape[0]),
-                     "width": int(reference.shape[1]), "dice": dice(predicted, reference),
-                     **surface_distances(predicted, reference)})
+        rows.append(
+            {
+                "id": Path(path).stem,
+                "age_group": group,
+                "height": int(reference.shape[0]),
+                "width": int(reference.shape[1]),
+                "dice": dice(predicted, reference),
+                **surface_distances(predicted, reference),
+            }
+        )
     frame = pd.DataFrame(rows)
     summary = _summarise(frame)
     if not frame.empty:
@@ -184,11 +198,29 @@ def _summarise(frame: pd.DataFrame) -> dict[str, Any]:
             return None
         return float(values.quantile(0.05) if how == "p05" else getattr(values, how)())
 
-    return {"n": int(len(frame)), "dice_mean": stat("dice", "mean"), "dice_median": stat("dice", "median"),
-            "dice_p05": stat("dice", "p05"), "dice_min": stat("dice", "min"), "assd_mean": stat("assd", "mean"),
-            "hd95_mean": stat("hd95", "mean"), "hd95_median": stat("hd95", "median")}
+    return {
+        "n": int(len(frame)),
+        "dice_mean": stat("dice", "mean"),
+        "dice_median": stat("dice", "median"),
+        "dice_p05": stat("dice", "p05"),
+        "dice_min": stat("dice", "min"),
+        "assd_mean": stat("assd", "mean"),
+        "hd95_mean": stat("hd95", "mean"),
+        "hd95_median": stat("hd95", "median"),
+    }
 
 
-__all__ = ["DEFAULT_SEGMENTER", "default_segmenter", "dice", "evaluate_segmenter", "load_segmenter",
-           "lung_outline", "lung_probability", "mask_pairs", "postprocess", "read_mask", "segment",
-           "surface_distances"]
+__all__ = [
+    "DEFAULT_SEGMENTER",
+    "default_segmenter",
+    "dice",
+    "evaluate_segmenter",
+    "load_segmenter",
+    "lung_outline",
+    "lung_probability",
+    "mask_pairs",
+    "postprocess",
+    "read_mask",
+    "segment",
+    "surface_distances",
+]

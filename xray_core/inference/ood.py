@@ -17,8 +17,12 @@ from sklearn.covariance import LedoitWolf
 DEFAULT_PERCENTILE = 99.5  # val radiographs above this score are refused (expected ~0.5 % false refusals)
 
 
-def fit(train_features: np.ndarray, train_labels: np.ndarray, val_features: np.ndarray,
-        percentile: float = DEFAULT_PERCENTILE) -> dict[str, Any]:
+def fit(
+    train_features: np.ndarray,
+    train_labels: np.ndarray,
+    val_features: np.ndarray,
+    percentile: float = DEFAULT_PERCENTILE,
+) -> dict[str, Any]:
     """Fit class means, a shared shrunk precision matrix and a threshold; returns JSON-able statistics.
 
     ``train_features``: (N, D) float; ``train_labels``: (N,) int class indices; ``val_features``: (M, D).

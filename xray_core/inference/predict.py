@@ -72,7 +72,7 @@ def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: 
     """Predict many images in batches of ``batch_size``; results keep the input order."""
     results: list[Prediction] = []
     for start in range(0, len(images), batch_size):
-        chunk = list(images[start:start + batch_size])
+        chunk = list(images[start : start + batch_size])
         began = time.perf_counter()
         with torch.inference_mode():
             features, logits = penultimate_features(loaded.model, image_batch(loaded, chunk))
@@ -80,8 +80,16 @@ def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: 
         scores = ood.score(loaded.meta.ood, features.numpy())
         elapsed = (time.perf_counter() - began) * 1000 / len(chunk)
         for index, image in enumerate(chunk):
-            results.append(build_prediction(loaded, image, logits[index].numpy(), probabilities[index],
-                                       None if scores is None else float(scores[index]), elapsed))
+            results.append(
+                build_prediction(
+                    loaded,
+                    image,
+                    logits[index].numpy(),
+                    probabilities[index],
+                    None if scores is None else float(scores[index]),
+                    elapsed,
+                )
+            )
     return results
 
 
@@ -90,8 +98,14 @@ def predict_image(loaded: LoadedModel, image: XrayImage) -> Prediction:
     return predict_batch(loaded, [image])[0]
 
 
-def build_prediction(loaded: LoadedModel, image: XrayImage, logits: np.ndarray, probabilities: np.ndarray,
-                     ood_score: float | None, elapsed_ms: float) -> Prediction:
+def build_prediction(
+    loaded: LoadedModel,
+    image: XrayImage,
+    logits: np.ndarray,
+    probabilities: np.ndarray,
+    ood_score: float | None,
+    elapsed_ms: float,
+) -> Prediction:
     """A :class:`Prediction` from one forward pass's logits and calibrated probabilities (refusal rules included)."""
     names = loaded.class_names
     top = int(np.argmax(probabilities))

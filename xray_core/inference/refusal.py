@@ -20,15 +20,28 @@ def assess(loaded: LoadedModel, image: XrayImage, ood_score: float | None, top_p
     decisions: list[Decision] = []
     threshold = ood.threshold(loaded.meta.ood)
     if ood_score is not None and threshold is not None and ood_score > threshold:
-        decisions.append(Decision("ood_features", f"does not look like a frontal chest radiograph (OOD score "
-                                                  f"{ood_score:.1f} > {threshold:.1f})", ood_score, threshold))
+        decisions.append(
+            Decision(
+                "ood_features",
+                f"does not look like a frontal chest radiograph (OOD score {ood_score:.1f} > {threshold:.1f})",
+                ood_score,
+                threshold,
+            )
+        )
     decisions.extend(input_checks(image, loaded.meta.input_stats))
     if top_probability < LOW_CONFIDENCE:
-        decisions.append(Decision("low_confidence", f"top-class probability {top_probability:.2f} below "
-                                                    f"{LOW_CONFIDENCE}", top_probability, LOW_CONFIDENCE))
+        decisions.append(
+            Decision(
+                "low_confidence",
+                f"top-class probability {top_probability:.2f} below {LOW_CONFIDENCE}",
+                top_probability,
+                LOW_CONFIDENCE,
+            )
+        )
     if not loaded.trained:
-        decisions.append(Decision("untrained_model", "UNTRAINED placeholder checkpoint: these probabilities are "
-                                                     "meaningless"))
+        decisions.append(
+            Decision("untrained_model", "UNTRAINED placeholder checkpoint: these probabilities are meaningless")
+        )
     return decisions
 
 

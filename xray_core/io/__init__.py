@@ -9,5 +9,15 @@ from xray_core.io.image import MIN_SIDE, XrayImage, XrayInputError, normalise_pi
 from xray_core.io.reader import read_image, read_image_header
 from xray_core.io.source import SUPPORTED_EXTENSIONS, Source, is_supported_name
 
-__all__ = ["DEFAULT_MAX_PIXELS", "MIN_SIDE", "SUPPORTED_EXTENSIONS", "Source", "XrayImage", "XrayInputError",
-           "is_supported_name", "normalise_pixels", "read_image", "read_image_header"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MIN_SIDE",
+    "SUPPORTED_EXTENSIONS",
+    "Source",
+    "XrayImage",
+    "XrayInputError",
+    "is_supported_name",
+    "normalise_pixels",
+    "read_image",
+    "read_image_header",
+]

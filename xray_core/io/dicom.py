@@ -39,11 +39,19 @@ _DECODABLE = "uncompressed, RLE, JPEG (baseline, extended, lossless), JPEG-LS, J
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}  # 0xF7: JPEG-LS
 # Technical DICOM attributes copied into meta. A whitelist: patient, study, institution, date and UID fields never are.
 _DICOM_FIELDS = {
-    "Modality": "modality", "ViewPosition": "view_position", "BodyPartExamined": "body_part",
-    "BitsAllocated": "bits_allocated", "PixelRepresentation": "pixel_representation",
-    "RescaleSlope": "rescale_slope", "RescaleIntercept": "rescale_intercept", "WindowCenter": "window_center",
-    "WindowWidth": "window_width", "VOILUTFunction": "voi_lut_function", "PixelSpacing": "pixel_spacing",
-    "ImagerPixelSpacing": "imager_pixel_spacing", "Manufacturer": "manufacturer",
+    "Modality": "modality",
+    "ViewPosition": "view_position",
+    "BodyPartExamined": "body_part",
+    "BitsAllocated": "bits_allocated",
+    "PixelRepresentation": "pixel_representation",
+    "RescaleSlope": "rescale_slope",
+    "RescaleIntercept": "rescale_intercept",
+    "WindowCenter": "window_center",
+    "WindowWidth": "window_width",
+    "VOILUTFunction": "voi_lut_function",
+    "PixelSpacing": "pixel_spacing",
+    "ImagerPixelSpacing": "imager_pixel_spacing",
+    "Manufacturer": "manufacturer",
     "ManufacturerModelName": "manufacturer_model",
     "LossyImageCompression": "lossy_image_compression",  # "01": lossy artefacts may mimic or hide fine findings
 }
@@ -71,23 +79,27 @@ def dicom_header(stream: BinaryIO, force: bool) -> dict[str, Any]:
     ds = pydicom.dcmread(stream, stop_before_pixels=True, force=force)
     bits = ds.get("BitsStored") or ds.get("BitsAllocated") or 0
     mode = str(ds.get("PhotometricInterpretation", ""))
-    return {"width": int(ds.Columns), "height": int(ds.Rows), "format": "DICOM", "bit_depth": int(bits),
-            "mode": mode}
+    return {"width": int(ds.Columns), "height": int(ds.Rows), "format": "DICOM", "bit_depth": int(bits), "mode": mode}
 
 
 def _check_dicom(ds: pydicom.Dataset, label: str, max_pixels: int) -> str:
     """Refuse what one grayscale image cannot represent; return the photometric interpretation."""
     if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
-        raise XrayInputError(f"{label}: no pixel data (a DICOM report or structured document, or not DICOM at "
-                             "all); expected a DICOM image")
+        raise XrayInputError(
+            f"{label}: no pixel data (a DICOM report or structured document, or not DICOM at "
+            "all); expected a DICOM image"
+        )
     frames = int(ds.get("NumberOfFrames") or 1)
     if frames > 1:
-        raise XrayInputError(f"{label}: multi-frame DICOM ({frames} frames) is not supported; "
-                             "expected a single-frame grayscale DICOM")
+        raise XrayInputError(
+            f"{label}: multi-frame DICOM ({frames} frames) is not supported; expected a single-frame grayscale DICOM"
+        )
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if int(ds.get("SamplesPerPixel") or 1) != 1 or not photometric.startswith("MONOCHROME"):
-        raise XrayInputError(f"{label}: colour DICOM ({photometric}) is not supported; "
-                             "expected a grayscale (MONOCHROME1/MONOCHROME2) DICOM")
+        raise XrayInputError(
+            f"{label}: colour DICOM ({photometric}) is not supported; "
+            "expected a grayscale (MONOCHROME1/MONOCHROME2) DICOM"
+        )
     check_size(label, int(ds.get("Columns") or 0), int(ds.get("Rows") or 0), max_pixels)
     return photometric
 
@@ -97,8 +109,11 @@ def _dicom_pixels(ds: pydicom.Dataset, label: str) -> np.ndarray:
     if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):  # a bare dataset: native pixels, as it was read
         implicit_vr, little_endian = ds.original_encoding
         ds.file_meta = getattr(ds, "file_meta", None) or FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit_vr else (
-            ExplicitVRLittleEndian if little_endian else ExplicitVRBigEndian)
+        ds.file_meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian
+            if implicit_vr
+            else (ExplicitVRLittleEndian if little_endian else ExplicitVRBigEndian)
+        )
     syntax = ds.file_meta.TransferSyntaxUID
     if syntax.is_transfer_syntax and not syntax.is_compressed:
         return ds.pixel_array
@@ -108,9 +123,10 @@ def _dicom_pixels(ds: pydicom.Dataset, label: str) -> np.ndarray:
         return ds.pixel_array
     except DECODER_ERRORS as exc:
         reason = " ".join(str(exc).split())  # pydicom lists each plugin's failure on its own line
-        raise XrayInputError(f"{label}: cannot decode compressed DICOM pixel data ({syntax.name}: {reason}); it is "
-                             f"corrupt, truncated or an unsupported variant; expected a complete DICOM, {_DECODABLE}"
-                             ) from exc
+        raise XrayInputError(
+            f"{label}: cannot decode compressed DICOM pixel data ({syntax.name}: {reason}); it is "
+            f"corrupt, truncated or an unsupported variant; expected a complete DICOM, {_DECODABLE}"
+        ) from exc
 
 
 def _check_decoder(syntax: UID, label: str) -> None:
@@ -118,12 +134,16 @@ def _check_decoder(syntax: UID, label: str) -> None:
     try:
         available = get_decoder(syntax).is_available
     except NotImplementedError:  # pydicom has no decoder for this syntax at all (e.g. JPEG XL, a private UID)
-        raise XrayInputError(f"{label}: DICOM pixel data in transfer syntax {syntax.name} cannot be decoded; "
-                             f"expected {_DECODABLE} (export the image uncompressed)") from None
+        raise XrayInputError(
+            f"{label}: DICOM pixel data in transfer syntax {syntax.name} cannot be decoded; "
+            f"expected {_DECODABLE} (export the image uncompressed)"
+        ) from None
     if not available:
-        raise XrayInputError(f"{label}: no decoder is installed for {syntax.name} DICOM pixel data; install the "
-                             "pinned pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg and pylibjpeg-rle "
-                             "(pip install -r requirements.txt), or expected an uncompressed DICOM")
+        raise XrayInputError(
+            f"{label}: no decoder is installed for {syntax.name} DICOM pixel data; install the "
+            "pinned pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg and pylibjpeg-rle "
+            "(pip install -r requirements.txt), or expected an uncompressed DICOM"
+        )
 
 
 def _check_codestream(ds: pydicom.Dataset, syntax: UID, label: str) -> None:
@@ -141,8 +161,10 @@ def _check_codestream(ds: pydicom.Dataset, syntax: UID, label: str) -> None:
     size = _codestream_size(bytes(frame[:65536]), j2k)
     rows, columns = int(ds.Rows), int(ds.Columns)
     if size is not None and size != (rows, columns):
-        raise XrayInputError(f"{label}: the compressed image is {size[1]} x {size[0]} pixels but the DICOM header "
-                             f"says {columns} x {rows}; expected a consistent DICOM (re-export it)")
+        raise XrayInputError(
+            f"{label}: the compressed image is {size[1]} x {size[0]} pixels but the DICOM header "
+            f"says {columns} x {rows}; expected a consistent DICOM (re-export it)"
+        )
 
 
 def _codestream_size(head: bytes, j2k: bool) -> tuple[int, int] | None:
@@ -151,16 +173,16 @@ def _codestream_size(head: bytes, j2k: bool) -> tuple[int, int] | None:
         start = head.find(b"\xff\x4f\xff\x51")  # SOC + SIZ; after a JP2 file header when one is (wrongly) there
         if start < 0 or len(head) < start + 24:
             return None
-        width, height, x_offset, y_offset = struct.unpack(">4I", head[start + 8:start + 24])
+        width, height, x_offset, y_offset = struct.unpack(">4I", head[start + 8 : start + 24])
         return height - y_offset, width - x_offset
     offset = 2 if head.startswith(b"\xff\xd8") else len(head)
     while offset + 9 <= len(head) and head[offset] == 0xFF:
-        marker, length = head[offset + 1], int.from_bytes(head[offset + 2:offset + 4], "big")
+        marker, length = head[offset + 1], int.from_bytes(head[offset + 2 : offset + 4], "big")
         if marker == 0xFF:  # a fill byte before the marker (ISO 10918-1 B.1.1.2)
             offset += 1
             continue
         if marker in _JPEG_SOF:
-            rows, columns = struct.unpack(">2H", head[offset + 5:offset + 9])
+            rows, columns = struct.unpack(">2H", head[offset + 5 : offset + 9])
             return (rows, columns) if rows else None  # 0 rows: given later by a DNL marker
         offset += 2 + length
     return None
@@ -168,10 +190,16 @@ def _codestream_size(head: bytes, j2k: bool) -> tuple[int, int] | None:
 
 def _dicom_meta(ds: pydicom.Dataset, label: str, photometric: str) -> dict[str, Any]:
     """Only whitelisted technical fields: never names, IDs, dates, institutions or UIDs."""
-    meta: dict[str, Any] = {"name": label, "format": "DICOM", "width": int(ds.Columns), "height": int(ds.Rows),
-                            "bit_depth": int(ds.get("BitsStored") or ds.get("BitsAllocated") or 0),
-                            "photometric": photometric, "converted_from_color": False,
-                            "transfer_syntax": ds.file_meta.TransferSyntaxUID.name}
+    meta: dict[str, Any] = {
+        "name": label,
+        "format": "DICOM",
+        "width": int(ds.Columns),
+        "height": int(ds.Rows),
+        "bit_depth": int(ds.get("BitsStored") or ds.get("BitsAllocated") or 0),
+        "photometric": photometric,
+        "converted_from_color": False,
+        "transfer_syntax": ds.file_meta.TransferSyntaxUID.name,
+    }
     for keyword, key in _DICOM_FIELDS.items():
         value = ds.get(keyword)
         if value is not None and value != "":

@@ -65,8 +65,9 @@ def normalise_pixels(pixels: Any, bit_depth: Any = None, label: str = "image") -
     """
     array = np.asarray(pixels)
     if array.ndim != 2 or array.size == 0:
-        raise XrayInputError(f"{label}: pixel array of shape {array.shape}; {_ACCEPTED} "
-                             "(convert colour to grayscale and pass one frame)")
+        raise XrayInputError(
+            f"{label}: pixel array of shape {array.shape}; {_ACCEPTED} (convert colour to grayscale and pass one frame)"
+        )
     kind = array.dtype.kind
     if kind == "b":
         return np.ascontiguousarray(array, dtype=np.float32)
@@ -103,11 +104,14 @@ def _scale_unsigned(array: np.ndarray, full_scale: float) -> np.ndarray:
 def check_size(label: str, width: int, height: int, max_pixels: int) -> None:
     """Refuse degenerate and decompression-bomb sizes, from the header (before any pixel is decoded)."""
     if width < MIN_SIDE or height < MIN_SIDE:
-        raise XrayInputError(f"{label}: the image is {width} x {height} pixels; "
-                             f"expected at least {MIN_SIDE} x {MIN_SIDE}")
+        raise XrayInputError(
+            f"{label}: the image is {width} x {height} pixels; expected at least {MIN_SIDE} x {MIN_SIDE}"
+        )
     if width * height > max_pixels:
-        raise XrayInputError(f"{label}: the image is {width} x {height} pixels ({width * height / 1e6:.1f} "
-                             f"megapixels), above the {max_pixels / 1e6:g}-megapixel limit; expected a smaller image")
+        raise XrayInputError(
+            f"{label}: the image is {width} x {height} pixels ({width * height / 1e6:.1f} "
+            f"megapixels), above the {max_pixels / 1e6:g}-megapixel limit; expected a smaller image"
+        )
 
 
 def scale_by_range(label: str, values: np.ndarray) -> tuple[np.ndarray, list[float]]:

@@ -28,8 +28,9 @@ def read_raster(data: bytes, label: str, max_pixels: int) -> XrayImage:
         img = _open(io.BytesIO(data))
         image_format, mode, bit_depth = _pil_format(img), img.mode, _pil_bit_depth(img)
         if image_format != "JPEG" and getattr(img, "n_frames", 1) > 1:
-            raise XrayInputError(f"{label}: the {image_format} holds {img.n_frames} frames; "
-                                 "expected a single image (save one frame)")
+            raise XrayInputError(
+                f"{label}: the {image_format} holds {img.n_frames} frames; expected a single image (save one frame)"
+            )
         check_size(label, img.width, img.height, max_pixels)
         img.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES must stay False)
         ImageOps.exif_transpose(img, in_place=True)  # phone photos of films carry a rotation tag
@@ -39,9 +40,19 @@ def read_raster(data: bytes, label: str, max_pixels: int) -> XrayImage:
         pixels = values / np.float32(255.0) if from_color else values  # Pillow reads colour as 8 bits per channel
     else:
         pixels, stored_range = scale_by_range(label, values)
-    return XrayImage(pixels, {"name": label, "format": image_format, "width": pixels.shape[1],
-                              "height": pixels.shape[0], "bit_depth": bit_depth, "photometric": mode,
-                              "converted_from_color": from_color, "stored_range": stored_range})
+    return XrayImage(
+        pixels,
+        {
+            "name": label,
+            "format": image_format,
+            "width": pixels.shape[1],
+            "height": pixels.shape[0],
+            "bit_depth": bit_depth,
+            "photometric": mode,
+            "converted_from_color": from_color,
+            "stored_range": stored_range,
+        },
+    )
 
 
 def raster_header(stream: BinaryIO, label: str) -> dict[str, Any]:
@@ -51,8 +62,13 @@ def raster_header(stream: BinaryIO, label: str) -> dict[str, Any]:
     # read_image applies the EXIF rotation; a PNG's getexif() would decode the pixels, so only JPEG/TIFF
     if img.format != "PNG" and img.getexif().get(0x0112) in (5, 6, 7, 8):
         width, height = height, width
-    return {"width": width, "height": height, "format": _pil_format(img), "bit_depth": _pil_bit_depth(img),
-            "mode": img.mode}
+    return {
+        "width": width,
+        "height": height,
+        "format": _pil_format(img),
+        "bit_depth": _pil_bit_depth(img),
+        "mode": img.mode,
+    }
 
 
 def _open(stream: BinaryIO) -> Image.Image:

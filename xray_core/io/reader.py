@@ -69,5 +69,14 @@ def _header(stream: BinaryIO, label: str) -> dict[str, Any]:
         return dicom_header(stream, force=kind == "dicom-forced")
 
 
-__all__ = ["DEFAULT_MAX_PIXELS", "MIN_SIDE", "SUPPORTED_EXTENSIONS", "Source", "XrayImage", "XrayInputError",
-           "is_supported_name", "read_image", "read_image_header"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MIN_SIDE",
+    "SUPPORTED_EXTENSIONS",
+    "Source",
+    "XrayImage",
+    "XrayInputError",
+    "is_supported_name",
+    "read_image",
+    "read_image_header",
+]

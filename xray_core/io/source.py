@@ -25,8 +25,21 @@ _DICOM_EXTENSIONS = (".dcm", ".dicom")
 _RASTER_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 #: Everything a decoder (Pillow, pydicom and its pixel-data plugins) is known to raise on bad data.
 DECODER_ERRORS = (
-    OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, KeyError, AttributeError, TypeError,
-    MemoryError, NotImplementedError, RuntimeError, zlib.error, InvalidDicomError, BytesLengthException,
+    OSError,
+    ValueError,
+    SyntaxError,
+    struct.error,
+    EOFError,
+    IndexError,
+    KeyError,
+    AttributeError,
+    TypeError,
+    MemoryError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    InvalidDicomError,
+    BytesLengthException,
     Warning,  # decoder warnings, when a caller turns warnings into errors
 )
 
@@ -84,8 +97,10 @@ def sniff(head: bytes, label: str) -> str:
     if extension in _DICOM_EXTENSIONS:
         return "dicom-forced"
     if extension and extension not in SUPPORTED_EXTENSIONS:
-        raise XrayInputError(f"{label}: unsupported file type '{extension}'; {EXPECTED} "
-                             f"({', '.join(SUPPORTED_EXTENSIONS)}); BMP, GIF, WebP and PDF are not accepted")
+        raise XrayInputError(
+            f"{label}: unsupported file type '{extension}'; {EXPECTED} "
+            f"({', '.join(SUPPORTED_EXTENSIONS)}); BMP, GIF, WebP and PDF are not accepted"
+        )
     raise XrayInputError(f"{label}: the content is not a PNG, JPEG, TIFF or DICOM image; {EXPECTED}")
 
 
@@ -97,13 +112,25 @@ def decoding(label: str, what: str) -> Iterator[None]:
     except XrayInputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise XrayInputError(f"{label}: the image is too large to decode safely ({exc}); "
-                             "expected a smaller image") from exc
+        raise XrayInputError(
+            f"{label}: the image is too large to decode safely ({exc}); expected a smaller image"
+        ) from exc
     except DECODER_ERRORS as exc:
         reason = "unrecognised image data" if isinstance(exc, Image.UnidentifiedImageError) else str(exc)
-        raise XrayInputError(f"{label}: cannot read {what}, it is corrupt, truncated or of an unsupported kind "
-                             f"({type(exc).__name__}: {reason}); {EXPECTED}") from exc
+        raise XrayInputError(
+            f"{label}: cannot read {what}, it is corrupt, truncated or of an unsupported kind "
+            f"({type(exc).__name__}: {reason}); {EXPECTED}"
+        ) from exc
 
 
-__all__ = ["DECODER_ERRORS", "EXPECTED", "SUPPORTED_EXTENSIONS", "Source", "decoding", "is_supported_name",
-           "load_bytes", "sniff", "source_label"]
+__all__ = [
+    "DECODER_ERRORS",
+    "EXPECTED",
+    "SUPPORTED_EXTENSIONS",
+    "Source",
+    "decoding",
+    "is_supported_name",
+    "load_bytes",
+    "sniff",
+    "source_label",
+]

@@ -48,8 +48,14 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) ->
     return content
 
 
-def extract_zip(data: bytes, *, label: str = "upload.zip", max_files: int = MAX_ZIP_FILES,
-                max_bytes: int = MAX_ZIP_BYTES, max_ratio: int = MAX_ZIP_RATIO) -> Expanded:
+def extract_zip(
+    data: bytes,
+    *,
+    label: str = "upload.zip",
+    max_files: int = MAX_ZIP_FILES,
+    max_bytes: int = MAX_ZIP_BYTES,
+    max_ratio: int = MAX_ZIP_RATIO,
+) -> Expanded:
     """Image members of a ZIP (read into memory, never written to disk), within the limits; others are skipped.
 
     Raises :class:`ZipLimitError` for an unreadable archive or a broken limit: the whole archive is refused.
@@ -57,8 +63,9 @@ def extract_zip(data: bytes, *, label: str = "upload.zip", max_files: int = MAX_
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise ZipLimitError(f"{label}: not a readable ZIP archive ({error}); upload a .zip of PNG, JPEG, TIFF "
-                            "or DICOM files") from error
+        raise ZipLimitError(
+            f"{label}: not a readable ZIP archive ({error}); upload a .zip of PNG, JPEG, TIFF or DICOM files"
+        ) from error
     result, total = Expanded(), 0
     with archive:
         for info in archive.infolist():
@@ -70,18 +77,25 @@ def extract_zip(data: bytes, *, label: str = "upload.zip", max_files: int = MAX_
             if len(result.files) >= max_files:
                 raise ZipLimitError(f"{label}: more than {max_files} images; split the archive into smaller ZIPs")
             if info.compress_size and info.file_size / info.compress_size > max_ratio:
-                raise ZipLimitError(f"{label}/{info.filename}: compression ratio above {max_ratio}:1 "
-                                    "(a ZIP bomb?); refused")
+                raise ZipLimitError(
+                    f"{label}/{info.filename}: compression ratio above {max_ratio}:1 (a ZIP bomb?); refused"
+                )
             total += info.file_size
             if total > max_bytes:
-                raise ZipLimitError(f"{label}: more than {max_bytes // 2**20} MB uncompressed; "
-                                    "split the archive into smaller ZIPs")
+                raise ZipLimitError(
+                    f"{label}: more than {max_bytes // 2**20} MB uncompressed; split the archive into smaller ZIPs"
+                )
             result.files.append((f"{label}/{info.filename}", _read_member(archive, info, label)))
     return result
 
 
-def expand_uploads(items: Iterable[tuple[str, bytes]], *, max_files: int = MAX_ZIP_FILES,
-                   max_bytes: int = MAX_ZIP_BYTES, max_ratio: int = MAX_ZIP_RATIO) -> Expanded:
+def expand_uploads(
+    items: Iterable[tuple[str, bytes]],
+    *,
+    max_files: int = MAX_ZIP_FILES,
+    max_bytes: int = MAX_ZIP_BYTES,
+    max_ratio: int = MAX_ZIP_RATIO,
+) -> Expanded:
     """Open ZIPs among uploaded (name, bytes) items; names made unique; unsupported types listed as skipped.
 
     The ZIP limits apply to each archive; a refused archive becomes one ``skipped`` message.
@@ -108,5 +122,12 @@ def expand_uploads(items: Iterable[tuple[str, bytes]], *, max_files: int = MAX_Z
     return result
 
 
-__all__ = ["MAX_ZIP_BYTES", "MAX_ZIP_FILES", "MAX_ZIP_RATIO", "Expanded", "ZipLimitError", "expand_uploads",
-           "extract_zip"]
+__all__ = [
+    "MAX_ZIP_BYTES",
+    "MAX_ZIP_FILES",
+    "MAX_ZIP_RATIO",
+    "Expanded",
+    "ZipLimitError",
+    "expand_uploads",
+    "extract_zip",
+]

@@ -73,9 +73,15 @@ class LoadedModel:
 
     def identity(self) -> dict[str, Any]:
         """The one description of which model answered: shown, logged, written into every report."""
-        return {"version": self.version, "arch": self.arch, "sha256": self.sha256, "trained": self.trained,
-                "image_size": self.preprocessing.image_size, "temperature": self.temperature,
-                "checkpoint": Path(self.path).name}
+        return {
+            "version": self.version,
+            "arch": self.arch,
+            "sha256": self.sha256,
+            "trained": self.trained,
+            "image_size": self.preprocessing.image_size,
+            "temperature": self.temperature,
+            "checkpoint": Path(self.path).name,
+        }
 
 
 def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
@@ -114,8 +120,13 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: CheckpointMeta | d
 
 def _write(path: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
     sha = payload_sha256(state, meta)
-    payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "meta": meta, "state_dict": state,
-               "sha256": sha}
+    payload = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "meta": meta,
+        "state_dict": state,
+        "sha256": sha,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
@@ -127,25 +138,34 @@ def read_payload(path: str | Path) -> dict[str, Any]:
     """Load and validate the raw checkpoint dict (verifies format and hash) without building the model."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}. Train one with 'python -m xray_core train' or "
-                              "set XRAY_CHECKPOINT to an existing file.")
+        raise CheckpointError(
+            f"checkpoint not found: {path}. Train one with 'python -m xray_core train' or "
+            "set XRAY_CHECKPOINT to an existing file."
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and unpickler errors all mean 'not a valid checkpoint'
-        raise CheckpointError(f"{path.name}: not a readable checkpoint ({type(error).__name__}: "
-                              f"{str(error)[:200]})") from error
+        raise CheckpointError(
+            f"{path.name}: not a readable checkpoint ({type(error).__name__}: {str(error)[:200]})"
+        ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path.name}: not an xray_core checkpoint (no '{FORMAT_NAME}' header); "
-                              "to start from foreign weights use 'train --init PATH'")
+        raise CheckpointError(
+            f"{path.name}: not an xray_core checkpoint (no '{FORMAT_NAME}' header); "
+            "to start from foreign weights use 'train --init PATH'"
+        )
     version = payload.get("format_version", 0)
     if version > FORMAT_VERSION:
-        raise CheckpointError(f"{path.name}: format version {version} is newer than this "
-                              f"code understands ({FORMAT_VERSION}); update xray_core")
+        raise CheckpointError(
+            f"{path.name}: format version {version} is newer than this "
+            f"code understands ({FORMAT_VERSION}); update xray_core"
+        )
     actual = payload_sha256(payload["state_dict"], payload["meta"] if version >= 2 else None)
     if actual != payload.get("sha256"):
-        raise CheckpointError(f"{path.name}: weights or metadata do not match their recorded SHA-256 "
-                              f"(expected {str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is "
-                              "corrupted or was altered")
+        raise CheckpointError(
+            f"{path.name}: weights or metadata do not match their recorded SHA-256 "
+            f"(expected {str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is "
+            "corrupted or was altered"
+        )
     return payload
 
 
@@ -160,8 +180,9 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:
-        raise CheckpointError(f"{Path(path).name}: weights do not fit architecture {meta.arch}: "
-                              f"{str(error)[:200]}") from error
+        raise CheckpointError(
+            f"{Path(path).name}: weights do not fit architecture {meta.arch}: {str(error)[:200]}"
+        ) from error
     model.eval()
     return LoadedModel(model=model, meta=meta, sha256=payload["sha256"], path=str(path))
 

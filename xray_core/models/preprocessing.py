@@ -24,8 +24,13 @@ from torch import nn
 
 from xray_core.config import Preprocessing
 
-_INTERPOLATIONS = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
-                   "lanczos": cv2.INTER_LANCZOS4, "nearest": cv2.INTER_NEAREST}
+_INTERPOLATIONS = {
+    "area": cv2.INTER_AREA,
+    "linear": cv2.INTER_LINEAR,
+    "cubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+    "nearest": cv2.INTER_NEAREST,
+}
 _TTA_SHIFT = 0.04  # fraction of the side
 _TTA_ZOOM = 1.05
 
@@ -81,8 +86,10 @@ def normalize_batch(batch_uint8: torch.Tensor, prep: Preprocessing) -> torch.Ten
     if batch_uint8.dtype != torch.uint8:
         raise ValueError(f"Expected a uint8 batch, got {batch_uint8.dtype}; use normalize() for [0, 1] floats")
     if tuple(batch_uint8.shape[-2:]) != (prep.image_size, prep.image_size):
-        raise ValueError(f"Batch side {tuple(batch_uint8.shape[-2:])} does not match image_size {prep.image_size}; "
-                         "rebuild the cache for this preprocessing")
+        raise ValueError(
+            f"Batch side {tuple(batch_uint8.shape[-2:])} does not match image_size {prep.image_size}; "
+            "rebuild the cache for this preprocessing"
+        )
     return normalize(batch_uint8.float() / 255.0, prep)
 
 
@@ -142,8 +149,12 @@ class TrainAugment(nn.Module):
         generator = generator if generator is not None else self.generator
         draws = torch.rand(batch.shape[0], 8, generator=generator) * 2 - 1  # U[-1, 1], one row per image
         flip = torch.where(draws[:, 4] < 0, -1.0, 1.0) if self.hflip else torch.ones(batch.shape[0])
-        theta = _affine(angle=draws[:, 0] * math.radians(7.0) * s, scale=torch.exp(draws[:, 3] * math.log(1.1) * s),
-                        shift=draws[:, 1:3] * (2 * 0.06 * s), flip=flip)
+        theta = _affine(
+            angle=draws[:, 0] * math.radians(7.0) * s,
+            scale=torch.exp(draws[:, 3] * math.log(1.1) * s),
+            shift=draws[:, 1:3] * (2 * 0.06 * s),
+            flip=flip,
+        )
         out = _warp(batch, theta).clamp(0.0, 1.0)
         per_image = draws.to(device=batch.device, dtype=batch.dtype)[:, :, None, None, None]
         out = out.pow(torch.exp(per_image[:, 5] * math.log(1.25) * s))

@@ -45,9 +45,11 @@ class SegmenterError(ValueError):
 
 def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
-        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
 
@@ -145,9 +147,14 @@ class LoadedSegmenter:
 
     def identity(self) -> dict[str, Any]:
         """Which segmenter answered: written into every report that uses its masks."""
-        return {"kind": self.meta.kind, "version": self.meta.version, "sha256": self.sha256,
-                "trained": self.meta.trained, "image_size": self.preprocessing.image_size,
-                "checkpoint": Path(self.path).name}
+        return {
+            "kind": self.meta.kind,
+            "version": self.meta.version,
+            "sha256": self.sha256,
+            "trained": self.meta.trained,
+            "image_size": self.preprocessing.image_size,
+            "checkpoint": Path(self.path).name,
+        }
 
 
 def segmenter_sha256(state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
@@ -162,8 +169,14 @@ def save_segmenter(path: str | Path, model: nn.Module, meta: SegmenterMeta) -> s
     values = meta.replace(libraries=library_versions()).to_dict()
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     sha = segmenter_sha256(state, values)
-    payload = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": KIND, "meta": values,
-               "state_dict": state, "sha256": sha}
+    payload = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": KIND,
+        "meta": values,
+        "state_dict": state,
+        "sha256": sha,
+    }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -176,23 +189,31 @@ def read_segmenter(path: str | Path) -> LoadedSegmenter:
     """Load, verify (format, kind, SHA-256) and build the U-Net in eval mode; :class:`SegmenterError` otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise SegmenterError(f"lung segmenter not found: {path}. Train one with 'python -m xray_core "
-                             "train-segmenter --out DIR' or set XRAY_SEGMENTER to an existing file.")
+        raise SegmenterError(
+            f"lung segmenter not found: {path}. Train one with 'python -m xray_core "
+            "train-segmenter --out DIR' or set XRAY_SEGMENTER to an existing file."
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and unpickler errors all mean 'not a valid checkpoint'
         raise SegmenterError(f"{path.name}: not a readable checkpoint ({type(error).__name__})") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME or payload.get("kind") != KIND:
-        raise SegmenterError(f"{path.name}: not a lung-segmenter checkpoint (expected format '{FORMAT_NAME}', "
-                             f"kind '{KIND}'); the classifier's checkpoint is a different file")
+        raise SegmenterError(
+            f"{path.name}: not a lung-segmenter checkpoint (expected format '{FORMAT_NAME}', "
+            f"kind '{KIND}'); the classifier's checkpoint is a different file"
+        )
     if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise SegmenterError(f"{path.name}: format version {payload['format_version']} is newer than this code "
-                             f"understands ({FORMAT_VERSION}); update xray_core")
+        raise SegmenterError(
+            f"{path.name}: format version {payload['format_version']} is newer than this code "
+            f"understands ({FORMAT_VERSION}); update xray_core"
+        )
     actual = segmenter_sha256(payload["state_dict"], payload["meta"])
     if actual != payload.get("sha256"):
-        raise SegmenterError(f"{path.name}: weights or metadata do not match their recorded SHA-256 (expected "
-                             f"{str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is corrupted or "
-                             "was altered")
+        raise SegmenterError(
+            f"{path.name}: weights or metadata do not match their recorded SHA-256 (expected "
+            f"{str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is corrupted or "
+            "was altered"
+        )
     meta = SegmenterMeta.from_dict(payload["meta"])
     model = UNet(meta.preprocessing.in_channels, meta.channels)
     try:
@@ -202,5 +223,15 @@ def read_segmenter(path: str | Path) -> LoadedSegmenter:
     return LoadedSegmenter(model.eval(), meta, payload["sha256"], str(path))
 
 
-__all__ = ["DEFAULT_CHANNELS", "KIND", "LoadedSegmenter", "SegmenterError", "SegmenterMeta", "UNet",
-           "count_parameters", "read_segmenter", "save_segmenter", "segmenter_sha256"]
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "KIND",
+    "LoadedSegmenter",
+    "SegmenterError",
+    "SegmenterMeta",
+    "UNet",
+    "count_parameters",
+    "read_segmenter",
+    "save_segmenter",
+    "segmenter_sha256",
+]

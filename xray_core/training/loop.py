@@ -70,13 +70,24 @@ def build_training(cfg: TrainConfig, steps: int) -> tuple[nn.Module, Any, Any]:
     if cfg.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps))
     else:
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(2, steps),
-                                                        pct_start=cfg.warmup_fraction)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=max(2, steps), pct_start=cfg.warmup_fraction
+        )
     return model, optimizer, scheduler
 
 
-def train_epoch(model, optimizer, scheduler, average: AveragedModel | None, data: SplitArrays, cfg: TrainConfig,
-                epoch: int, rank: int, world: int, show: bool) -> float:
+def train_epoch(
+    model,
+    optimizer,
+    scheduler,
+    average: AveragedModel | None,
+    data: SplitArrays,
+    cfg: TrainConfig,
+    epoch: int,
+    rank: int,
+    world: int,
+    show: bool,
+) -> float:
     """One pass over ``samples_per_epoch`` balanced draws, sharded across ranks; returns the mean loss."""
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     draws = epoch_draws(data, cfg.samples_per_epoch or len(data.labels), generator, cfg)
@@ -88,7 +99,7 @@ def train_epoch(model, optimizer, scheduler, average: AveragedModel | None, data
     total, batches = 0.0, range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
     bar = tqdm(batches, disable=not show, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch")
     for count, start in enumerate(bar, 1):
-        index = order[start:start + cfg.batch_size]
+        index = order[start : start + cfg.batch_size]
         images = augment(data.pixels[index].unsqueeze(1).float() / 255.0, generator=generator)
         inputs = normalize(images, prep).contiguous(memory_format=torch.channels_last)
         loss = partial_label_loss(model(inputs), data.labels[index], cfg.label_smoothing)
@@ -138,15 +149,23 @@ def run(cfg: TrainConfig) -> Path:
         began = time.time()
         loss = train_epoch(net, optimizer, scheduler, average, splits["train"], cfg, epoch, rank, world, show)
         validated = average.module if average is not None else model
-        record = {"epoch": epoch + 1, "train_loss": loss, **evaluate_epoch(validated, splits, cfg),
-                  "lr": scheduler.get_last_lr()[0], "seconds": round(time.time() - began, 1)}
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss,
+            **evaluate_epoch(validated, splits, cfg),
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": round(time.time() - began, 1),
+        }
         improved = record["selection"] > state["best_score"]
         state.update(epoch=epoch + 1, history=state["history"] + [record], stale=0 if improved else state["stale"] + 1)
         if improved:
             state.update(best_score=record["selection"], best_epoch=epoch + 1)
         if show:
-            tqdm.write(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()
-                                   if k != "cell_recall"}))
+            tqdm.write(
+                json.dumps(
+                    {k: round(v, 4) if isinstance(v, float) else v for k, v in record.items() if k != "cell_recall"}
+                )
+            )
             with open(out / "metrics.jsonl", "a") as handle:
                 handle.write(json.dumps(record) + "\n")
             if improved:
@@ -183,9 +202,16 @@ def _stretch_schedule(scheduler, total_steps: int) -> None:
 
 def _save_resume(path: Path, model, optimizer, scheduler, average, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "state": json.dumps(state),
-                "average": average.state_dict() if average is not None else {}}, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "state": json.dumps(state),
+            "average": average.state_dict() if average is not None else {},
+        },
+        tmp,
+    )
     tmp.replace(path)
 
 

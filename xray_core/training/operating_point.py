@@ -50,17 +50,24 @@ def choose_normal_offset(sets: dict[str, LogitSet]) -> tuple[float, dict[str, An
     scored = [(*_worst(sets, float(o))[:2], -abs(float(o)), float(o)) for o in OFFSETS]
     best = max(scored)[3]
     before, after = _worst(sets, 0.0), _worst(sets, best)
-    return best, {"normal_logit_offset": best, "fitted_on": "+".join(sets), "min_cell": MIN_CELL,
-                  "rule": "maximise the worst age group x label recall",
-                  "worst_before": {"cell": before[2], "recall": before[0]},
-                  "worst_after": {"cell": after[2], "recall": after[0]}}
+    return best, {
+        "normal_logit_offset": best,
+        "fitted_on": "+".join(sets),
+        "min_cell": MIN_CELL,
+        "rule": "maximise the worst age group x label recall",
+        "worst_before": {"cell": before[2], "recall": before[0]},
+        "worst_after": {"cell": after[2], "recall": after[0]},
+    }
 
 
 def calibrate(sets: dict[str, LogitSet]) -> tuple[float, dict[str, Any]]:
     """Temperature against the larger ECE of the sets, with ECE/NLL before and after for each."""
     temperature = fit_temperature_worst_ece([(s.logits, s.labels) for s in sets.values()], n_classes=len(CLASS_NAMES))
-    report: dict[str, Any] = {"temperature": temperature, "fitted_on": "+".join(sets),
-                              "rule": "minimise the larger ECE of the sets it was fitted on"}
+    report: dict[str, Any] = {
+        "temperature": temperature,
+        "fitted_on": "+".join(sets),
+        "rule": "minimise the larger ECE of the sets it was fitted on",
+    }
     for name, data in sets.items():
         for when, t in (("before", 1.0), ("after", temperature)):
             result = metrics.summary(data.labels, apply_temperature(data.logits, t), CLASS_NAMES)

@@ -24,8 +24,9 @@ from xray_core.training.operating_point import LogitSet
 from xray_core.training.splits import SplitArrays, infer
 
 
-def finalize(model: nn.Module, cfg: TrainConfig, splits: dict[str, SplitArrays], table, state: dict,
-             out: Path, seconds: float) -> Path:
+def finalize(
+    model: nn.Module, cfg: TrainConfig, splits: dict[str, SplitArrays], table, state: dict, out: Path, seconds: float
+) -> Path:
     """Operating point and temperature on val and external, OOD and image statistics; writes ``model.pt``."""
     train_subset = torch.randperm(len(splits["train"].labels), generator=torch.Generator().manual_seed(cfg.seed))[:6000]
     train_features, _ = infer(model, splits["train"].pixels[train_subset], cfg, show=True)
@@ -38,12 +39,22 @@ def finalize(model: nn.Module, cfg: TrainConfig, splits: dict[str, SplitArrays],
     temperature, calibration = operating_point.calibrate(sets)
     val_after = metrics.summary(sets["val"].labels, apply_temperature(sets["val"].logits, temperature), CLASS_NAMES)
     meta = CheckpointMeta(
-        arch=cfg.arch, preprocessing=cfg.preprocessing(), version=_version(cfg, state), trained=True,
-        temperature=temperature, calibration=calibration, operating_point=operating, train_config=cfg.to_dict(),
+        arch=cfg.arch,
+        preprocessing=cfg.preprocessing(),
+        version=_version(cfg, state),
+        trained=True,
+        temperature=temperature,
+        calibration=calibration,
+        operating_point=operating,
+        train_config=cfg.to_dict(),
         data_summary=data_summary(table),
-        training={"epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
-                  "best_selection_score": state["best_score"], "wall_time_seconds": round(seconds, 1),
-                  "history": state["history"]},
+        training={
+            "epochs_run": state["epoch"],
+            "best_epoch": state["best_epoch"],
+            "best_selection_score": state["best_score"],
+            "wall_time_seconds": round(seconds, 1),
+            "history": state["history"],
+        },
         ood=ood.fit(train_features, splits["train"].labels[train_subset].numpy(), val_features),
         input_stats=fit_input_stats(table, cfg.seed),
         metrics={"val": {k: val_after[k] for k in ("accuracy", "macro_auc", "clinical")}},

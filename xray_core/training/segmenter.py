@@ -86,8 +86,9 @@ def load_pairs(cfg: SegmenterConfig, split: str, show: bool = True) -> tuple[tor
     return torch.from_numpy(films), torch.from_numpy(masks)
 
 
-def augment_pairs(films: torch.Tensor, masks: torch.Tensor, strength: float,
-                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def augment_pairs(
+    films: torch.Tensor, masks: torch.Tensor, strength: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 1, S, S) floats in [0, 1]: one random affine per pair for both, gamma and contrast for films only."""
     if strength <= 0:
         return films, masks
@@ -98,8 +99,9 @@ def augment_pairs(films: torch.Tensor, masks: torch.Tensor, strength: float,
     shift = draws[:, 2:4] * 0.12 * strength  # ±6 % of the side (the side spans 2 in normalised units)
     theta = torch.stack([torch.stack([cos, sin, shift[:, 0]], 1), torch.stack([-sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, [n, 2, *films.shape[-2:]], align_corners=False)
-    warped = F.grid_sample(torch.cat([films, masks], 1), grid, mode="bilinear", padding_mode="border",
-                           align_corners=False)
+    warped = F.grid_sample(
+        torch.cat([films, masks], 1), grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
     films, masks = warped[:, :1], warped[:, 1:]
     gamma = torch.exp(draws[:, 4] * math.log(1.4) * strength)[:, None, None, None]
     contrast = torch.exp(draws[:, 5] * math.log(1.15) * strength)[:, None, None, None]
@@ -120,15 +122,16 @@ def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.
 
 
 @torch.inference_mode()
-def validation_dice(model: UNet, films: torch.Tensor, masks: torch.Tensor, prep: Preprocessing,
-                    threshold: float, batch_size: int = 32) -> float:
+def validation_dice(
+    model: UNet, films: torch.Tensor, masks: torch.Tensor, prep: Preprocessing, threshold: float, batch_size: int = 32
+) -> float:
     """Mean Dice at the network's size (masks binarised at 0.5); cheap enough to run every epoch."""
     model.eval()
     scores = []
     for start in range(0, len(films), batch_size):
-        batch = normalize(films[start:start + batch_size].float() / 255.0, prep)
-        predicted = (torch.sigmoid(model(batch.contiguous(memory_format=torch.channels_last))) >= threshold)
-        reference = masks[start:start + batch_size, None] >= 128
+        batch = normalize(films[start : start + batch_size].float() / 255.0, prep)
+        predicted = torch.sigmoid(model(batch.contiguous(memory_format=torch.channels_last))) >= threshold
+        reference = masks[start : start + batch_size, None] >= 128
         overlap = (predicted & reference).flatten(1).sum(1).float()
         total = (predicted.flatten(1).sum(1) + reference.flatten(1).sum(1)).float()
         scores.append(torch.where(total > 0, 2 * overlap / total.clamp(min=1), torch.ones_like(total)))
@@ -142,8 +145,15 @@ def _learning_rate(cfg: SegmenterConfig, step: int, total: int) -> float:
     return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
-def train_epoch(model: UNet, optimizer: torch.optim.Optimizer, data: tuple[torch.Tensor, torch.Tensor],
-                cfg: SegmenterConfig, epoch: int, total_steps: int, show: bool) -> float:
+def train_epoch(
+    model: UNet,
+    optimizer: torch.optim.Optimizer,
+    data: tuple[torch.Tensor, torch.Tensor],
+    cfg: SegmenterConfig,
+    epoch: int,
+    total_steps: int,
+    show: bool,
+) -> float:
     """One shuffled pass over the train pairs (last partial batch dropped); returns the mean loss."""
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     films, masks = data
@@ -153,9 +163,10 @@ def train_epoch(model: UNet, optimizer: torch.optim.Optimizer, data: tuple[torch
     model.train()
     bar = tqdm(batches, disable=not show, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch")
     for count, start in enumerate(bar, 1):
-        index = order[start:start + cfg.batch_size]
-        film, mask = augment_pairs(films[index, None].float() / 255, masks[index, None].float() / 255, cfg.augment,
-                                   generator)
+        index = order[start : start + cfg.batch_size]
+        film, mask = augment_pairs(
+            films[index, None].float() / 255, masks[index, None].float() / 255, cfg.augment, generator
+        )
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(cfg, epoch * len(batches) + count - 1, total_steps)
         loss = dice_bce_loss(model(normalize(film, prep).contiguous(memory_format=torch.channels_last)), mask)
@@ -170,12 +181,22 @@ def train_epoch(model: UNet, optimizer: torch.optim.Optimizer, data: tuple[torch
 def _meta(cfg: SegmenterConfig, state: dict[str, Any], sizes: dict[str, int], seconds: float) -> SegmenterMeta:
     best = state["best_epoch"]
     return SegmenterMeta(
-        preprocessing=cfg.preprocessing(), channels=cfg.widths(), threshold=cfg.threshold, trained=True,
-        version=f"{time.strftime('%Y.%m.%d')}-unet-{cfg.image_size}px-e{best}", train_config=cfg.to_dict(),
+        preprocessing=cfg.preprocessing(),
+        channels=cfg.widths(),
+        threshold=cfg.threshold,
+        trained=True,
+        version=f"{time.strftime('%Y.%m.%d')}-unet-{cfg.image_size}px-e{best}",
+        train_config=cfg.to_dict(),
         metrics={"val_dice_at_input_size": state["best_score"], "selected_on": "lungs val Dice at input size"},
-        training={"epochs_run": state["epoch"], "best_epoch": best, "wall_time_seconds": round(seconds, 1),
-                  "history": state["history"], "version": VERSION},
-        data_summary={"lungs": sizes})
+        training={
+            "epochs_run": state["epoch"],
+            "best_epoch": best,
+            "wall_time_seconds": round(seconds, 1),
+            "history": state["history"],
+            "version": VERSION,
+        },
+        data_summary={"lungs": sizes},
+    )
 
 
 def run(cfg: SegmenterConfig, show: bool = True) -> Path:
@@ -192,8 +213,10 @@ def run(cfg: SegmenterConfig, show: bool = True) -> Path:
         state = _load_resume(out / "last.pt", model, optimizer)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     if show:
-        tqdm.write(f"U-Net {cfg.widths()}: {count_parameters(model):,} parameters; {len(train[0])} train, "
-                   f"{len(val[0])} val pairs at {cfg.image_size}px")
+        tqdm.write(
+            f"U-Net {cfg.widths()}: {count_parameters(model):,} parameters; {len(train[0])} train, "
+            f"{len(val[0])} val pairs at {cfg.image_size}px"
+        )
     total_steps = cfg.epochs * (len(train[0]) // cfg.batch_size)
     started = time.time() - sum(h["seconds"] for h in state["history"])
     sizes = {"train": len(train[0]), "val": len(val[0])}
@@ -201,8 +224,12 @@ def run(cfg: SegmenterConfig, show: bool = True) -> Path:
         began = time.time()
         loss = train_epoch(model, optimizer, train, cfg, epoch, total_steps, show)
         score = validation_dice(model, *val, cfg.preprocessing(), cfg.threshold)
-        record = {"epoch": epoch + 1, "train_loss": round(loss, 5), "val_dice": round(score, 5),
-                  "seconds": round(time.time() - began, 1)}
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": round(loss, 5),
+            "val_dice": round(score, 5),
+            "seconds": round(time.time() - began, 1),
+        }
         state.update(epoch=epoch + 1, history=[*state["history"], record])
         if score > state["best_score"]:
             state.update(best_score=score, best_epoch=epoch + 1)
@@ -215,8 +242,9 @@ def run(cfg: SegmenterConfig, show: bool = True) -> Path:
     return finalize(cfg, out, state, sizes, time.time() - started, show)
 
 
-def finalize(cfg: SegmenterConfig, out: Path, state: dict[str, Any], sizes: dict[str, int], seconds: float,
-             show: bool) -> Path:
+def finalize(
+    cfg: SegmenterConfig, out: Path, state: dict[str, Any], sizes: dict[str, int], seconds: float, show: bool
+) -> Path:
     """Measure the kept epoch at native size on lungs val (and external) and re-sign ``model.pt`` with it."""
     loaded = read_segmenter(out / "model.pt")
     data_dir = cfg.data or default_data_dir()
@@ -227,8 +255,10 @@ def finalize(cfg: SegmenterConfig, out: Path, state: dict[str, Any], sizes: dict
         sections = {name: pairs.head(cfg.limit) for name, pairs in sections.items()}
     measured = {name: evaluate_segmenter(loaded, pairs, show)["summary"] for name, pairs in sections.items()}
     meta = _meta(cfg, state, sizes, seconds)
-    meta = meta.replace(metrics={**meta.metrics, **measured}, data_summary={"lungs": sizes, "measured": {
-        name: len(pairs) for name, pairs in sections.items()}})
+    meta = meta.replace(
+        metrics={**meta.metrics, **measured},
+        data_summary={"lungs": sizes, "measured": {name: len(pairs) for name, pairs in sections.items()}},
+    )
     save_segmenter(out / "model.pt", loaded.model, meta)
     if show:
         brief = {name: {k: v for k, v in s.items() if k != "by_age_group"} for name, s in measured.items()}

@@ -31,11 +31,15 @@ def evaluate_epoch(model: nn.Module, splits: dict[str, SplitArrays], cfg: TrainC
         prob, labels = calibration.apply_temperature(logits, 1.0), data.labels.numpy()
         result = metrics.summary(labels, prob, CLASS_NAMES)
         adult = np.asarray(data.groups) == "adult"
-        figures = {"macro_auc": result["macro_auc"], "accuracy": result["accuracy"],
-                   "pneumonia_auc": result["clinical"]["pneumonia_vs_normal_auc"],
-                   "bacterial_viral_auc": result["clinical"]["bacterial_vs_viral_auc"],
-                   "adult_pneumonia_auc": metrics.clinical_groupings(labels[adult], prob[adult],
-                                                                     CLASS_NAMES)["pneumonia_vs_normal_auc"]}
+        figures = {
+            "macro_auc": result["macro_auc"],
+            "accuracy": result["accuracy"],
+            "pneumonia_auc": result["clinical"]["pneumonia_vs_normal_auc"],
+            "bacterial_viral_auc": result["clinical"]["bacterial_vs_viral_auc"],
+            "adult_pneumonia_auc": metrics.clinical_groupings(labels[adult], prob[adult], CLASS_NAMES)[
+                "pneumonia_vs_normal_auc"
+            ],
+        }
         record.update({f"{name}_{key}": value for key, value in figures.items()})
         wanted = ("macro_auc", "adult_pneumonia_auc") if name == "val" else ("pneumonia_auc", "bacterial_viral_auc")
         aucs += [figures[key] for key in wanted if figures[key] is not None]

@@ -60,8 +60,9 @@ def load_splits(cfg: TrainConfig, show: bool) -> tuple[dict[str, SplitArrays], A
     for split, part in parts.items():
         if cfg.limit:
             per_label = max(1, cfg.limit // len(LABELS))
-            part = pd.concat([g.sample(min(len(g), per_label), random_state=cfg.seed)
-                              for _, g in part.groupby("label")])
+            part = pd.concat(
+                [g.sample(min(len(g), per_label), random_state=cfg.seed) for _, g in part.groupby("label")]
+            )
         if part.empty:
             raise ValueError(f"the dataset has no '{split}' images; training needs train and val splits")
         splits[split] = _arrays(part, cfg, show)
@@ -69,14 +70,15 @@ def load_splits(cfg: TrainConfig, show: bool) -> tuple[dict[str, SplitArrays], A
 
 
 @torch.inference_mode()
-def infer(model: nn.Module, pixels: torch.Tensor, cfg: TrainConfig, batch_size: int = 256,
-          show: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def infer(
+    model: nn.Module, pixels: torch.Tensor, cfg: TrainConfig, batch_size: int = 256, show: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(features, logits) as numpy arrays for uint8 images, in eval mode."""
     model.eval()
     prep = cfg.preprocessing()
     features, logits = [], []
     for start in tqdm(range(0, len(pixels), batch_size), disable=not show, desc="inference", leave=False):
-        f, lg = penultimate_features(model, normalize_batch(pixels[start:start + batch_size], prep))
+        f, lg = penultimate_features(model, normalize_batch(pixels[start : start + batch_size], prep))
         features.append(f.numpy())
         logits.append(lg.numpy())
     return np.concatenate(features), np.concatenate(logits)
