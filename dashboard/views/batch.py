@@ -13,9 +13,9 @@ from dashboard.display import apply_window, thumbnail
 from xray_core.config import CLASS_TITLES
 from xray_core.explain.methods import DEFAULT_METHOD
 from xray_core.inference.audit import audit_prediction
+from xray_core.inference.batch import predict_sources
 from xray_core.inference.export import batch_row, flag_words, percentages, prediction_flags, results_csv
-from xray_core.inference.predict import Prediction, predict_batch
-from xray_core.io import XrayInputError, read_image
+from xray_core.inference.predict import Prediction
 from xray_core.io.uploads import MAX_ZIP_FILES, expand_uploads
 from xray_core.models.checkpoint import LoadedModel
 
@@ -34,30 +34,20 @@ def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
     total = len(expanded.files)
     bar = st.progress(0.0, text=f"Analysing {total} image(s)…")
     items: list[dict[str, Any]] = []
-    for start in range(0, total, CHUNK):
-        chunk, images = expanded.files[start : start + CHUNK], []
-        for name, data in chunk:
-            try:
-                images.append((name, data, read_image(data, name=name)))
-            except XrayInputError as error:
-                items.append({"name": name, "data": None, "thumb": None, "prediction": None, "error": str(error)})
-        predictions = predict_batch(loaded, [image for _, _, image in images]) if images else []
-        for (name, data, image), prediction in zip(images, predictions):
-            audit_prediction(data, prediction, loaded)  # one line per prediction, as on Diagnose (README)
-            items.append(
-                {
-                    "name": name,
-                    "data": data,
-                    "thumb": thumbnail(image.pixels, square=True),
-                    "prediction": prediction,
-                    "error": "",
-                }
-            )
-        done = min(start + CHUNK, total)
+    data_by_name = dict(expanded.files)  # names are unique after expand_uploads
+
+    def progress(done: int) -> None:
         bar.progress(done / max(total, 1), text=f"Analysed {done} of {total} image(s)")
+
+    for scored in predict_sources(loaded, expanded.files, CHUNK, progress):  # the one read-and-predict loop
+        if scored.prediction is None:
+            items.append({"name": scored.name, "data": None, "thumb": None, "prediction": None, "error": scored.error})
+            continue
+        data = data_by_name[scored.name]
+        audit_prediction(data, scored.prediction, loaded)  # one line per prediction, as on Diagnose (README)
+        thumb = thumbnail(scored.image.pixels, square=True)
+        items.append({"name": scored.name, "data": data, "thumb": thumb, "prediction": scored.prediction, "error": ""})
     bar.empty()
-    order = {name: index for index, (name, _) in enumerate(expanded.files)}
-    items.sort(key=lambda item: order[item["name"]])
     rows = [batch_row(i["name"], i["prediction"], loaded.class_names, i["error"]) for i in items]
     return {"items": items, "rows": rows, "skipped": expanded.skipped}
 

@@ -42,6 +42,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="a 'python -m xray_core faithfulness --json' report to include in the card",
     )
     parser.add_argument(
+        "--localisation",
+        default=None,
+        metavar="JSON",
+        help="a 'python -m xray_core localisation --json' report to include in the card",
+    )
+    parser.add_argument(
         "--notes",
         default=None,
         metavar="MD",
@@ -101,6 +107,14 @@ def _attach_sections(report: dict, args: argparse.Namespace) -> None:
         faithfulness = json.loads(Path(args.faithfulness).read_text())
         report["faithfulness"] = faithfulness
         sections.append(["## Grad-CAM faithfulness", "", faithfulness_markdown(faithfulness), ""])
+    if args.localisation:
+        from xray_core.explain.localisation import localisation_markdown
+
+        localisation = json.loads(Path(args.localisation).read_text())
+        report["localisation"] = localisation
+        sections.append(
+            ["## Heatmaps on the lungs (external pneumonia films)", "", localisation_markdown(localisation), ""]
+        )
     if args.notes:
         sections.append([Path(args.notes).read_text().rstrip(), ""])
     report["extra_sections"] = sections

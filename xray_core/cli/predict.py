@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from pathlib import Path
 
 from xray_core.cli.common import load_or_report, read_bytes
 from xray_core.config import default_checkpoint
@@ -27,22 +26,31 @@ def add_parser(subparsers) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from xray_core.inference.audit import audit_prediction
-    from xray_core.inference.predict import predict_image
-    from xray_core.io.reader import XrayInputError, read_image
+    from xray_core.inference.batch import predict_sources
+    from xray_core.io.reader import XrayInputError
 
     loaded = load_or_report(args.checkpoint)
     if loaded is None:
         return 2
-    rows, failed = [], 0
-    for file in args.files:
-        try:
-            data = read_bytes(file)
-            prediction = predict_image(loaded, read_image(data, name=Path(file).name))
-            audit_prediction(data, prediction, loaded)  # no-op unless XRAY_AUDIT_LOG is set
-            rows.append({"file": file, **prediction.to_dict()})
-        except XrayInputError as error:
+    rows, failed, contents = [], 0, {}
+
+    def items():
+        for file in args.files:
+            try:
+                contents[file] = read_bytes(file)  # the audit log hashes these bytes
+            except XrayInputError:
+                yield file, file  # read_image reports why this path cannot be read, as that file's row
+                continue
+            yield file, contents[file]
+
+    for scored in predict_sources(loaded, items(), args.batch_size):  # the one read-and-predict loop
+        if scored.prediction is None:
             failed += 1
-            rows.append({"file": file, "error": str(error)})
+            rows.append({"file": scored.name, "error": scored.error})
+            continue
+        # One audit line per prediction; a no-op unless XRAY_AUDIT_LOG is set.
+        audit_prediction(contents.pop(scored.name, b""), scored.prediction, loaded)
+        rows.append({"file": scored.name, **scored.prediction.to_dict()})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
