@@ -6,8 +6,9 @@ commands such as ``stats`` that never touch the network) do not pay for importin
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from xray_core.lazy import lazy_exports
 
 _PUBLIC = {
     "CLASS_NAMES": "xray_core.config",
@@ -40,13 +41,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from xray_core.training.config import TrainConfig  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'xray_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -17,8 +17,7 @@ module's.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xray_core.lazy import lazy_exports
 
 #: submodule -> the names it contributes to this package (its ``__all__`` minus the clashes above).
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -50,14 +49,4 @@ _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_HOME)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines ``name`` on first use and cache the name here."""
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)
