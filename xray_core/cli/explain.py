@@ -251,7 +251,7 @@ def run_faithfulness(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report.update(split=args.split, data=str(args.data or default_data_dir()))
+    report.update(split=args.split, data=Path(args.data or default_data_dir()).name)
     markdown = faithfulness_markdown(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

@@ -66,7 +66,7 @@ def run_localisation(args: argparse.Namespace) -> int:
         ("--variants", args.variants),
     ]
     report.update(
-        data=str(args.data or default_data_dir()),
+        data=Path(args.data or default_data_dir()).name,  # never the machine's absolute path
         command="python -m xray_core localisation "
         + " ".join(f"{flag} {value}" for flag, value in options if value is not None),
     )

@@ -135,7 +135,7 @@ def _evaluate(args: argparse.Namespace, segmenter) -> int:
         "segmenter": segmenter.identity(),
         "threshold": segmenter.threshold,
         "postprocess": segmenter.meta.postprocess,
-        "data": str(data),
+        "data": Path(data).name,  # never the machine's absolute path
         "training": {
             **{k: segmenter.meta.training.get(k) for k in ("epochs_run", "best_epoch", "wall_time_seconds", "history")},
             "pairs": segmenter.meta.data_summary.get("lungs", {}),
