@@ -17,7 +17,7 @@ from typing import Any
 
 from xray_core.cli.common import add_dataclass_flags, read_bytes
 from xray_core.config import default_data_dir
-from xray_core.training.segmenter import SegmenterConfig
+from xray_core.training.config import SegmenterConfig
 
 EXTERNAL_GOAL = 0.95  # issue 12: mean Dice on external films
 

@@ -1,4 +1,4 @@
-"""The typed configuration of one training run: every field is a ``--flag`` of ``python -m xray_core train``.
+"""Typed configurations of training runs (classifier and lung segmenter): each field is a ``--flag`` of its command.
 
 The resolved config is written next to the run's outputs (``config.json``) and embedded in the checkpoint.
 """
@@ -55,3 +55,43 @@ class TrainConfig:
 
     def preprocessing(self) -> Preprocessing:
         return Preprocessing(image_size=self.image_size, in_channels=self.in_channels)
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """One segmenter training run. Each field is a ``--flag`` of ``python -m xray_core train-segmenter``."""
+
+    data: str = ""  # corpus root holding lungs/ (and external/); '' = $XRAY_DATA_DIR or ../shared/cxr
+    out: str = "runs/lung_unet"  # run folder: config.json, metrics.jsonl, last.pt, model.pt
+    image_size: int = 128  # network input side (multiple of 16)
+    channels: str = "12,24,48,96,96"  # U-Net widths per level, comma-separated
+    epochs: int = 12
+    batch_size: int = 16
+    lr: float = 3e-3  # peak AdamW learning rate (linear warm-up, cosine decay)
+    warmup_fraction: float = 0.05  # share of steps spent warming up
+    weight_decay: float = 1e-4
+    augment: float = 1.0  # 0 = none; 1 = rotation ±10°, scale 0.9-1.1, shift ±6 %, gamma 0.7-1.4
+    threshold: float = 0.5  # on the probability, stored in the checkpoint
+    external: bool = True  # measure (never select on) <data>/external at the end
+    seed: int = 0
+    threads: int = 1  # torch intra-op threads
+    limit: int = 0  # debug: cap the number of train and val pairs (0 = all)
+    resume: bool = False  # continue from <out>/last.pt
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def widths(self) -> tuple[int, ...]:
+        try:
+            widths = tuple(int(c) for c in self.channels.split(",") if c.strip())
+        except ValueError as error:
+            raise ValueError(f"channels must be comma-separated integers, got {self.channels!r}") from error
+        if len(widths) < 2:
+            raise ValueError(f"channels needs at least two widths, got {self.channels!r}")
+        return widths
+
+    def preprocessing(self) -> Preprocessing:
+        divisor = 2 ** (len(self.widths()) - 1)
+        if self.image_size % divisor:
+            raise ValueError(f"image_size {self.image_size} must be a multiple of {divisor} for {self.channels}")
+        return Preprocessing(image_size=self.image_size)

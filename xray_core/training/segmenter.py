@@ -11,11 +11,9 @@ native-size val and external figures).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,48 +27,9 @@ from xray_core.data.cache import cached_pixels
 from xray_core.inference.lungs import evaluate_segmenter, mask_pairs
 from xray_core.models.preprocessing import normalize
 from xray_core.models.unet import SegmenterMeta, UNet, count_parameters, read_segmenter, save_segmenter
+from xray_core.training.config import SegmenterConfig
 
 VERSION = "1.0"
-
-
-@dataclass(frozen=True)
-class SegmenterConfig:
-    """One segmenter training run. Each field is a ``--flag`` of ``python -m xray_core train-segmenter``."""
-
-    data: str = ""  # corpus root holding lungs/ (and external/); '' = $XRAY_DATA_DIR or ../shared/cxr
-    out: str = "runs/lung_unet"  # run folder: config.json, metrics.jsonl, last.pt, model.pt
-    image_size: int = 128  # network input side (multiple of 16)
-    channels: str = "12,24,48,96,96"  # U-Net widths per level, comma-separated
-    epochs: int = 12
-    batch_size: int = 16
-    lr: float = 3e-3  # peak AdamW learning rate (linear warm-up, cosine decay)
-    warmup_fraction: float = 0.05  # share of steps spent warming up
-    weight_decay: float = 1e-4
-    augment: float = 1.0  # 0 = none; 1 = rotation ±10°, scale 0.9-1.1, shift ±6 %, gamma 0.7-1.4
-    threshold: float = 0.5  # on the probability, stored in the checkpoint
-    external: bool = True  # measure (never select on) <data>/external at the end
-    seed: int = 0
-    threads: int = 1  # torch intra-op threads
-    limit: int = 0  # debug: cap the number of train and val pairs (0 = all)
-    resume: bool = False  # continue from <out>/last.pt
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def widths(self) -> tuple[int, ...]:
-        try:
-            widths = tuple(int(c) for c in self.channels.split(",") if c.strip())
-        except ValueError as error:
-            raise ValueError(f"channels must be comma-separated integers, got {self.channels!r}") from error
-        if len(widths) < 2:
-            raise ValueError(f"channels needs at least two widths, got {self.channels!r}")
-        return widths
-
-    def preprocessing(self) -> Preprocessing:
-        divisor = 2 ** (len(self.widths()) - 1)
-        if self.image_size % divisor:
-            raise ValueError(f"image_size {self.image_size} must be a multiple of {divisor} for {self.channels}")
-        return Preprocessing(image_size=self.image_size)
 
 
 def load_pairs(cfg: SegmenterConfig, split: str, show: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
