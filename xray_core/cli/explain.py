@@ -24,7 +24,7 @@ _COMMANDS = ("explain", "faithfulness", "localisation")
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``explain`` and ``faithfulness`` commands; returns the ``explain`` parser."""
-    from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD
+    from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
     from xray_core.explain.overlay import COLORMAPS
 
     parser = subparsers.add_parser(
@@ -76,8 +76,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _add_faithfulness(subparsers) -> None:
-    from xray_core.explain.cam import FAST_METHODS
-    from xray_core.explain.faithfulness import REMOVE_PERCENTILE
+    from xray_core.explain.methods import FAST_METHODS, REMOVE_PERCENTILE
 
     parser = subparsers.add_parser(
         "faithfulness",

@@ -16,7 +16,7 @@ from xray_core.config import default_checkpoint, default_data_dir
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``localisation`` command."""
-    from xray_core.explain.localisation import VARIANTS
+    from xray_core.explain.variants import VARIANTS
 
     parser = subparsers.add_parser(
         "localisation",

@@ -33,6 +33,7 @@ from xray_core.explain.methods import (
     CAM_METHODS,
     DEFAULT_METHOD,
     FAST_METHODS,
+    REMOVE_PERCENTILE,
     method_key,
     random_baseline,
     target_index,
@@ -42,7 +43,6 @@ from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.preprocessing import cam_to_image, to_tensor
 
-REMOVE_PERCENTILE = 80  # ROAD removes the pixels above this percentile of the map: the hottest 20 %
 BASELINE = "randomcam"
 _SCORES = ("road_drop", "keep_change")
 

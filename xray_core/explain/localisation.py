@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -32,6 +31,7 @@ from tqdm.auto import tqdm
 from xray_core.explain.cam import CAM_METHODS, target_index
 from xray_core.explain.faithfulness import REMOVE_PERCENTILE, cam_scores
 from xray_core.explain.localisation_table import localisation_markdown
+from xray_core.explain.variants import VARIANTS, MapVariant
 from xray_core.inference.lungs import read_mask
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -41,40 +41,6 @@ GOALS = {"lung_fraction": 0.80, "pointing": 0.95}  # issue 12; plus ROAD vs Rand
 _FLAT = 1e-6
 
 
-@dataclass(frozen=True)
-class MapVariant:
-    """A CAM method (key of :data:`CAM_METHODS`) hooked on the last block of each named ResNet stage."""
-
-    method: str
-    layers: tuple[str, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.method}@{'+'.join(self.layers)}"
-
-    @property
-    def title(self) -> str:
-        return f"{CAM_METHODS[self.method].title} @ {'+'.join(self.layers)}"
-
-    @property
-    def baseline(self) -> MapVariant:
-        """RandomCAM on the same layers: random channel weights, same resolution (finer maps alone change ROAD)."""
-        return MapVariant("randomcam", self.layers)
-
-
-VARIANTS: dict[str, MapVariant] = {
-    v.key: v
-    for v in (
-        MapVariant("gradcam", ("layer4",)),  # the default of explain() before this comparison
-        MapVariant("gradcam", ("layer3",)),
-        MapVariant("gradcam", ("layer3", "layer4")),
-        MapVariant("gradcam++", ("layer4",)),
-        MapVariant("layercam", ("layer4",)),
-        MapVariant("layercam", ("layer3",)),
-        MapVariant("layercam", ("layer3", "layer4")),
-        MapVariant("eigencam", ("layer4",)),
-    )
-}
 BASELINE_VARIANT = MapVariant("randomcam", ("layer4",))  # the baseline of explain.faithfulness
 BASELINE = BASELINE_VARIANT.key
 

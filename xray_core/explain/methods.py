@@ -7,44 +7,48 @@ output index, with errors that list the valid choices.
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from pytorch_grad_cam import (
-    AblationCAM,
-    EigenCAM,
-    GradCAM,
-    GradCAMPlusPlus,
-    HiResCAM,
-    LayerCAM,
-    RandomCAM,
-    ScoreCAM,
-    XGradCAM,
-)
-from pytorch_grad_cam.ablation_layer import AblationLayer
-from pytorch_grad_cam.base_cam import BaseCAM
-from torch import nn
 
 
-class _RandomCAM(RandomCAM):
+def _random_cam(model: Any, target_layers: list[Any]) -> Any:
     """RandomCAM with channel weights seeded by the activations: reproducible, varied, no global RNG."""
+    from pytorch_grad_cam import RandomCAM
 
-    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
-        rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(activations).tobytes()))
-        return rng.uniform(-1, 1, size=grads.shape[:2])
+    class _SeededRandomCAM(RandomCAM):
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads) -> np.ndarray:
+            rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(activations).tobytes()))
+            return rng.uniform(-1, 1, size=grads.shape[:2])
+
+    return _SeededRandomCAM(model, target_layers)
 
 
-def _ablation_cam(model: nn.Module, target_layers: list[nn.Module]) -> BaseCAM:
+def _ablation_cam(model: Any, target_layers: list[Any]) -> Any:
+    from pytorch_grad_cam import AblationCAM
+    from pytorch_grad_cam.ablation_layer import AblationLayer
+
     return AblationCAM(model, target_layers, ablation_layer=AblationLayer())  # the library's default is shared
+
+
+def _library(name: str) -> Callable[[Any, list[Any]], Any]:
+    """pytorch-grad-cam's class ``name``, imported on first use (the table itself stays free of torch)."""
+
+    def build(model: Any, target_layers: list[Any]) -> Any:
+        return getattr(importlib.import_module("pytorch_grad_cam"), name)(model, target_layers)
+
+    return build
 
 
 @dataclass(frozen=True)
 class CamMethod:
     """One entry of :data:`CAM_METHODS`: ``factory(model, target_layers)`` builds the library's CAM object."""
 
-    factory: Callable[[nn.Module, list[nn.Module]], BaseCAM]
+    factory: Callable[[Any, list[Any]], Any]  # (model, target layers) -> a pytorch-grad-cam BaseCAM
     title: str
     slow: bool = False  # one forward pass per feature channel: seconds per image on CPU
     class_specific: bool = True  # False: the map ignores the target class (EigenCAM: first principal component)
@@ -53,20 +57,21 @@ class CamMethod:
 
 
 CAM_METHODS: dict[str, CamMethod] = {
-    "gradcam": CamMethod(GradCAM, "Grad-CAM"),  # Selvaraju et al., 2017
-    "gradcam++": CamMethod(GradCAMPlusPlus, "Grad-CAM++"),  # Chattopadhay et al., 2018
-    "hirescam": CamMethod(HiResCAM, "HiResCAM"),  # Draelos & Carin, 2020
-    "xgradcam": CamMethod(XGradCAM, "XGrad-CAM"),  # Fu et al., 2020
-    "layercam": CamMethod(LayerCAM, "LayerCAM"),  # Jiang et al., 2021
+    "gradcam": CamMethod(_library("GradCAM"), "Grad-CAM"),  # Selvaraju et al., 2017
+    "gradcam++": CamMethod(_library("GradCAMPlusPlus"), "Grad-CAM++"),  # Chattopadhay et al., 2018
+    "hirescam": CamMethod(_library("HiResCAM"), "HiResCAM"),  # Draelos & Carin, 2020
+    "xgradcam": CamMethod(_library("XGradCAM"), "XGrad-CAM"),  # Fu et al., 2020
+    "layercam": CamMethod(_library("LayerCAM"), "LayerCAM"),  # Jiang et al., 2021
     # The default: on external pneumonia films the only map clearly above RandomCAM on ROAD (see the model card).
-    "layercam3": CamMethod(LayerCAM, "LayerCAM (layer3)", stage="layer3"),
-    "eigencam": CamMethod(EigenCAM, "Eigen-CAM", class_specific=False),  # Muhammad & Yeasin, 2020
-    "scorecam": CamMethod(ScoreCAM, "Score-CAM", slow=True),  # Wang et al., 2020
+    "layercam3": CamMethod(_library("LayerCAM"), "LayerCAM (layer3)", stage="layer3"),
+    "eigencam": CamMethod(_library("EigenCAM"), "Eigen-CAM", class_specific=False),  # Muhammad & Yeasin, 2020
+    "scorecam": CamMethod(_library("ScoreCAM"), "Score-CAM", slow=True),  # Wang et al., 2020
     "ablationcam": CamMethod(_ablation_cam, "Ablation-CAM", slow=True),  # Desai & Ramaswamy, 2020
-    "randomcam": CamMethod(_RandomCAM, "Random baseline", baseline=True),
-    "randomcam3": CamMethod(_RandomCAM, "Random baseline (layer3)", baseline=True, stage="layer3"),
+    "randomcam": CamMethod(_random_cam, "Random baseline", baseline=True),
+    "randomcam3": CamMethod(_random_cam, "Random baseline (layer3)", baseline=True, stage="layer3"),
 }
 DEFAULT_METHOD = "layercam3"
+REMOVE_PERCENTILE = 80  # faithfulness: ROAD removes the pixels above this percentile of the map (the hottest 20 %)
 FAST_METHODS: tuple[str, ...] = tuple(k for k, m in CAM_METHODS.items() if not (m.slow or m.baseline))
 _ALIASES = {"gradcampp": "gradcam++", "gradcamplusplus": "gradcam++", "random": "randomcam"}
 
@@ -100,6 +105,7 @@ def target_index(class_names: tuple[str, ...], target: str | int | None) -> int 
 __all__ = [
     "CAM_METHODS",
     "DEFAULT_METHOD",
+    "REMOVE_PERCENTILE",
     "FAST_METHODS",
     "CamMethod",
     "method_key",

@@ -9,8 +9,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from xray_core.models.preprocessing import cam_to_image
-
 COLORMAPS: dict[str, int] = {
     "jet": cv2.COLORMAP_JET,  # pytorch-grad-cam's default
     "turbo": cv2.COLORMAP_TURBO,
@@ -39,6 +37,8 @@ def _fit(cam: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The map as H x W float32 in [0, 1] at the image's size."""
     cam = np.squeeze(np.asarray(cam, dtype=np.float32))
     if cam.shape != tuple(shape[:2]):
+        from xray_core.models.preprocessing import cam_to_image  # torch-free import of this module: CLI start-up
+
         return cam_to_image(cam, shape[0], shape[1])
     return np.clip(np.nan_to_num(cam), 0.0, 1.0)
 

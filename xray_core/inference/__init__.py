@@ -1,7 +1,19 @@
-"""From one film to a decision: calibrated probabilities, refusal and warnings as data, audit log."""
+"""From one film to a decision: calibrated probabilities, refusal and warnings as data, lungs, audit log.
 
-from xray_core.inference.decisions import CODES, Decision
-from xray_core.inference.predict import Prediction, predict_batch, predict_image
-from xray_core.inference.refusal import assess
+Names load on first use (:mod:`xray_core.lazy`).
+"""
 
-__all__ = ["CODES", "Decision", "Prediction", "assess", "predict_batch", "predict_image"]
+from xray_core.lazy import lazy_exports
+
+_HOME = {
+    "CODES": "decisions",
+    "Decision": "decisions",
+    "Prediction": "predict",
+    "predict_batch": "predict",
+    "predict_image": "predict",
+    "predict_sources": "batch",
+    "assess": "refusal",
+    "calibrated_softmax": "calibration",
+}
+__all__ = sorted(_HOME)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)

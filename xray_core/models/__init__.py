@@ -1,20 +1,22 @@
-"""Networks, preprocessing and self-describing checkpoints: what a trained model is and how an image reaches it."""
+"""Networks, preprocessing and self-describing checkpoints: what a trained model is and how an image reaches it.
 
-from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint, update_meta
-from xray_core.models.meta import CheckpointMeta
-from xray_core.models.networks import build_model, cam_target_layers, penultimate_features
-from xray_core.models.preprocessing import resize_square, to_tensor
+Names load on first use (:mod:`xray_core.lazy`): pure preprocessing maths does not import torch's model code.
+"""
 
-__all__ = [
-    "CheckpointError",
-    "CheckpointMeta",
-    "LoadedModel",
-    "build_model",
-    "cam_target_layers",
-    "load_checkpoint",
-    "penultimate_features",
-    "resize_square",
-    "save_checkpoint",
-    "to_tensor",
-    "update_meta",
-]
+from xray_core.lazy import lazy_exports
+
+_HOME = {
+    "CheckpointError": "checkpoint",
+    "LoadedModel": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "update_meta": "checkpoint",
+    "CheckpointMeta": "meta",
+    "build_model": "networks",
+    "cam_target_layers": "networks",
+    "penultimate_features": "networks",
+    "resize_square": "preprocessing",
+    "to_tensor": "preprocessing",
+}
+__all__ = sorted(_HOME)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)
