@@ -1,9 +1,8 @@
-"""Project-wide constants, paths and the typed configuration objects.
+"""Project-wide constants every layer shares: the label set, titles and colours, paths, and :class:`Preprocessing`.
 
-Everything numeric that describes how an image becomes a tensor lives in
-:class:`Preprocessing`; everything that describes a training run lives in
-:class:`TrainConfig`. Both are frozen dataclasses that round-trip through
-plain JSON-able dicts so they can be embedded in checkpoints.
+Everything numeric that describes how an image becomes a tensor lives in :class:`Preprocessing`, a frozen
+dataclass that round-trips through a plain JSON-able dict so it travels in checkpoints. Training runs are
+described by :class:`xray_core.training.config.TrainConfig`.
 """
 
 from __future__ import annotations
