@@ -221,17 +221,24 @@ def reliability(bins: Sequence[dict[str, Any]], films: str) -> go.Figure:
     return _layout(fig, f"Reliability diagram ({films} films)", height=380)
 
 
+HISTORY_CURVES = {  # per-epoch figures written by training (metrics.jsonl), drawn on the right axis
+    "val_macro_auc": "val macro AUC",
+    "external_pneumonia_auc": "external pneumonia vs normal AUC",
+    "worst_recall": "worst age group x label recall",
+    "selection": "selection score",
+}
+
+
 def history(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """Training curves: train loss and validation macro AUC per epoch."""
+    """Training curves: train loss, and the validation, external and worst-group figures per epoch."""
     frame = pd.DataFrame(list(rows))
     fig = go.Figure()
     if "train_loss" in frame:
         fig.add_scatter(x=frame["epoch"], y=frame["train_loss"], name="train loss", mode="lines+markers")
-    if "val_macro_auc" in frame:
-        fig.add_scatter(
-            x=frame["epoch"], y=frame["val_macro_auc"], name="val macro AUC", mode="lines+markers", yaxis="y2"
-        )
-    fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="AUC"))
+    for key, name in HISTORY_CURVES.items():
+        if key in frame:
+            fig.add_scatter(x=frame["epoch"], y=frame[key], name=name, mode="lines+markers", yaxis="y2")
+    fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="AUC / recall"))
     fig.update_xaxes(title="epoch", dtick=1)
     fig.update_yaxes(title="loss", gridcolor="#e6ebf1")
     return _layout(fig, "Training history", height=320, legend=dict(orientation="h", y=-0.25))

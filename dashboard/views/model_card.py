@@ -59,8 +59,9 @@ def _model(loaded: LoadedModel) -> None:
     if training:
         st.markdown(
             f"Trained for **{training.get('epochs_run', '?')} epochs** in "
-            f"{_fmt(training.get('wall_time_seconds'), 0)} s; best validation macro AUC "
-            f"{_fmt(training.get('best_val_macro_auc'))}."
+            f"{_fmt(training.get('wall_time_seconds'), 0)} s; epoch {training.get('best_epoch', '?')} kept by its "
+            f"selection score {_fmt(training.get('best_selection_score'))} (validation and external AUCs, worst "
+            "age group x label recall)."
         )
         if training.get("history"):
             st.plotly_chart(charts.history(training["history"]), key="mc_history", config=charts.CONFIG)
