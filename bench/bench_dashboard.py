@@ -1,14 +1,17 @@
-"""Real-browser benchmark of the dashboard (headless Debian Chromium driven by Playwright).
+"""Real-browser benchmark of the dashboard (headless Debian Chromium driven by Playwright), issue 14.
 
-    python bench/bench_dashboard.py [--checkpoint PATH] [--images 9] [--screenshots DIR]
+    python bench/bench_dashboard.py [--rounds 9] [--uploads 3] [--checkpoint PATH] [--screenshots DIR]
 
-Measures (goals on 2 CPU cores):
-- cold start to interactive: ``streamlit run`` launched -> the first page's first control (the notice's
-  button) is shown (<= 5 s); also reported: until the Diagnose uploader is shown after clicking it at once
-  (this includes importing torch and loading the model);
-- upload to result: file handed to the uploader -> probability chart and Grad-CAM image rendered, median over
-  distinct test-split radiographs, cache misses only (<= 1.0 s). The first upload (it also loads Plotly's
-  JavaScript in the browser) is reported separately.
+Each round starts a fresh ``streamlit run dashboard/app.py`` and a fresh browser, and measures:
+- cold start to upload-ready: ``streamlit run`` launched -> the first-visit notice painted -> its button clicked
+  at once (the bench reads nothing: a user's reading time is not counted, the notice's round trip is) -> the
+  Diagnose uploader shown. Goal <= 4 s;
+- first upload: once the server has logged the end of its background warm-up (dashboard.warmup, started by
+  the first page view; a user reading the notice gives it that time), the first film handed to the uploader ->
+  probability chart and Grad-CAM image drawn. Goal <= 1.5 s. Also reported, without a goal: how long the
+  warm-up took after launch, and one extra round whose first upload starts at once at upload-ready;
+- later uploads: ``--uploads`` more distinct films in the same session (cache misses). Goal: median <= 0.6 s.
+Medians over ``--rounds`` rounds (>= 9); the load average is printed, because other jobs share the 2 cores.
 Writes bench/out/dashboard.json. The checkpoint: --checkpoint, else $XRAY_CHECKPOINT, else
 weights/xray_resnet.pt, else an untrained 128 px placeholder (timing is the same; the figures are not).
 """
@@ -28,8 +31,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,9 +41,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-GOALS = {"upload_to_result_median_s": 1.0, "cold_start_to_interactive_s": 5.0}
-CHART = ".st-key-dx_probabilities .js-plotly-plot .bars path"
+GOALS = {"cold_start_to_upload_ready_s": 4.0, "first_upload_s": 1.5, "later_upload_median_s": 0.6}
+CHART = ".st-key-dx_probabilities .js-plotly-plot .bars"  # the group: a 0.0 % bar alone is a zero-width path
 HEATMAP = ".st-key-dx_heatmap img"
+UPLOADER = "[data-testid='stFileUploaderDropzoneInput']"
+WARM_LINE = "dashboard warm-up finished"
 
 
 def _checkpoint(explicit: str | None, workdir: Path) -> Path:
@@ -63,14 +66,18 @@ def _checkpoint(explicit: str | None, workdir: Path) -> Path:
 
 
 def _test_images(count: int) -> list[Path]:
+    """``count`` distinct test-split films, classes interleaved, in a fixed random order."""
     import pandas as pd
 
     from xray_core.config import default_data_dir
 
     root = default_data_dir()
     manifest = pd.read_csv(root / "manifest.csv")
-    rows = manifest[manifest["split"] == "test"].groupby("label").head(count).sample(frac=1, random_state=0)
-    return [root / f for f in rows["file"].head(count + 1)]
+    test = manifest[manifest["split"] == "test"].sample(frac=1, random_state=0)
+    rows = test.assign(rank=test.groupby("label").cumcount()).sort_values("rank", kind="stable")
+    if len(rows) < count:
+        raise SystemExit(f"only {len(rows)} test films for {count} uploads")
+    return [root / f for f in rows["file"].head(count)]
 
 
 def _free_port() -> int:
@@ -90,7 +97,7 @@ def _healthy(port: int) -> bool:
 def _one_upload(page, image: Path) -> tuple[float, bool]:
     """Seconds from handing ``image`` to the uploader until chart and heatmap are drawn; whether refused."""
     began = time.perf_counter()
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(image))
+    page.locator(UPLOADER).set_input_files(str(image))
     refusal = page.get_by_text("Show the prediction anyway")
     page.locator(CHART).first.or_(refusal).first.wait_for(state="visible")
     refused = refusal.is_visible()
@@ -100,8 +107,20 @@ def _one_upload(page, image: Path) -> tuple[float, bool]:
     page.wait_for_function(f"() => [...document.querySelectorAll('{HEATMAP}')].some(i => i.complete && i.naturalWidth)")
     elapsed = time.perf_counter() - began
     page.locator("[data-testid='stFileChipDeleteBtn'] button").click()  # clear: the next result must be new
-    page.locator(CHART).first.wait_for(state="detached")
+    page.locator(".st-key-dx_probabilities").first.wait_for(state="detached")
     return elapsed, refused
+
+
+def _wait_for_line(log: Path, text: str, server: subprocess.Popen, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if text in line]
+        if lines:
+            return lines[0]
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited during start-up; see {log}")
+        time.sleep(0.02)
+    raise TimeoutError(f"no '{text}' in {log} after {timeout} s")
 
 
 def _screenshots(page, folder: Path, image: Path) -> None:
@@ -117,79 +136,104 @@ def _screenshots(page, folder: Path, image: Path) -> None:
         page.locator("h1", has_text=title.split()[0]).first.wait_for()
         page.wait_for_function("() => document.querySelector('.stApp').dataset.testScriptState === 'notRunning'")
         if name == "diagnose":
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(image))
+            page.locator(UPLOADER).set_input_files(str(image))
             page.locator(HEATMAP).first.wait_for(state="visible")
         page.wait_for_timeout(3000)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def run(args: argparse.Namespace) -> dict:
-    from playwright.sync_api import sync_playwright
-
+def _round(playwright, checkpoint: Path, images: list[Path], impatient: bool, screenshots: str | None) -> dict:
+    """One cold start: a fresh server and browser; the first image, then the others in the same session."""
     workdir = Path(tempfile.mkdtemp(prefix="bench_dashboard_"))
-    checkpoint = _checkpoint(args.checkpoint, workdir)
-    images = _test_images(args.images)
-    port = _free_port()
+    port, log_path = _free_port(), workdir / "streamlit.log"
     env = {**os.environ, "XRAY_CHECKPOINT": str(checkpoint)}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "dashboard/app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-    ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(600_000)
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    result = {"load_average": [round(v, 2) for v in os.getloadavg()]}
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(600_000)
+    with open(log_path, "wb") as log:
         began = time.perf_counter()
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             while not _healthy(port):
                 if server.poll() is not None:
-                    raise RuntimeError("streamlit exited during start-up")
-                time.sleep(0.05)
-            healthy = time.perf_counter() - began
+                    raise RuntimeError(f"streamlit exited during start-up; see {log_path}")
+                time.sleep(0.02)
+            result["cold_start_to_health_s"] = time.perf_counter() - began
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("button", name="I understand").wait_for(state="visible")
-            interactive = time.perf_counter() - began
-            page.get_by_role("button", name="I understand").click()  # at once, as an impatient user would
+            result["cold_start_to_notice_s"] = time.perf_counter() - began
+            page.get_by_role("button", name="I understand").click()  # at once: no reading time is counted
             page.locator("[data-testid='stFileUploaderDropzone']").wait_for(state="visible")
-            ready = time.perf_counter() - began
-            first, _ = _one_upload(page, images[0])
-            timings = [_one_upload(page, image) for image in images[1:]]
-            if args.screenshots:
-                _screenshots(page, Path(args.screenshots), images[0])
+            result["cold_start_to_upload_ready_s"] = time.perf_counter() - began
+            if not impatient:
+                result["warmup_line"] = _wait_for_line(log_path, WARM_LINE, server).split("finished", 1)[1]
+                result["cold_start_to_warm_s"] = time.perf_counter() - began
+            uploads = [_one_upload(page, image) for image in images]
+            result["first_upload_s"], result["later_uploads_s"] = uploads[0][0], [t for t, _ in uploads[1:]]
+            result["refused"] = sum(refused for _, refused in uploads)
+            if screenshots:
+                _screenshots(page, Path(screenshots), images[0])
         finally:
             browser.close()
             server.terminate()
             server.wait(timeout=30)
-    seconds = [t for t, _ in timings]
+    return result
+
+
+def run(args: argparse.Namespace) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    checkpoint = _checkpoint(args.checkpoint, Path(tempfile.mkdtemp(prefix="bench_dashboard_")))
+    per_round = 1 + args.uploads
+    images = _test_images(per_round * (args.rounds + 1))
+    load_before = [round(v, 2) for v in os.getloadavg()]
+    rounds = []
+    with sync_playwright() as playwright:
+        for index in range(args.rounds):
+            chunk = images[index * per_round : (index + 1) * per_round]
+            rounds.append(_round(playwright, checkpoint, chunk, False, args.screenshots if index == 0 else None))
+            print(f"round {index + 1}/{args.rounds}: {_brief(rounds[-1])}", file=sys.stderr, flush=True)
+        impatient = _round(playwright, checkpoint, images[-per_round:][:1], True, None)
+    later = [t for r in rounds for t in r["later_uploads_s"]]
+
+    def median(key: str) -> float:
+        return round(statistics.median(r[key] for r in rounds), 3)
+
     return {
         "checkpoint": str(checkpoint),
         "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "cold_start_to_health_s": round(healthy, 3),
-        "cold_start_to_interactive_s": round(interactive, 3),
-        "cold_start_to_upload_ready_s": round(ready, 3),
-        "first_upload_to_result_s": round(first, 3),
-        "upload_to_result_s": [round(t, 3) for t in seconds],
-        "upload_to_result_median_s": round(statistics.median(seconds), 3),
-        "refused": sum(r for _, r in timings),
+        "load_average_before": load_before,
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "rounds": len(rounds),
+        "notice": "counted: upload-ready = notice painted + its button clicked at once + uploader shown",
+        "cold_start_to_health_s": median("cold_start_to_health_s"),
+        "cold_start_to_notice_s": median("cold_start_to_notice_s"),
+        "cold_start_to_upload_ready_s": median("cold_start_to_upload_ready_s"),
+        "cold_start_to_warm_s": median("cold_start_to_warm_s"),
+        "first_upload_s": median("first_upload_s"),
+        "first_upload_at_once_s": round(impatient["first_upload_s"], 3),
+        "later_upload_median_s": round(statistics.median(later), 3),
+        "later_uploads": len(later),
+        "later_upload_range_s": [round(min(later), 3), round(max(later), 3)],
+        "refused": sum(r["refused"] for r in rounds),
+        "per_round": rounds,
         "goals": GOALS,
     }
+
+
+def _brief(result: dict) -> str:
+    keys = ("load_average", "cold_start_to_upload_ready_s", "cold_start_to_warm_s", "first_upload_s")
+    return " ".join(f"{k}={result[k] if k == 'load_average' else round(result[k], 2)}" for k in keys if k in result)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default=None)
-    parser.add_argument("--images", type=int, default=9, help="timed uploads (distinct radiographs)")
+    parser.add_argument("--rounds", type=int, default=9, help="cold starts (fresh server and browser); >= 9")
+    parser.add_argument("--uploads", type=int, default=3, help="later uploads per round (distinct films)")
     parser.add_argument("--screenshots", default=None, metavar="DIR", help="also save a screenshot of each page")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).is_file():
@@ -199,9 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "dashboard.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    met = all(result[key] <= goal for key, goal in GOALS.items())
-    print("goals met" if met else "goals NOT met (see load_average: other jobs share the 2 cores)")
+    print(json.dumps({k: v for k, v in result.items() if k != "per_round"}, indent=2))
+    print(f"load average before {result['load_average_before']}, after {result['load_average_after']} (2 cores)")
+    for key, goal in GOALS.items():
+        print(f"{key}: {result[key]:.3f} s (goal <= {goal} s) {'met' if result[key] <= goal else 'NOT met'}")
+    if args.rounds < 9:
+        print(f"only {args.rounds} rounds: the goals are medians over >= 9")
     return 0
 
 

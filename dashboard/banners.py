@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from dashboard.words import age_confounding_notes
 from xray_core.inference.export import DISCLAIMER
-from xray_core.models.checkpoint import LoadedModel
+
+if TYPE_CHECKING:  # torch behind it: the sidebar is drawn before the model has loaded
+    from xray_core.models.checkpoint import LoadedModel
 
 
 def model_banner(loaded: LoadedModel | None, error: str) -> None:
@@ -45,7 +49,28 @@ def identity_line(loaded: LoadedModel) -> str:
     return f"Model **{identity['version']}** · {identity['arch']} · {status} · `{identity['sha256'][:12]}`"
 
 
-def sidebar_status(loaded: LoadedModel | None) -> None:
+def sidebar_status(loaded: LoadedModel | None, error: str = "") -> None:
+    """The model's identity; while dashboard.warmup is still loading it (``loaded`` None, no ``error``), says so."""
     with st.sidebar:
-        st.caption(":material/error: No model loaded" if loaded is None else identity_line(loaded))
+        if loaded is not None:
+            st.caption(identity_line(loaded))
+        else:
+            st.caption(":material/error: No model loaded" if error else ":material/hourglass_top: Loading the model…")
         st.caption(DISCLAIMER)
+
+
+BANNER_DRAWN = "model_banner_drawn"  # session-state flag, reset by app.py at the start of every full run
+
+
+def new_run() -> None:
+    """Called first thing in every full run: no untrained-model banner drawn yet."""
+    st.session_state[BANNER_DRAWN] = False
+
+
+def untrained_banner(loaded: LoadedModel | None) -> None:
+    """The untrained-model banner, once per full run: app.py draws it above the page when the model is already
+    loaded; Diagnose, which lets the user pick a film while the model loads, calls it again once it has waited."""
+    if loaded is None or loaded.trained or st.session_state.get(BANNER_DRAWN):
+        return
+    st.session_state[BANNER_DRAWN] = True
+    model_banner(loaded, "")

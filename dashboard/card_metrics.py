@@ -129,6 +129,39 @@ def _breakdown(section: dict[str, Any]) -> None:
             )
 
 
+def risk_coverage(report: dict[str, Any]) -> None:
+    """Risk-coverage curves of every evaluated set in one chart, as the evaluation wrote them (never recomputed)."""
+    curves = {
+        name: s["risk_coverage"]
+        for name, s in report["splits"].items()
+        if (s.get("risk_coverage") or {}).get("coverage")
+    }
+    if not curves:
+        st.info(
+            "No risk–coverage curves: re-run the evaluation to add them to metrics.json.", icon=":material/show_chart:"
+        )
+        return
+    st.markdown("##### Uncertain — refer")
+    st.plotly_chart(charts.risk_coverage(curves), key="mc_risk_coverage", config=charts.CONFIG)
+    rows = {
+        name: {"threshold": p["threshold"], "coverage": p["coverage"], "accuracy kept": p["accuracy"]}
+        for name, c in curves.items()
+        if (p := c.get("operating_point"))
+    }
+    if rows:
+        st.dataframe(
+            pd.DataFrame(rows).T,
+            key="mc_refer_table",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f") for c in ("threshold", "coverage", "accuracy kept")
+            },
+        )
+        st.caption(
+            "Films whose top probability is under the threshold are flagged **uncertain — refer**. The threshold is "
+            "chosen on validation and external films (never test) as the lowest keeping the target accuracy."
+        )
+
+
 def test_metrics(loaded: LoadedModel, report: dict[str, Any] | None, problem: str) -> None:
     if report is None:
         st.info(problem, icon=":material/description:")
@@ -159,3 +192,4 @@ def test_metrics(loaded: LoadedModel, report: dict[str, Any] | None, problem: st
     with right:
         _roc(loaded, report, split)
     _breakdown(section)
+    risk_coverage(report)

@@ -242,3 +242,35 @@ def history(rows: Sequence[dict[str, Any]]) -> go.Figure:
     fig.update_xaxes(title="epoch", dtick=1)
     fig.update_yaxes(title="loss", gridcolor="#e6ebf1")
     return _layout(fig, "Training history", height=320, legend=dict(orientation="h", y=-0.25))
+
+
+SPLIT_COLORS = ("#0B5394", "#E69138", "#6AA84F", "#8E7CC3")  # one per evaluated set (test, external, ...)
+
+
+def risk_coverage(curves: dict[str, dict[str, Any]]) -> go.Figure:
+    """Error rate among the films kept vs the share kept (most confident first), one line per evaluated set;
+    a marker where each set's operating point ('uncertain — refer' below it) falls."""
+    fig = go.Figure()
+    for index, (films, curve) in enumerate(curves.items()):
+        line_color = SPLIT_COLORS[index % len(SPLIT_COLORS)]
+        fig.add_scatter(
+            x=curve["coverage"],
+            y=curve["risk"],
+            customdata=curve["threshold"],
+            mode="lines",
+            line=dict(color=line_color),
+            name=f"{films} (AURC {curve['aurc']:.3f})",
+            hovertemplate="coverage %{x:.2f}<br>error %{y:.3f}<br>top probability ≥ %{customdata:.2f}<extra></extra>",
+        )
+        point = curve.get("operating_point") or {}
+        if point.get("coverage") is not None and point.get("accuracy") is not None:
+            fig.add_scatter(
+                x=[point["coverage"]],
+                y=[1 - point["accuracy"]],
+                mode="markers",
+                marker=dict(color=line_color, size=11, symbol="diamond"),
+                name=f"{films}: operating point {point['threshold']:.2f}",
+            )
+    fig.update_xaxes(title="coverage (share of films kept)", range=[0, 1.01])
+    fig.update_yaxes(title="error rate among films kept", rangemode="tozero", gridcolor="#e6ebf1")
+    return _layout(fig, "Risk–coverage: refer the least confident films", height=380)

@@ -1,29 +1,32 @@
 """Shared Streamlit pieces: the cached model, cached decoding/prediction/heatmaps, the audit log, the dataset.
 
-Every computation is a call into xray_core; this module only caches it. A broken installation fails here, at
-import, loudly: a clinical screen never silently drops the heatmap or a check.
+Every computation is a call into xray_core; this module only caches it. It imports torch, pytorch-grad-cam and
+the model code on first use, not at import (issue 14): the pages import it, and the uploader must be usable
+before torch has finished loading. :mod:`dashboard.warmup` imports all of it (and loads the models) in the
+background as soon as the server shows its first page, and logs a broken installation loudly there; a page
+that needs a missing piece still fails loudly on first use: a clinical screen never silently drops the
+heatmap or a check.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from xray_core.config import default_checkpoint, default_data_dir
-from xray_core.data.dataset import DatasetError, load_dataset
-from xray_core.explain import overlay as drawing
-from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation
-from xray_core.explain.cam import explain as explain_image
-from xray_core.explain.faithfulness import faithfulness as faithfulness_scores
-from xray_core.inference.audit import audit_prediction
-from xray_core.inference.predict import Prediction, predict_image
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 from xray_core.io import XrayImage, XrayInputError, read_image
-from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_checkpoint
+
+if TYPE_CHECKING:  # torch and pandas behind these: imported in the functions that need them
+    import numpy as np
+    import pandas as pd
+
+    from xray_core.explain.cam import Explanation
+    from xray_core.inference.predict import Prediction
+    from xray_core.models.checkpoint import LoadedModel
 
 # ------------------------------------------------------------------------------------------------ model
 
@@ -31,21 +34,37 @@ from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_check
 @st.cache_resource(show_spinner="Loading the model…")
 def _load(path: str, modified: float) -> LoadedModel:
     """One LoadedModel per checkpoint file version (``modified`` makes a replaced file load again)."""
+    from xray_core.models.checkpoint import load_checkpoint
+
     return load_checkpoint(path)
 
 
-def get_model() -> tuple[LoadedModel | None, str]:
-    """(model, "") or (None, a message saying what is missing and how to fix it)."""
+_LOADED: dict[tuple[str, float], str] = {}  # checkpoint file version -> "" once loaded, or why it failed
+
+
+def get_model(wait: bool = True) -> tuple[LoadedModel | None, str]:
+    """(model, "") or (None, a message saying what is missing and how to fix it).
+
+    ``wait=False`` never loads: (None, "") while the model is not loaded yet (dashboard.warmup is loading it).
+    """
     path = default_checkpoint()
     if not path.is_file():
         return None, (
             f"No model checkpoint at `{path}`. Train one (`python -m xray_core train`) or set "
             "`XRAY_CHECKPOINT` to a checkpoint file, then reload this page."
         )
+    version = (str(path.resolve()), path.stat().st_mtime)
+    if not wait and _LOADED.get(version) != "":
+        return None, _LOADED.get(version, "")
+    from xray_core.models.checkpoint import CheckpointError
+
     try:
-        return _load(str(path.resolve()), path.stat().st_mtime), ""
+        loaded = _load(*version)
     except CheckpointError as error:
-        return None, f"The checkpoint could not be loaded: {error}"
+        _LOADED[version] = f"The checkpoint could not be loaded: {error}"
+        return None, _LOADED[version]
+    _LOADED[version] = ""
+    return loaded, ""
 
 
 def model_key(loaded: LoadedModel) -> str:
@@ -76,6 +95,8 @@ def decode(name: str, data: bytes) -> tuple[XrayImage | None, str]:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _predict(model: str, key: str, _loaded: LoadedModel, _image: XrayImage) -> Prediction:
+    from xray_core.inference.predict import predict_image
+
     return predict_image(_loaded, _image)
 
 
@@ -92,6 +113,8 @@ def audit_once(data: bytes | Path, prediction: Prediction, loaded: LoadedModel, 
     logged = st.session_state.setdefault("audited", set())
     entry = f"{model_key(loaded)}:{key}"
     if entry not in logged:
+        from xray_core.inference.audit import audit_prediction
+
         audit_prediction(data.read_bytes() if isinstance(data, Path) else data, prediction, loaded)
         logged.add(entry)
 
@@ -114,6 +137,8 @@ def _explain(
     model: str, key: str, method: str, target: str | None, _loaded: LoadedModel, _image: XrayImage
 ) -> Explanation:
     """Cached per model, content, method and target (xray_core.explain.cam is thread-safe: one replica per call)."""
+    from xray_core.explain.cam import explain as explain_image
+
     return explain_image(_loaded, _image, method=method, target=target)
 
 
@@ -131,6 +156,8 @@ def explain(
 def _faithfulness(
     model: str, key: str, method: str, target: str, _loaded: LoadedModel, _image: XrayImage, _cam_input: np.ndarray
 ) -> dict[str, Any]:
+    from xray_core.explain.faithfulness import faithfulness as faithfulness_scores
+
     return faithfulness_scores(_loaded, _image, _cam_input, target, method=method)
 
 
@@ -146,6 +173,8 @@ def faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: E
 
 def overlay(display: np.ndarray, cam: np.ndarray, alpha: float, outline: bool = False) -> np.ndarray:
     """RGB uint8 heatmap over the displayed (windowed) uint8 image; optionally the hottest region outlined."""
+    from xray_core.explain import overlay as drawing
+
     rgb = drawing.overlay(display, cam, alpha=alpha)
     return drawing.outline(rgb, cam) if outline else rgb
 
@@ -161,11 +190,15 @@ def default_dataset() -> str:
 
 @st.cache_data(max_entries=8, show_spinner="Reading the dataset…")
 def _table(path: str, modified: float) -> pd.DataFrame:
+    from xray_core.data.dataset import load_dataset
+
     return load_dataset(path)
 
 
 def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
     """(table, "") or (None, what is wrong with the path and which layouts are accepted)."""
+    from xray_core.data.dataset import DatasetError
+
     if not path.strip():
         return None, "No dataset configured: set `XRAY_DATA_DIR` or type a folder (or manifest CSV) above."
     target = Path(path.strip()).expanduser()
@@ -175,3 +208,17 @@ def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
         return _table(str(target), modified), ""
     except (DatasetError, OSError) as error:
         return None, str(error)
+
+
+# ------------------------------------------------------------------------------------------------ browser
+
+
+def preload_charts() -> None:
+    """An invisible Plotly chart, so that the browser fetches and compiles Plotly's JavaScript (4.7 MB) while the
+    user picks a film rather than after the first result: 1-6 s on a busy 2-core machine (issue 14)."""
+    import plotly.graph_objects as go
+
+    empty = go.Figure(layout={"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}})
+    empty.update_xaxes(visible=False).update_yaxes(visible=False)
+    with st.container(key="plotly_preload", height=1, border=False):
+        st.plotly_chart(empty, key="plotly_preload_chart", config={"staticPlot": True, "displayModeBar": False})

@@ -22,21 +22,36 @@ REFUSAL_WORDS: dict[str, str] = {
     "{threshold:.1f})",
 }
 
-#: Warnings shown beside an accepted result. Fields: score, threshold, and both as percentages (…_pct).
+#: Warnings shown beside an accepted result. Fields: score, threshold, and both as percentages (…_pct); the
+#: predicted class (``label``), the film's estimated age group (``age_group``) and its probability (``age_pct``).
 WARNING_WORDS: dict[str, str] = {
     "low_confidence": "**Low confidence.** No class reaches {threshold_pct:.0f} %: the image does not clearly "
     "resemble one class. Rely on clinical reading.",
+    "uncertain": "**Uncertain — refer.** The top probability {score_pct:.0f} % is under this model's operating "
+    "point of {threshold_pct:.0f} %, below which its calls were not accurate enough on validation and external "
+    "films. Refer for a clinician's reading.",
+    "age_support": "**Outside training support.** This film looks {age_group} ({age_pct:.0f} %), and only "
+    "{score_pct:.1f} % of the training films labelled {label} were {age_group}: the model has hardly seen "
+    "{label} in {age_group} patients, so this call may rest on age rather than disease.",
     "untrained_model": "**Untrained model.** These probabilities come from a placeholder checkpoint and mean nothing.",
 }
 
 
-def _fields(decision: Decision) -> dict[str, Any]:
+#: Warnings a referral makes redundant: one message per film, not "low confidence" and "uncertain" side by side.
+SUBSUMED_BY: dict[str, str] = {"low_confidence": "uncertain"}
+
+
+def _fields(decision: Decision, prediction: Prediction | None = None) -> dict[str, Any]:
     score, threshold = decision.score, decision.threshold
+    age = (prediction.age_group_estimate if prediction is not None else None) or {}
     return {
         "score": score,
         "threshold": threshold,
         "score_pct": None if score is None else 100 * score,
         "threshold_pct": None if threshold is None else 100 * threshold,
+        "label": CLASS_TITLES.get(prediction.label, prediction.label) if prediction is not None else "",
+        "age_group": age.get("group", "unknown"),
+        "age_pct": 100 * float(age.get("probability", 0.0)),
     }
 
 
@@ -47,8 +62,22 @@ def refusal_reasons(prediction: Prediction) -> str:
 
 
 def warnings(prediction: Prediction) -> list[str]:
-    """One sentence per warning decision of an accepted prediction, in the core's order."""
-    return [WARNING_WORDS[d.code].format(**_fields(d)) for d in prediction.decisions if not d.refuses]
+    """One sentence per warning decision of an accepted prediction, in the core's order (see :data:`SUBSUMED_BY`)."""
+    return [WARNING_WORDS[d.code].format(**_fields(d, prediction)) for d in shown_warnings(prediction)]
+
+
+def shown_warnings(prediction: Prediction) -> list[Decision]:
+    """The warning decisions a page shows: all of them, less those another present decision subsumes."""
+    codes = {d.code for d in prediction.decisions}
+    return [d for d in prediction.decisions if not d.refuses and SUBSUMED_BY.get(d.code) not in codes]
+
+
+def age_estimate_caption(prediction: Prediction) -> str:
+    """'Looks adult (97 %) to the age probe.' ('' when the checkpoint has no age probe)."""
+    age = prediction.age_group_estimate
+    if not age:
+        return ""
+    return f"Film looks {age['group']} ({100 * age['probability']:.0f} %) to the model's age probe."
 
 
 def age_confounding_notes(data_summary: dict[str, Any]) -> list[str]:

@@ -76,6 +76,9 @@ def cache_dir() -> Path:
     return path
 
 
+CROPS = ("none", "lungs")  # Preprocessing.crop choices
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """How a [0, 1] grayscale image becomes the network's input tensor.
@@ -83,7 +86,10 @@ class Preprocessing:
     Geometry is normalised the same way for every image: the whole film is
     resized ("squashed") to ``image_size`` x ``image_size`` regardless of its
     aspect ratio, because most of the corpus only exists as 224 x 224 squashed
-    copies and aspect ratio would otherwise identify the source.
+    copies and aspect ratio would otherwise identify the source. With
+    ``crop="lungs"`` the film is first cropped to the lungs' bounding box (plus a
+    margin), so text markers, shoulders and abdomen, which identify source and
+    age, mostly leave the input (issue 12).
     """
 
     image_size: int = 160  # square side in pixels after resizing
@@ -91,7 +97,16 @@ class Preprocessing:
     mean: float = 0.5  # applied after scaling to [0, 1]
     std: float = 0.25
     interpolation: str = "area"  # OpenCV interpolation used for downsizing
-    geometry: str = "squash"  # the only mode: resize the whole image to a square
+    geometry: str = "squash"  # the only mode: resize the whole image (or the crop) to a square
+    crop: str = "none"  # "none" (whole film) or "lungs" (the lung segmenter's bounding box, before resizing)
+    crop_margin: float = 0.08  # "lungs": share of the box's height/width added on each side
+    crop_segmenter: str = ""  # "lungs": SHA-256 of the lung segmenter whose boxes the model was trained on
+
+    def __post_init__(self) -> None:
+        if self.crop not in CROPS:
+            raise ValueError(f"Unknown crop {self.crop!r}; expected one of {', '.join(CROPS)}")
+        if not 0 <= self.crop_margin <= 1:
+            raise ValueError(f"crop_margin must be in [0, 1], got {self.crop_margin}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -90,6 +90,10 @@ def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
     config.update(
         file=st.column_config.TextColumn("File"),
         top_class=st.column_config.TextColumn("Top class"),
+        uncertain=st.column_config.CheckboxColumn(
+            "Uncertain — refer", help="Top probability under the model's operating point: refer for reading."
+        ),
+        age_group_estimate=st.column_config.TextColumn("Looks", help="Age group estimated from the film."),
         flags=st.column_config.TextColumn("Flags"),
     )
     st.dataframe(frame, hide_index=True, column_config=config, key="batch_table")

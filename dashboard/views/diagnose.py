@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from dashboard import banners, charts, components, film_input, lung_view, words
+from dashboard import banners, charts, components, film_input, result_flags, words
 from dashboard.display import png_bytes
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
-from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 from xray_core.inference.export import percentages, result_json, result_record
 from xray_core.inference.predict import Prediction
 from xray_core.io import XrayImage
-from xray_core.models.checkpoint import LoadedModel
+
+if TYPE_CHECKING:  # torch behind these (issue 14: the uploader shows before torch loads; dashboard.warmup)
+    from xray_core.explain.cam import Explanation
+    from xray_core.models.checkpoint import LoadedModel
 
 META_FIELDS = (
     "name",
@@ -53,8 +56,7 @@ def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
         f"#### Most similar to: {CLASS_TITLES.get(prediction.label, prediction.label)} "
         f"({shares[prediction.label]:.1f} %)"
     )
-    for warning in words.warnings(prediction):
-        st.warning(warning, icon=":material/help:")
+    result_flags.show(prediction)  # 'Uncertain — refer', age support and other warnings (issue 13)
     st.plotly_chart(
         charts.probability_bars(shares, prediction.label),
         key="dx_probabilities",
@@ -113,6 +115,8 @@ def _heatmap(
     loaded: LoadedModel, key: str, image: XrayImage, display: Any, view: dict[str, float], prediction: Prediction
 ) -> tuple[Any | None, dict[str, Any] | None]:
     """The overlay image, its strength and (accepted inputs only) the lungs; returns (overlay RGB, JSON summary)."""
+    from dashboard import lung_view  # torch: imported once a film is picked (preloaded by dashboard.warmup)
+
     slot = st.container(key="dx_heatmap")  # image first, controls below it, aligned with the original
     lungs = None if prediction.refused else lung_view.lungs(key, image)  # no lung claims on a refused input
     method, target, alpha, outline, show_lungs = _heatmap_controls(
@@ -205,7 +209,6 @@ def _prediction(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
 
 def render() -> None:
     st.title("Diagnose")
-    loaded, error = components.get_model()
     source = st.radio(
         "Image source",
         ["Upload a file", "Sample from the dataset"],
@@ -216,7 +219,10 @@ def render() -> None:
     picked = film_input.upload() if source == "Upload a file" else film_input.sample()
     if picked is None:
         st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
+        components.preload_charts()  # invisible: the browser loads Plotly while the user picks a film
         st.stop()
+    loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup (issue 14)
+    banners.untrained_banner(loaded)  # when app.py could not draw it yet
     image, problem = components.decode(*picked)
     if image is None:
         st.error(f"**This file cannot be analysed.** {problem}", icon=":material/broken_image:")
@@ -244,8 +250,12 @@ def render() -> None:
         else:
             st.info("The heatmap is hidden with the refused prediction.", icon=":material/visibility_off:")
     if shown:
+        from dashboard import report_button, similar_view  # torch: imported once a film is picked (issue 14)
+
         with result_col:
             _downloads(loaded, image, prediction, rgb, summary)
+            report_button.render(loaded, key, image)  # issue 13: the PDF report
+        similar_view.render(loaded, key, image, prediction)  # issue 13: similar training films
 
 
 if __name__ == "__main__":

@@ -36,6 +36,22 @@ def _summary(loaded: LoadedModel) -> dict[str, Any]:
     }
 
 
+def _refer_text(loaded: LoadedModel) -> str:
+    """The fitted 'uncertain' operating point and the coverage it leaves on the sets it was chosen on."""
+    point = (loaded.meta.operating_point or {}).get("uncertain") or {}
+    if point.get("threshold") is None:
+        return "not fitted (no uncertain flag)"
+    kept = ", ".join(f"{name} {v['coverage']:.0%} kept" for name, v in (point.get("sets") or {}).items())
+    return f"top probability {point['threshold']:.2f} (accuracy ≥ {point.get('target_accuracy', 0):.0%} kept; {kept})"
+
+
+def _age_probe_text(loaded: LoadedModel) -> str:
+    probe = loaded.meta.age_probe or {}
+    if not probe:
+        return "not fitted (no age estimate, no age-support warning)"
+    return f"linear probe on the features, {' / '.join(probe['classes'])}; val AUC {_fmt(probe.get('val_auc'))}"
+
+
 def _model(loaded: LoadedModel) -> None:
     info = _summary(loaded)
     prep = info["preprocessing"]
@@ -48,6 +64,8 @@ def _model(loaded: LoadedModel) -> None:
         f"(x - {prep.get('mean')}) / {prep.get('std')}",
         "Temperature (calibration)": _fmt(info["temperature"]),
         "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
+        "Uncertain — refer below": _refer_text(loaded),
+        "Age-group probe": _age_probe_text(loaded),
         "Checkpoint file": info["checkpoint"],
         "Weights SHA-256": f"`{info['sha256']}`",
         "Libraries": ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) or "not recorded",

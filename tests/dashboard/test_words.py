@@ -51,3 +51,14 @@ def test_age_confounding_notes_from_checkpoint_counts():
         "90% of training images labelled Pneumonia, type unknown are pediatric",
     ]
     assert age_confounding_notes({}) == []
+
+
+def test_a_referral_subsumes_low_confidence_and_age_support_names_group_and_class():
+    low, refer = Decision("low_confidence", "IGNORED", 0.41, 0.5), Decision("uncertain", "IGNORED", 0.41, 0.83)
+    assert warnings(_prediction(low)) and "50 %" in warnings(_prediction(low))[0]
+    worded = warnings(_prediction(low, refer))
+    assert len(worded) == 1 and "Uncertain — refer" in worded[0] and "83 %" in worded[0]
+    prediction = _prediction(Decision("age_support", "IGNORED", 0.004, 0.05))
+    prediction.label, prediction.age_group_estimate = "bacterial", {"group": "adult", "probability": 0.97}
+    [sentence] = warnings(prediction)
+    assert "looks adult (97 %)" in sentence and "0.4 %" in sentence and "Bacterial pneumonia" in sentence

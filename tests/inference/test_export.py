@@ -100,5 +100,15 @@ def test_batch_rows_word_flags_from_codes_and_csv_keeps_the_disclaimer():
     text = results_csv([good, flagged, bad]).decode()
     assert text.startswith("# Decision support only")
     table = pd.read_csv(io.StringIO(text), comment="#")
-    assert list(table.columns) == ["file", "top_class", "normal %", "bacterial %", "viral %", "covid %", "flags"]
+    assert list(table.columns) == [
+        "file",
+        "top_class",
+        "normal %",
+        "bacterial %",
+        "viral %",
+        "covid %",
+        "uncertain",
+        "age_group_estimate",
+        "flags",
+    ]
     assert len(table) == 3

@@ -79,6 +79,16 @@ def test_segment_returns_a_bool_mask_at_the_films_size(untrained):
     assert load_segmenter(untrained) is segmenter  # cached until the file changes
 
 
+def test_segment_batch_matches_one_film_at_a_time(untrained):
+    segmenter = load_segmenter(untrained)
+    rng = np.random.default_rng(1)
+    films = [rng.random((50, 70)).astype(np.float32), rng.random((33, 40)).astype(np.float32)]
+    batched = lungs.segment_batch(segmenter, films)
+    assert [m.shape for m in batched] == [(50, 70), (33, 40)]
+    assert all(np.array_equal(b, segment(segmenter, f)) for b, f in zip(batched, films, strict=True))
+    assert lungs.segment_batch(segmenter, []) == []
+
+
 def test_default_path_and_env_override(monkeypatch, tmp_path, untrained):
     monkeypatch.delenv("XRAY_SEGMENTER", raising=False)
     assert default_segmenter() == REPO_ROOT / "weights" / "lung_unet.pt"

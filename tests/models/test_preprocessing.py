@@ -138,3 +138,32 @@ def test_cam_to_image_shape_and_range(height: int, width: int) -> None:
     assert out.shape == (height, width) and out.dtype == np.float32
     assert out.min() >= 0.0 and out.max() <= 1.0
     np.testing.assert_allclose(cam_to_image(np.full((1, 10, 10), 0.3), height, width), 0.3, atol=1e-6)
+
+
+def test_box_from_mask_adds_the_margin_and_stays_on_the_film():
+    from xray_core.models.preprocessing import box_from_mask
+
+    mask = np.zeros((100, 200), bool)
+    mask[20:60, 50:150] = True  # 40 x 100 px
+    assert box_from_mask(mask, 0.0) == (20, 60, 50, 150)
+    assert box_from_mask(mask, 0.1) == (16, 64, 40, 160)  # 4 px and 10 px on each side
+    assert box_from_mask(mask, 1.0) == (0, 100, 0, 200)  # clipped to the film
+    speck = np.zeros((100, 200), bool)
+    speck[5:8, 5:8] = True  # under MIN_LUNG_SHARE: no lungs found, the whole film
+    assert box_from_mask(speck, 0.1) == (0, 100, 0, 200)
+
+
+def test_cropping_preprocessing_needs_a_box_and_maps_return_to_it():
+    from xray_core.models.preprocessing import cam_to_image
+
+    prep = Preprocessing(image_size=8, crop="lungs")
+    film = np.random.default_rng(0).random((20, 30)).astype(np.float32)
+    with pytest.raises(ValueError, match="pass the crop box"):
+        to_tensor(film, prep)
+    with pytest.raises(ValueError, match="does not fit"):
+        to_tensor(film, prep, box=(0, 25, 0, 30))
+    assert torch.allclose(to_tensor(film, prep, box=(5, 15, 10, 20)), to_tensor(film[5:15, 10:20], Preprocessing(8)))
+    cam = cam_to_image(np.ones((8, 8), np.float32), 20, 30, box=(5, 15, 10, 20))
+    assert cam.shape == (20, 30) and cam[5:15, 10:20].min() == 1.0 and cam.sum() == 100
+    with pytest.raises(ValueError, match="Unknown crop"):
+        Preprocessing(crop="heart")

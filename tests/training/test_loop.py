@@ -136,3 +136,30 @@ def test_torchrun_two_processes(tiny_dataset, tmp_path):
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert set(record) >= {"epoch", "train_loss", "val_macro_auc", "val_accuracy", "selection", "lr", "seconds"}
     assert load_checkpoint(out / "model.pt").trained
+
+
+def test_lung_cropped_run_records_its_crop_and_predicts_and_explains(tiny_dataset, tmp_path, monkeypatch):
+    from xray_core.config import Preprocessing
+    from xray_core.explain.cam import explain
+    from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
+
+    segmenter = UNet(1, (4, 8)).eval()
+    with torch.no_grad():  # calls every pixel lung: the box is the whole film, the plumbing is what is tested
+        segmenter.head.weight.zero_()
+        segmenter.head.bias.fill_(5.0)
+    seg_path = tmp_path / "lungs.pt"
+    save_segmenter(seg_path, segmenter, SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8), trained=True))
+    monkeypatch.setenv("XRAY_SEGMENTER", str(seg_path))
+    loaded = load_checkpoint(run(_config(tiny_dataset, tmp_path / "run", epochs=1, crop="lungs")))
+    prep = loaded.preprocessing
+    assert prep.crop == "lungs" and prep.crop_segmenter == load_checkpoint_segmenter_sha(seg_path)
+    image = read_image(tiny_dataset / "images" / "000.png")
+    assert sum(predict_image(loaded, image).probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+    explanation = explain(loaded, image, "gradcam")
+    assert explanation.box == (0, image.height, 0, image.width) and explanation.cam.shape == image.pixels.shape
+
+
+def load_checkpoint_segmenter_sha(path) -> str:
+    from xray_core.models.unet import read_segmenter
+
+    return read_segmenter(path).sha256

@@ -13,26 +13,36 @@ from collections.abc import Sequence
 from xray_core.cli import (
     evaluate,
     explain,
+    export_onnx,
+    fit_age_probe,
+    fit_uncertain,
     localisation,
     operating_point,
     predict,
     reliability,
+    report,
     segment,
+    similar,
     stats,
     train,
 )
 
 COMMANDS = (
     predict.add_parser,
+    export_onnx.add_parser,
     explain.add_parser,
     localisation.add_parser,
     segment.add_parser,
+    similar.add_parser,
     train.add_parser,
     train.add_placeholder_parser,
     operating_point.add_parser,
+    fit_uncertain.add_parser,
+    fit_age_probe.add_parser,
     evaluate.add_parser,
     stats.add_parser,
     reliability.add_parser,
+    report.add_parser,
 )
 
 

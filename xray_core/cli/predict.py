@@ -1,10 +1,19 @@
-"""``python -m xray_core predict FILE...``: calibrated probabilities, refusal and flags per file."""
+"""``python -m xray_core predict FILE...``: calibrated probabilities, refusal and flags per file.
+
+``predict DIR --recursive --out results.parquet`` scores a folder tree into a table instead (resumable, sharded
+by rank under ``torchrun``; :mod:`xray_core.inference.folder`). ``--engine auto`` scores with the checkpoint's
+ONNX export when one exists for it (no torch import: :mod:`xray_core.inference.onnx_engine`), else with torch.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from xray_core.cli.common import load_or_report, read_bytes
 from xray_core.config import default_checkpoint
@@ -17,11 +26,44 @@ def add_parser(subparsers) -> None:
         description="Predict normal / bacterial / viral / COVID-19 for each FILE "
         "(PNG, JPEG, TIFF or DICOM). Decision support, not a diagnosis.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="image files, or one folder with --out")
     parser.add_argument("--checkpoint", default=None, help=f"checkpoint file (default: {default_checkpoint()})")
     parser.add_argument("--json", action="store_true", help="print one JSON array instead of a table")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="auto: the ONNX export if one matches the checkpoint, else torch (default: auto)",
+    )
+    folder = parser.add_argument_group("folder scoring (predict DIR --out TABLE)")
+    folder.add_argument("--out", default=None, metavar="TABLE", help="Parquet table for a folder's rows")
+    folder.add_argument("--recursive", action="store_true", help="include sub-folders")
+    folder.add_argument("--workers", type=int, default=2, help="decoding processes (0: decode in this one)")
+    folder.add_argument("--chunk", type=int, default=256, help="rows per part file (the most a kill can lose)")
+    folder.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run)
+
+
+ENGINES = ("auto", "torch", "onnx")
+
+
+def load_engine(checkpoint: str | None, engine: str = "auto") -> Any:
+    """The model that scores: an ``OnnxModel`` (engine onnx, or auto with a matching export) or a torch
+    ``LoadedModel``; None after printing why neither can load. Auto says on stderr why it falls back to torch,
+    unless the reason is the ordinary one (no export yet)."""
+    if engine != "torch":
+        from xray_core.inference.onnx_engine import OnnxUnavailable, load_onnx
+
+        try:
+            return load_onnx(checkpoint or default_checkpoint())
+        except OnnxUnavailable as why:
+            if engine == "onnx":
+                print(f"error: {why}", file=sys.stderr)
+                return None
+            if not why.quiet:
+                print(f"note: {why}; scoring with torch", file=sys.stderr)
+    return load_or_report(checkpoint)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -29,7 +71,9 @@ def _run(args: argparse.Namespace) -> int:
     from xray_core.inference.batch import predict_sources
     from xray_core.io.reader import XrayInputError
 
-    loaded = load_or_report(args.checkpoint)
+    if args.out is not None or any(Path(file).is_dir() for file in args.files):
+        return _run_folder(args)
+    loaded = load_engine(args.checkpoint, args.engine)
     if loaded is None:
         return 2
     rows, failed, contents = [], 0, {}
@@ -67,3 +111,40 @@ def _print_table(rows: list[dict], class_names: Sequence[str]) -> None:
         probabilities = "\t".join(f"{row['probabilities'][name]:.3f}" for name in class_names)
         flags = ",".join(f for f in ("refused", "low_confidence") if row.get(f))
         print(f"{row['file']}\t{row['label']}\t{probabilities}\t{flags}")
+
+
+def _run_folder(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from xray_core.inference import folder
+
+    if len(args.files) != 1 or not Path(args.files[0]).is_dir() or args.out is None:
+        print("error: folder scoring takes one folder and --out TABLE, e.g. 'predict DIR --recursive --out "
+              "results.parquet'", file=sys.stderr)  # fmt: skip
+        return 2
+    rank, world_size = folder.distributed_rank()
+    model = load_engine(args.checkpoint, args.engine)
+    if model is None:
+        return 2
+    engine = getattr(model, "engine", "torch")
+    bar = tqdm(unit="film", disable=args.no_progress or rank != 0, desc=f"scoring ({engine})")
+
+    def progress(done: int, todo: int) -> None:
+        bar.total = todo
+        bar.update(done - bar.n)
+
+    began = time.perf_counter()
+    counts = folder.score_folder(
+        model, args.files[0], args.out, args.recursive, args.batch_size, args.workers, args.chunk, rank, world_size,
+        progress,
+    )  # fmt: skip
+    bar.close()
+    seconds = time.perf_counter() - began
+    if world_size > 1:
+        folder.wait_for_all_ranks()  # every rank's parts are written before rank 0 merges them
+    rows = folder.merge(args.out) if rank == 0 else 0
+    rate = (counts["scored"] + counts["errors"]) / seconds if seconds > 0 else 0.0
+    summary = {**counts, "rank": rank, "world_size": world_size, "seconds": round(seconds, 2),
+               "films_per_second": round(rate, 1), "rows_in_table": rows, "table": str(args.out)}  # fmt: skip
+    print(json.dumps(summary), file=sys.stderr)
+    return 0

@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from xray_core.data.stats import DUPLICATE_DISTANCE
-
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -32,8 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-distance",
         type=int,
-        default=DUPLICATE_DISTANCE,
-        help=f"near-duplicate threshold in bits of the 256-bit hash (default: {DUPLICATE_DISTANCE})",
+        default=None,  # the library's DUPLICATE_DISTANCE; not imported here: scipy and pandas slow every command
+        help="near-duplicate threshold in bits of the 256-bit hash (default: data.duplicates.DUPLICATE_DISTANCE)",
     )
     parser.add_argument("--workers", type=int, default=0, help="processes (default: 0 = all cores)")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update the on-disk cache")
@@ -103,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         close()
-    summary = summarize(table, scan, max_distance=args.max_distance)
+    distance = {} if args.max_distance is None else {"max_distance": args.max_distance}
+    summary = summarize(table, scan, **distance)
     _print_summary(summary)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")

@@ -21,33 +21,42 @@ from tqdm import tqdm
 
 from xray_core.config import cache_dir
 from xray_core.io.reader import XrayInputError, read_image
-from xray_core.models.preprocessing import resize_square
+from xray_core.models.preprocessing import crop_to_box, resize_square
 
 
-def _decode(args: tuple[str, int]) -> tuple[np.ndarray, str]:
-    path, size = args
+def _decode(args: tuple[str, int, tuple[int, ...] | None]) -> tuple[np.ndarray, str]:
+    path, size, box = args
     try:
-        pixels = resize_square(read_image(path).pixels, size)
+        pixels = read_image(path).pixels
+        if box is not None and box[1] > box[0]:  # (0, 0, 0, 0): no box known, the whole film
+            pixels = crop_to_box(pixels, box)
+        pixels = resize_square(pixels, size)
         return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8), ""
     except XrayInputError as error:
         return np.zeros((size, size), np.uint8), str(error)
 
 
-def _key(paths: Sequence[str], size: int) -> str:
+def _key(paths: Sequence[str], size: int, boxes: np.ndarray | None = None) -> str:
     digest = hashlib.sha256(str(size).encode())
+    if boxes is not None:
+        digest.update(np.ascontiguousarray(boxes, dtype=np.int64).tobytes())
     for path in paths:
         stat = os.stat(path)
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
 
-def decode_images(paths: Sequence[str], size: int, workers: int = 0, progress: bool = True) -> np.ndarray:
-    """Decode and squash-resize every path to (N, size, size) uint8, in parallel, with a progress bar.
+def decode_images(
+    paths: Sequence[str], size: int, workers: int = 0, progress: bool = True, boxes: np.ndarray | None = None
+) -> np.ndarray:
+    """Decode, crop to ``boxes`` (N x 4 top, bottom, left, right; None: whole films) and squash-resize every
+    path to (N, size, size) uint8, in parallel, with a progress bar.
 
     Unreadable files raise :class:`XrayInputError` listing the first few failures.
     """
     workers = workers or os.cpu_count() or 1
-    jobs = [(str(p), size) for p in paths]
+    crops = [None] * len(paths) if boxes is None else [tuple(int(v) for v in box) for box in boxes]
+    jobs = [(str(p), size, box) for p, box in zip(paths, crops, strict=True)]
     chunk = max(1, len(jobs) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = list(
@@ -59,7 +68,7 @@ def decode_images(paths: Sequence[str], size: int, workers: int = 0, progress: b
                 unit="img",
             )
         )
-    failures = [f"{path}: {error}" for (path, _), (_, error) in zip(jobs, results) if error]
+    failures = [f"{path}: {error}" for (path, _, _), (_, error) in zip(jobs, results, strict=True) if error]
     if failures:
         raise XrayInputError(f"{len(failures)} image(s) could not be read, e.g. " + "; ".join(failures[:3]))
     if not results:
@@ -67,13 +76,15 @@ def decode_images(paths: Sequence[str], size: int, workers: int = 0, progress: b
     return np.stack([pixels for pixels, _ in results])
 
 
-def cached_pixels(table: pd.DataFrame, size: int, workers: int = 0, progress: bool = True) -> np.ndarray:
+def cached_pixels(
+    table: pd.DataFrame, size: int, workers: int = 0, progress: bool = True, boxes: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`decode_images` for ``table['path']``, reusing an on-disk cache when nothing changed."""
     paths = table["path"].astype(str).tolist()
-    file = Path(cache_dir()) / f"pixels-{size}-{_key(paths, size)}.npy"
+    file = Path(cache_dir()) / f"pixels-{size}-{_key(paths, size, boxes)}.npy"
     if file.is_file():
         return np.load(file)
-    pixels = decode_images(paths, size, workers=workers, progress=progress)
+    pixels = decode_images(paths, size, workers=workers, progress=progress, boxes=boxes)
     tmp = file.with_suffix(".tmp.npy")
     np.save(tmp, pixels)
     tmp.replace(file)

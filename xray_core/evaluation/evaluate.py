@@ -15,11 +15,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from xray_core.config import LABELS
-from xray_core.evaluation import metrics
+from xray_core.evaluation import metrics, risk_coverage
 from xray_core.evaluation.shortcuts import group_figures, linear_probe
 from xray_core.evaluation.targets import check_targets
 from xray_core.inference.batch import predict_sources
 from xray_core.inference.calibration import apply_temperature
+from xray_core.inference.refusal import uncertain_threshold
 from xray_core.models.checkpoint import LoadedModel
 
 CI_METRICS = ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")
@@ -105,6 +106,7 @@ def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed:
         "cells": metrics.cell_recalls(y_true, calibrated, ages, LABELS),
         "groups": group_figures(part, y_true, calibrated),
         "roc": metrics.roc_points(y_true, calibrated, names),
+        "risk_coverage": risk_coverage.section(y_true, calibrated, uncertain_threshold(loaded.meta.operating_point)),
         "ood": {
             "refused": int(predicted["refused"].sum()),
             "n": int(len(part)),

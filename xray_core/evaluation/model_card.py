@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from xray_core.config import CLASS_TITLES, LABELS
+from xray_core.evaluation import risk_coverage
 from xray_core.models.meta import CheckpointMeta
 
 INTENDED_USE = (
@@ -280,6 +281,7 @@ def render(report: dict[str, Any], meta: CheckpointMeta, command: str = "", trai
         if text:
             lines += [title, "", "```", text, "```", ""]
     lines += targets_section(report) + comparison_section(report) + cells_section(report) + probe_section(report)
+    lines += risk_coverage.markdown(report)
     for name, section in report["splits"].items():
         lines += per_class_section(name, section)
     lines += data_section(meta)

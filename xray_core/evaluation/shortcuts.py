@@ -12,38 +12,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from xray_core.config import CLASS_NAMES, LABELS
-from xray_core.data.cache import cached_pixels
 from xray_core.evaluation.metrics import clinical_groupings, label_recall
+from xray_core.inference.features import features_and_logits
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.networks import penultimate_features
-from xray_core.models.preprocessing import normalize_batch
 
 NIH_SOURCE = "muhammedtalo/COVID-19"  # NIH ChestX-ray14: adult pneumonia and adult normals from one hospital
 MIN_SOURCE_FILMS = 20  # sources with fewer val films are left out of the source probe
-
-
-def features_and_logits(
-    loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 128
-) -> tuple[np.ndarray, np.ndarray]:
-    """(N, D) penultimate features and (N, K) raw logits of ``table``'s films at the checkpoint's input size."""
-    prep = loaded.preprocessing
-    pixels = torch.from_numpy(cached_pixels(table, prep.image_size, progress=False))
-    feats, logits = [], []
-    with torch.inference_mode():
-        for start in range(0, len(pixels), batch_size):
-            f, lg = penultimate_features(loaded.model, normalize_batch(pixels[start : start + batch_size], prep))
-            feats.append(f.numpy())
-            logits.append(lg.numpy())
-    if not feats:
-        return np.zeros((0, 0)), np.zeros((0, len(loaded.class_names)))
-    return np.concatenate(feats), np.concatenate(logits)
 
 
 def features(loaded: LoadedModel, table: pd.DataFrame) -> np.ndarray:
@@ -51,10 +31,15 @@ def features(loaded: LoadedModel, table: pd.DataFrame) -> np.ndarray:
     return features_and_logits(loaded, table)[0]
 
 
+def probe_train_films(table: pd.DataFrame, n_train: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """The probes' training films: ``n_train`` train-split rows drawn with ``seed`` (one draw, so one pixel cache)."""
+    train = table[table["split"] == "train"]
+    return train.sample(n=min(n_train, len(train)), random_state=seed)
+
+
 def linear_probe(loaded: LoadedModel, table: pd.DataFrame, n_train: int = 3000, seed: int = 0) -> dict[str, Any]:
     """AUC of a logistic probe for age group and for source (macro one-vs-rest), fitted on train, scored on val."""
-    train = table[table["split"] == "train"]
-    train = train.sample(n=min(n_train, len(train)), random_state=seed)
+    train = probe_train_films(table, n_train, seed)
     val = table[table["split"] == "val"]
     if train.empty or val.empty:
         return {"age_group_auc": None, "source_auc": None, "note": "needs train and val splits"}
@@ -71,12 +56,16 @@ def linear_probe(loaded: LoadedModel, table: pd.DataFrame, n_train: int = 3000, 
     return result
 
 
+def fit_probe(x_train: np.ndarray, y_train: np.ndarray) -> Pipeline:
+    """The audit's linear probe: standardise, then L2 logistic regression (C = 0.1), fitted on (N, D) features."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.1)).fit(x_train, y_train)
+
+
 def _probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray) -> float | None:
     classes = np.unique(y_train)
     if classes.size < 2 or np.unique(y_val).size < 2 or not set(np.unique(y_val)) <= set(classes):
         return None
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.1)).fit(x_train, y_train)
-    scores = probe.predict_proba(x_val)
+    scores = fit_probe(x_train, y_train).predict_proba(x_val)
     if classes.size == 2:
         return float(roc_auc_score(y_val == classes[1], scores[:, 1]))
     return float(roc_auc_score(y_val, scores, multi_class="ovr", average="macro", labels=classes))
@@ -109,4 +98,12 @@ def _rate(hits: np.ndarray) -> float | None:
     return float(np.mean(hits)) if len(hits) else None
 
 
-__all__ = ["NIH_SOURCE", "features", "features_and_logits", "group_figures", "linear_probe"]
+__all__ = [
+    "NIH_SOURCE",
+    "features",
+    "features_and_logits",
+    "fit_probe",
+    "group_figures",
+    "linear_probe",
+    "probe_train_films",
+]

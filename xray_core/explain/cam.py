@@ -37,10 +37,11 @@ from xray_core.explain.methods import (
 from xray_core.explain.replicas import Replica, borrow_replica
 from xray_core.inference import ood
 from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.crop import model_input
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.preprocessing import cam_to_image, to_tensor
+from xray_core.models.preprocessing import cam_to_image
 
 FLAT_RANGE = 0.2  # (max - min) / max of the positive raw map below this: the [0, 1] stretch would invent contrast
 STRONG_EVIDENCE = 2.0  # calibrated log-odds contributed by the positive map
@@ -54,6 +55,7 @@ class Explanation:
     ``cam``: H x W float32 in [0, 1] aligned with the original image; ``cam_input``: S x S at the network
     input. ``raw_max``/``raw_mean``: the positive map before stretching (method units, feature resolution).
     ``evidence``: calibrated log-odds from the positive Grad-CAM cells. ``strength``: strong/moderate/weak/flat.
+    With a lung-cropped model ``cam`` is 0 outside ``box`` (the model never saw it).
     """
 
     cam: np.ndarray
@@ -69,6 +71,7 @@ class Explanation:
     prediction: Prediction
     elapsed_ms: float
     notes: list[str] = field(default_factory=list)
+    box: tuple[int, int, int, int] | None = None  # the crop the model saw (lung-cropped models); None: whole film
 
     def summary(self) -> dict[str, Any]:
         """Everything but the arrays, JSON-able."""
@@ -99,15 +102,21 @@ def explain(
     wanted = target_index(loaded.class_names, target)
     xray = image if isinstance(image, XrayImage) else XrayImage(np.asarray(image))
     began = time.perf_counter()
-    tensor = to_tensor(xray.pixels, loaded.preprocessing)[None]
+    tensor, box = model_input(loaded.preprocessing, xray)
     with borrow_replica(loaded.model, CAM_METHODS[key].stage) as replica:
         cam_input, raw, logits, features, index, evidence = _run(replica, CAM_METHODS[key], tensor, wanted)
     probabilities = calibrated_softmax(logits, loaded.temperature)[0].numpy()
     ood_scores = None if features is None else ood.score(loaded.meta.ood, features)
-    cam = cam_to_image(cam_input, xray.height, xray.width)
+    cam = cam_to_image(cam_input, xray.height, xray.width, box)
     elapsed = (time.perf_counter() - began) * 1000
     prediction = build_prediction(
-        loaded, xray, logits[0].numpy(), probabilities, None if ood_scores is None else float(ood_scores[0]), elapsed
+        loaded,
+        xray,
+        logits[0].numpy(),
+        probabilities,
+        None if ood_scores is None else float(ood_scores[0]),
+        elapsed,
+        None if features is None else features[0],
     )
     evidence /= loaded.temperature
     flat = is_flat(raw)
@@ -125,6 +134,7 @@ def explain(
         prediction=prediction,
         elapsed_ms=round(elapsed, 2),
         notes=_notes(key, flat),
+        box=box,
     )
 
 

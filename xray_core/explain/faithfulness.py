@@ -39,9 +39,10 @@ from xray_core.explain.methods import (
     target_index,
 )
 from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.crop import model_input
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.preprocessing import cam_to_image, to_tensor
+from xray_core.models.preprocessing import cam_to_image
 
 BASELINE = "randomcam"
 _SCORES = ("road_drop", "keep_change")
@@ -104,7 +105,7 @@ def faithfulness(
     if index is None:
         raise ValueError("faithfulness needs the explained class (name or index), not 'auto'")
     pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
-    tensor = to_tensor(pixels, loaded.preprocessing)[None]
+    tensor, _ = model_input(loaded.preprocessing, pixels)
     scores = cam_scores(loaded, tensor, cam_input, index, percentile)
     random_map = explain(loaded, image, random_baseline(method), index).cam_input
     baseline = cam_scores(loaded, tensor, random_map, index, percentile)
@@ -140,7 +141,7 @@ def method_faithfulness_report(
         except XrayInputError as error:
             skipped.append(str(error))
             continue
-        tensor = to_tensor(image.pixels, loaded.preprocessing)[None]
+        tensor, _ = model_input(loaded.preprocessing, image)
         baseline = explain(loaded, image, BASELINE)  # target: the predicted class
         per_image[BASELINE].append(cam_scores(loaded, tensor, baseline.cam_input, baseline.target_index, percentile))
         for key in keys:

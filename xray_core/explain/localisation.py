@@ -32,10 +32,11 @@ from xray_core.explain.cam import CAM_METHODS, target_index
 from xray_core.explain.faithfulness import REMOVE_PERCENTILE, cam_scores
 from xray_core.explain.localisation_table import localisation_markdown
 from xray_core.explain.variants import VARIANTS, MapVariant
+from xray_core.inference.crop import model_input
 from xray_core.inference.lungs import read_mask
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.preprocessing import cam_to_image, to_tensor
+from xray_core.models.preprocessing import cam_to_image
 
 GOALS = {"lung_fraction": 0.80, "pointing": 0.95}  # issue 12; plus ROAD vs RandomCAM with its CI above 0
 _FLAT = 1e-6
@@ -95,7 +96,7 @@ def _film_scores(
 ) -> dict[str, Any]:
     """Per-variant scores of one film: lung fraction, pointing, ROAD drop (same imputation noise for all)."""
     image, mask = read_image(path), read_mask(mask_path)
-    tensor = to_tensor(image.pixels, loaded.preprocessing)[None]
+    tensor, box = model_input(loaded.preprocessing, image)
     with torch.inference_mode():
         predicted = int(loaded.model(tensor)[0].argmax())
     index = predicted if target == "predicted" else target_index(loaded.class_names, label)
@@ -106,7 +107,7 @@ def _film_scores(
         elapsed = (time.perf_counter() - began) * 1000
         torch.manual_seed(seed)  # ROAD's imputation noise: identical for every variant of this film
         road = cam_scores(loaded, tensor, cam_input, index)["road_drop"]
-        cam = cam_to_image(cam_input, image.height, image.width)
+        cam = cam_to_image(cam_input, image.height, image.width, box)
         scores[key] = {
             "road_drop": road,
             "lung_fraction": lung_fraction(cam, mask),

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io import Source, XrayImage, XrayInputError, read_image
-from xray_core.models.checkpoint import LoadedModel
+
+if TYPE_CHECKING:
+    from xray_core.inference.onnx_engine import OnnxModel
+    from xray_core.models.checkpoint import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -25,22 +29,21 @@ class Scored:
 
 
 def predict_sources(
-    loaded: LoadedModel,
-    items: Iterable[tuple[str, Source]],
+    loaded: LoadedModel | OnnxModel,
+    items: Iterable[tuple[str, Source | XrayImage | XrayInputError]],
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[Scored]:
     """Read and predict ``(name, path | bytes | file)`` items in batches; yields one :class:`Scored` per item.
 
-    ``progress(n)`` is called after each batch with the number of items finished so far.
+    ``progress(n)`` is called after each batch with the number of items finished so far. A source may also be an
+    :class:`XrayImage` or the :class:`XrayInputError` a decoding worker already got (``inference.folder``);
+    an :class:`~xray_core.inference.onnx_engine.OnnxModel` scores with ONNX Runtime instead of torch.
     """
     pending: list[tuple[str, XrayImage | None, str]] = []
     done = 0
     for name, source in items:
-        try:
-            pending.append((name, read_image(source, name=name), ""))
-        except XrayInputError as error:
-            pending.append((name, None, str(error)))
+        pending.append(_read(name, source))
         if len(pending) >= batch_size:
             yield from _flush(loaded, pending, batch_size)
             done += len(pending)
@@ -53,9 +56,24 @@ def predict_sources(
             progress(done + len(pending))
 
 
-def _flush(loaded: LoadedModel, pending: list[tuple[str, XrayImage | None, str]], batch_size: int) -> Iterator[Scored]:
+def _read(name: str, source: Source | XrayImage | XrayInputError) -> tuple[str, XrayImage | None, str]:
+    if isinstance(source, XrayImage):
+        return name, source, ""
+    if isinstance(source, XrayInputError):
+        return name, None, str(source)
+    try:
+        return name, read_image(source, name=name), ""
+    except XrayInputError as error:
+        return name, None, str(error)
+
+
+def _flush(
+    loaded: LoadedModel | OnnxModel, pending: list[tuple[str, XrayImage | None, str]], batch_size: int
+) -> Iterator[Scored]:
     images = [image for _, image, _ in pending if image is not None]
-    predictions = iter(predict_batch(loaded, images, batch_size=batch_size))
+    engine = getattr(loaded, "predict_batch", None)  # an OnnxModel scores itself; a LoadedModel goes through torch
+    scored = engine(images, batch_size) if engine else predict_batch(loaded, images, batch_size=batch_size)
+    predictions = iter(scored)
     for name, image, error in pending:
         yield Scored(name, next(predictions), image) if image is not None else Scored(name, error=error)
 

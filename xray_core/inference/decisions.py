@@ -18,6 +18,8 @@ CODES: dict[str, Severity] = {
     "uniform_image": "refuse",  # pixel standard deviation below the limit
     "image_statistics": "refuse",  # 12 global statistics unlike chest radiographs
     "low_confidence": "warn",  # top-class probability below the limit
+    "uncertain": "warn",  # top-class probability under the checkpoint's fitted operating point: refer (issue 13)
+    "age_support": "warn",  # the predicted class has (almost) no training films of the film's estimated age group
     "untrained_model": "warn",  # a placeholder checkpoint: probabilities are meaningless
 }
 

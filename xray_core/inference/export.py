@@ -28,6 +28,8 @@ FLAG_WORDS: dict[str, str] = {
     "uniform_image": "nearly uniform image",
     "image_statistics": "unusual image statistics",
     "low_confidence": "low confidence",
+    "uncertain": "uncertain — refer",
+    "age_support": "class unseen in this age group",
     "untrained_model": "untrained model",
 }
 
@@ -95,15 +97,26 @@ def _json_default(value: Any) -> Any:
 
 
 def batch_row(name: str, prediction: Prediction | None, class_names: Sequence[str], error: str = "") -> dict[str, Any]:
-    """One results-table row: file, top class, a percentage per class, flags in words (or the read error)."""
+    """One results-table row: file, top class, a percentage per class, ``uncertain`` (refer), the estimated age
+    group ('adult 97 %'; '' without an age probe), flags in words (or the read error)."""
     row: dict[str, Any] = {"file": name}
     if prediction is None:
-        return {**row, "top_class": "", **{f"{c} %": None for c in class_names}, "flags": f"unreadable: {error}"}
+        return {
+            **row,
+            "top_class": "",
+            **{f"{c} %": None for c in class_names},
+            "uncertain": None,
+            "age_group_estimate": "",
+            "flags": f"unreadable: {error}",
+        }
     shares = percentages(prediction.probabilities)
+    age = prediction.age_group_estimate
     return {
         **row,
         "top_class": CLASS_TITLES.get(prediction.label, prediction.label),
         **{f"{c} %": shares.get(c) for c in class_names},
+        "uncertain": prediction.uncertain,
+        "age_group_estimate": f"{age['group']} {100 * age['probability']:.0f} %" if age else "",
         "flags": flag_words(prediction_flags(prediction)),
     }
 

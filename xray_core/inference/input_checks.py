@@ -28,7 +28,7 @@ import numpy as np
 
 from xray_core.inference.decisions import Decision
 from xray_core.io.reader import XrayImage
-from xray_core.models.preprocessing import resize_square
+from xray_core.models.resize import resize_square  # numpy only: the ONNX engine runs these checks without torch
 
 MIN_STD = 0.02  # [0, 1] units at 64 x 64; 99.5 % of train radiographs are above 0.1
 MAX_ASPECT = 4.0  # the corpus's most elongated film is 3.2 : 1

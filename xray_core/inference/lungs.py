@@ -75,10 +75,29 @@ def lung_probability(segmenter: LoadedSegmenter, image: XrayImage | np.ndarray) 
 
 def segment(segmenter: LoadedSegmenter, image: XrayImage | np.ndarray) -> np.ndarray:
     """H x W bool lung mask at the film's own size, thresholded and post-processed (see :func:`postprocess`)."""
+    return _mask(segmenter, lung_probability(segmenter, image))
+
+
+def segment_batch(segmenter: LoadedSegmenter, images: list[XrayImage | np.ndarray]) -> list[np.ndarray]:
+    """:func:`segment` of many films in one forward pass (several times faster per film on a CPU)."""
+    pixels = [_pixels(image) for image in images]
+    if not pixels:
+        return []
+    batch = torch.stack([to_tensor(p, segmenter.preprocessing) for p in pixels])
+    with torch.inference_mode():
+        probabilities = torch.sigmoid(segmenter.model(batch))[:, 0].numpy()
+    return [
+        _mask(segmenter, cam_to_image(probability, *p.shape))
+        for probability, p in zip(probabilities, pixels, strict=True)
+    ]
+
+
+def _mask(segmenter: LoadedSegmenter, probability: np.ndarray) -> np.ndarray:
     settings = segmenter.meta.postprocess
-    mask = lung_probability(segmenter, image) >= segmenter.threshold
     return postprocess(
-        mask, components=int(settings.get("components", 2)), fill_holes=bool(settings.get("fill_holes", True))
+        probability >= segmenter.threshold,
+        components=int(settings.get("components", 2)),
+        fill_holes=bool(settings.get("fill_holes", True)),
     )
 
 

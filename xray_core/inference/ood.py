@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.covariance import LedoitWolf
 
 DEFAULT_PERCENTILE = 99.5  # val radiographs above this score are refused (expected ~0.5 % false refusals)
 
@@ -32,6 +31,8 @@ def fit(
     classes = np.unique(labels)
     means = np.stack([train_features[labels == c].mean(axis=0) for c in classes])
     centred = train_features - means[np.searchsorted(classes, labels)]
+    from sklearn.covariance import LedoitWolf  # seconds to import; scoring (every predict) never needs it
+
     precision = LedoitWolf().fit(centred).precision_
     stats = {"method": "mahalanobis", "means": means.tolist(), "precision": precision.tolist()}
     val_scores = score(stats, val_features)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from xray_core.inference import ood
-from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.age import estimate_age
 from xray_core.inference.decisions import Decision
 from xray_core.inference.refusal import assess
 from xray_core.io.reader import XrayImage
-from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.networks import penultimate_features
-from xray_core.models.preprocessing import to_tensor
+
+if TYPE_CHECKING:  # torch loads in the functions that run the network: the ONNX engine builds Predictions without it
+    import torch
+
+    from xray_core.models.checkpoint import LoadedModel
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Prediction:
     ood_score: float | None = None
     ood_threshold: float | None = None
     decisions: list[Decision] = field(default_factory=list)
+    age_group_estimate: dict[str, Any] | None = None  # {'group': 'pediatric' | 'adult', 'probability'}; None: no probe
 
     @property
     def confidence(self) -> float:
@@ -49,6 +51,11 @@ class Prediction:
     def low_confidence(self) -> bool:
         return self.has("low_confidence")
 
+    @property
+    def uncertain(self) -> bool:
+        """Top probability under the checkpoint's fitted operating point: refer (False when none is fitted)."""
+        return self.has("uncertain")
+
     def has(self, code: str) -> bool:
         return any(decision.code == code for decision in self.decisions)
 
@@ -56,20 +63,30 @@ class Prediction:
         return [decision for decision in self.decisions if decision.refuses]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able: the fields plus ``refused`` and ``low_confidence``; decisions as dicts."""
+        """JSON-able: the fields plus ``refused``, ``low_confidence`` and ``uncertain``; decisions as dicts."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["decisions"] = [decision.to_dict() for decision in self.decisions]
-        return {**values, "refused": self.refused, "low_confidence": self.low_confidence}
+        return {**values, "refused": self.refused, "low_confidence": self.low_confidence, "uncertain": self.uncertain}
 
 
 def image_batch(loaded: LoadedModel, images: Sequence[XrayImage]) -> torch.Tensor:
     """Preprocess images into one (N, C, S, S) float tensor with the checkpoint's own preprocessing."""
+    import torch
+
+    from xray_core.inference.crop import crop_box
+    from xray_core.models.preprocessing import to_tensor
+
     prep = loaded.preprocessing
-    return torch.stack([to_tensor(image.pixels, prep) for image in images])
+    return torch.stack([to_tensor(image.pixels, prep, box=crop_box(prep, image)) for image in images])
 
 
 def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: int = 32) -> list[Prediction]:
     """Predict many images in batches of ``batch_size``; results keep the input order."""
+    import torch
+
+    from xray_core.inference.calibration import calibrated_softmax
+    from xray_core.models.networks import penultimate_features
+
     results: list[Prediction] = []
     for start in range(0, len(images), batch_size):
         chunk = list(images[start : start + batch_size])
@@ -88,6 +105,7 @@ def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: 
                     probabilities[index],
                     None if scores is None else float(scores[index]),
                     elapsed,
+                    features[index].numpy(),
                 )
             )
     return results
@@ -105,10 +123,17 @@ def build_prediction(
     probabilities: np.ndarray,
     ood_score: float | None,
     elapsed_ms: float,
+    features: np.ndarray | None = None,
 ) -> Prediction:
-    """A :class:`Prediction` from one forward pass's logits and calibrated probabilities (refusal rules included)."""
+    """A :class:`Prediction` from one forward pass's logits and calibrated probabilities (refusal rules included).
+
+    ``features``: the film's (D,) penultimate features; with them the checkpoint's age probe (if any) estimates
+    the age group and the age-support check runs.
+    """
     names = loaded.class_names
     top = int(np.argmax(probabilities))
+    ages = estimate_age(loaded.meta.age_probe, features)
+    age = None if ages is None else ages[0]
     return Prediction(
         name=str(image.meta.get("name", "")),
         label=names[top],
@@ -117,5 +142,6 @@ def build_prediction(
         elapsed_ms=round(elapsed_ms, 2),
         ood_score=ood_score,
         ood_threshold=ood.threshold(loaded.meta.ood),
-        decisions=assess(loaded, image, ood_score, float(probabilities[top])),
+        decisions=assess(loaded, image, ood_score, float(probabilities[top]), names[top], age),
+        age_group_estimate=None if age is None else age.to_dict(),
     )

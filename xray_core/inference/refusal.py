@@ -2,21 +2,47 @@
 
 Predict, explain, the batch page, evaluation and the reliability report all come through :func:`assess`,
 with the statistics that travel in the checkpoint, so what a report measures is what a user gets.
+
+Two warnings read the top probability. ``low_confidence`` is a fixed floor (no class reaches 50 %), kept for the
+``predict --json`` contract. ``uncertain`` compares it with the operating point fitted on validation and external
+films (``fit-uncertain``, stored in the checkpoint's ``operating_point['uncertain']``): under it, films kept were
+less than the target accuracy, so the film is referred. The fitted point normally lies above the floor, so a
+low-confidence film is also uncertain; pages then show the referral once (``dashboard/words.py``).
 """
 
 from __future__ import annotations
 
-from xray_core.inference import ood
+from typing import TYPE_CHECKING, Any
+
+from xray_core.inference import age, ood
 from xray_core.inference.decisions import Decision
 from xray_core.inference.input_checks import input_checks
 from xray_core.io.reader import XrayImage
-from xray_core.models.checkpoint import LoadedModel
+
+if TYPE_CHECKING:  # annotations only: the ONNX engine assesses predictions without importing torch
+    from xray_core.models.checkpoint import LoadedModel
 
 LOW_CONFIDENCE = 0.5  # top-class probability under this is flagged for the user
 
 
-def assess(loaded: LoadedModel, image: XrayImage, ood_score: float | None, top_probability: float) -> list[Decision]:
-    """Every decision about one prediction: refusals first (feature distance, image checks), then warnings."""
+def uncertain_threshold(operating_point: dict[str, Any] | None) -> float | None:
+    """The fitted 'uncertain' threshold on the top probability, or None when the checkpoint has none."""
+    value = ((operating_point or {}).get("uncertain") or {}).get("threshold")
+    return None if value is None else float(value)
+
+
+def assess(
+    loaded: LoadedModel,
+    image: XrayImage,
+    ood_score: float | None,
+    top_probability: float,
+    label: str | None = None,
+    age_estimate: age.AgeEstimate | None = None,
+) -> list[Decision]:
+    """Every decision about one prediction: refusals first (feature distance, image checks), then warnings.
+
+    ``label`` (the top class) and ``age_estimate`` (from the checkpoint's age probe) enable the age-support check.
+    """
     decisions: list[Decision] = []
     threshold = ood.threshold(loaded.meta.ood)
     if ood_score is not None and threshold is not None and ood_score > threshold:
@@ -38,6 +64,18 @@ def assess(loaded: LoadedModel, image: XrayImage, ood_score: float | None, top_p
                 LOW_CONFIDENCE,
             )
         )
+    refer = uncertain_threshold(loaded.meta.operating_point)
+    if refer is not None and top_probability < refer:
+        decisions.append(
+            Decision(
+                "uncertain",
+                f"uncertain, refer: top-class probability {top_probability:.3f} under the operating point {refer:.3f}",
+                top_probability,
+                refer,
+            )
+        )
+    if label is not None and age_estimate is not None:
+        decisions.extend(_age_support(loaded, label, age_estimate))
     if not loaded.trained:
         decisions.append(
             Decision("untrained_model", "UNTRAINED placeholder checkpoint: these probabilities are meaningless")
@@ -45,4 +83,24 @@ def assess(loaded: LoadedModel, image: XrayImage, ood_score: float | None, top_p
     return decisions
 
 
-__all__ = ["LOW_CONFIDENCE", "assess"]
+def _age_support(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
+    """An ``age_support`` warning when ``label`` has no real training support in the film's estimated age group.
+
+    Score: the share of the class's training films from that group; threshold: the share that counts as support.
+    """
+    summary = loaded.meta.data_summary
+    if not age.unsupported(summary, estimate.group, label):
+        return []
+    in_group, total = age.training_support(summary, estimate.group, label)
+    return [
+        Decision(
+            "age_support",
+            f"looks {estimate.group} (p {estimate.probability:.2f}) but only {in_group} of {total} training films "
+            f"labelled {label} were {estimate.group}",
+            in_group / total,
+            age.MIN_SUPPORT_SHARE,
+        )
+    ]
+
+
+__all__ = ["LOW_CONFIDENCE", "assess", "uncertain_threshold"]

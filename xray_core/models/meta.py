@@ -28,7 +28,8 @@ class CheckpointMeta:
     calibration: dict[str, Any] = field(default_factory=dict)  # how T was chosen, ECE before/after per set
     ood: dict[str, Any] | None = None  # feature-space Mahalanobis statistics and threshold
     input_stats: dict[str, Any] | None = None  # image-level statistics and threshold (input_checks.fit)
-    operating_point: dict[str, Any] | None = None  # e.g. the 'uncertain' threshold and how it was chosen
+    operating_point: dict[str, Any] | None = None  # normal-logit offset; 'uncertain' threshold and how it was chosen
+    age_probe: dict[str, Any] | None = None  # pediatric/adult linear probe on the features (inference.age.AgeProbe)
     metrics: dict[str, Any] = field(default_factory=dict)  # figures measured at training time (val, external)
     train_config: dict[str, Any] = field(default_factory=dict)  # the resolved TrainConfig
     training: dict[str, Any] = field(default_factory=dict)  # history, epoch kept, wall time

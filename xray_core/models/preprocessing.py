@@ -16,59 +16,18 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from xray_core.config import Preprocessing
+from xray_core.models.resize import resize as _resize
+from xray_core.models.resize import resize_square
+from xray_core.models.resize import unit_float as _unit_float
 
-_INTERPOLATIONS = {
-    "area": cv2.INTER_AREA,
-    "linear": cv2.INTER_LINEAR,
-    "cubic": cv2.INTER_CUBIC,
-    "lanczos": cv2.INTER_LANCZOS4,
-    "nearest": cv2.INTER_NEAREST,
-}
 _TTA_SHIFT = 0.04  # fraction of the side
 _TTA_ZOOM = 1.05
-
-
-def _resize(pixels: np.ndarray, height: int, width: int, downscale: str = "area") -> np.ndarray:
-    """Resize H x W to ``height x width``: ``downscale`` on shrinking axes, linear on growing ones."""
-    if downscale not in _INTERPOLATIONS:
-        raise ValueError(f"Unknown interpolation {downscale!r}; expected one of {', '.join(_INTERPOLATIONS)}")
-    if pixels.ndim != 2 or 0 in pixels.shape:
-        raise ValueError(f"Expected a non-empty H x W image, got shape {pixels.shape}")
-    if height < 1 or width < 1:
-        raise ValueError(f"Target size must be positive, got {height} x {width}")
-    source_h, source_w = pixels.shape
-    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
-    if (source_h, source_w) == (height, width):
-        return pixels.copy()
-    shrink = _INTERPOLATIONS[downscale]
-    if (height < source_h and width > source_w) or (height > source_h and width < source_w):
-        # One axis shrinks while the other grows: one pass per axis so each gets its own filter.
-        tall = cv2.resize(pixels, (source_w, height), interpolation=shrink if height < source_h else cv2.INTER_LINEAR)
-        return cv2.resize(tall, (width, height), interpolation=shrink if width < source_w else cv2.INTER_LINEAR)
-    interpolation = shrink if (height < source_h or width < source_w) else cv2.INTER_LINEAR
-    return cv2.resize(pixels, (width, height), interpolation=interpolation)
-
-
-def resize_square(pixels: np.ndarray, size: int, downscale: str = "area") -> np.ndarray:
-    """Squash-resize a whole H x W float image to ``size x size`` float32 (area shrinking, linear enlarging)."""
-    return _resize(pixels, size, size, downscale)
-
-
-def _unit_float(pixels: np.ndarray) -> np.ndarray:
-    """H x W uint8 (divided by 255) or float in [0, 1] → float32 clipped to [0, 1]."""
-    pixels = np.asarray(pixels)
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255.0
-    if not np.issubdtype(pixels.dtype, np.floating):
-        raise ValueError(f"Expected uint8 or float pixels in [0, 1], got dtype {pixels.dtype}")
-    return np.clip(np.nan_to_num(pixels.astype(np.float32)), 0.0, 1.0)
 
 
 def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
@@ -93,13 +52,53 @@ def normalize_batch(batch_uint8: torch.Tensor, prep: Preprocessing) -> torch.Ten
     return normalize(batch_uint8.float() / 255.0, prep)
 
 
-def to_tensor(pixels: np.ndarray, prep: Preprocessing, transform: nn.Module | None = None) -> torch.Tensor:
+#: (top, bottom, left, right) in pixels of the film, bottom/right exclusive: the region the model sees.
+Box = tuple[int, int, int, int]
+MIN_LUNG_SHARE = 0.02  # a mask covering less of the film than this gives no box: the whole film is used
+
+
+def box_from_mask(mask: np.ndarray, margin: float) -> Box:
+    """The bounding box of an H x W lung mask, widened by ``margin`` x its height/width on each side and
+    clipped to the film. A mask under MIN_LUNG_SHARE of the film gives the whole film (no lungs found)."""
+    mask = np.asarray(mask, dtype=bool)
+    height, width = mask.shape
+    if mask.mean() < MIN_LUNG_SHARE:
+        return (0, height, 0, width)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    pad_y, pad_x = round(margin * (bottom - top)), round(margin * (right - left))
+    return (max(0, top - pad_y), min(height, bottom + pad_y), max(0, left - pad_x), min(width, right + pad_x))
+
+
+def crop_to_box(pixels: np.ndarray, box: Box | None) -> np.ndarray:
+    """The H x W image restricted to ``box`` (None: unchanged)."""
+    if box is None:
+        return pixels
+    top, bottom, left, right = box
+    if not (0 <= top < bottom <= pixels.shape[0] and 0 <= left < right <= pixels.shape[1]):
+        raise ValueError(f"Crop box {box} does not fit an image of shape {pixels.shape}")
+    return pixels[top:bottom, left:right]
+
+
+def _checked_box(prep: Preprocessing, box: Box | None) -> Box | None:
+    if prep.crop == "none":
+        return None
+    if box is None:
+        raise ValueError(f"Preprocessing crops to the {prep.crop}: pass the crop box (inference.model_input does)")
+    return box
+
+
+def to_tensor(
+    pixels: np.ndarray, prep: Preprocessing, transform: nn.Module | None = None, box: Box | None = None
+) -> torch.Tensor:
     """H x W image (float in [0, 1] or uint8) of any size → normalised float32 (C, S, S).
 
     ``transform`` (e.g. :class:`TrainAugment`) is applied to the (1, 1, S, S) [0, 1] batch before normalisation.
+    ``box``: the crop box when ``prep.crop`` is not "none" (required then, ignored otherwise).
     """
     if prep.geometry != "squash":
         raise ValueError(f"Unsupported geometry {prep.geometry!r}; only 'squash' is implemented")
+    pixels = crop_to_box(pixels, _checked_box(prep, box))
     square = resize_square(_unit_float(pixels), prep.image_size, prep.interpolation)
     batch = torch.from_numpy(square)[None, None]
     if transform is not None:
@@ -181,13 +180,32 @@ def tta_views(batch: torch.Tensor) -> list[torch.Tensor]:
     return [batch, view(_TTA_SHIFT, 1.0), view(-_TTA_SHIFT, 1.0), view(0.0, _TTA_ZOOM)]
 
 
-def cam_to_image(cam: np.ndarray, height: int, width: int) -> np.ndarray:
-    """S x S map → H x W float32 in [0, 1] at the original resolution (geometry is squash, so a plain resize)."""
+def cam_to_image(cam: np.ndarray, height: int, width: int, box: Box | None = None) -> np.ndarray:
+    """S x S map → H x W float32 in [0, 1] at the original resolution (geometry is squash, so a plain resize).
+
+    With a crop ``box`` the map is resized to the box and placed there; outside it (never seen) it is 0.
+    """
     cam = np.squeeze(np.asarray(cam, dtype=np.float32))
     if cam.ndim != 2:
         raise ValueError(f"Expected a 2-D map, got shape {np.shape(cam)}")
+    if box is not None:
+        top, bottom, left, right = box
+        full = np.zeros((int(height), int(width)), np.float32)
+        full[top:bottom, left:right] = cam_to_image(cam, bottom - top, right - left)
+        return full
     resized = _resize(np.nan_to_num(cam), int(height), int(width), "area")
     return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
-__all__ = ["TrainAugment", "cam_to_image", "normalize", "normalize_batch", "resize_square", "tta_views", "to_tensor"]
+__all__ = [
+    "Box",
+    "TrainAugment",
+    "box_from_mask",
+    "cam_to_image",
+    "crop_to_box",
+    "normalize",
+    "normalize_batch",
+    "resize_square",
+    "tta_views",
+    "to_tensor",
+]

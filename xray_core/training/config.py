@@ -36,6 +36,8 @@ class TrainConfig:
     external: str = "auto"  # external validation manifest for selection ('auto': <data>/external if present; '' off)
     augment: float = 1.0  # augmentation strength: 0 = none, 1 = default ranges
     hflip: bool = False  # off: the heart sits on the left; flipping teaches an impossible anatomy
+    crop: str = "none"  # none (whole film) | lungs (the lung segmenter's bounding box; same at predict time)
+    crop_margin: float = 0.08  # lungs: share of the box's height/width added on each side
     patience: int = 4  # early stopping: epochs without improvement of the selection score (see training.select)
     seed: int = 0
     workers: int = 0  # DataLoader workers (images are decoded once into memory, so 0 is usually fastest)
@@ -54,7 +56,15 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing(image_size=self.image_size, in_channels=self.in_channels)
+        """The input pipeline this run trains with; a lung crop records the segmenter that draws the boxes."""
+        prep = Preprocessing(
+            image_size=self.image_size, in_channels=self.in_channels, crop=self.crop, crop_margin=self.crop_margin
+        )
+        if self.crop == "none":
+            return prep
+        from xray_core.inference.crop import crop_segmenter  # the segmenter is only needed for cropping runs
+
+        return dataclasses.replace(prep, crop_segmenter=crop_segmenter(prep).sha256)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from xray_core.config import LABELS, default_data_dir
 from xray_core.data.cache import cached_pixels
 from xray_core.data.dataset import load_dataset
+from xray_core.inference.crop import crop_boxes
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import normalize_batch
 from xray_core.training.config import TrainConfig
@@ -43,7 +44,8 @@ def _external_table(cfg: TrainConfig) -> pd.DataFrame | None:
 
 
 def _arrays(part: pd.DataFrame, cfg: TrainConfig, show: bool) -> SplitArrays:
-    pixels = cached_pixels(part, cfg.image_size, workers=cfg.workers, progress=show)
+    boxes = crop_boxes(part["path"].astype(str).tolist(), cfg.preprocessing(), progress=show)
+    pixels = cached_pixels(part, cfg.image_size, workers=cfg.workers, progress=show, boxes=boxes)
     labels = torch.as_tensor([LABELS.index(label) for label in part["label"]])
     groups = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
     return SplitArrays(torch.from_numpy(pixels), labels, groups)

@@ -1,0 +1,46 @@
+"""AppTest for the Follow-up page: two films, shared-scale heatmaps, the change per class."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _checkpoints import tiny_checkpoint
+from _factories import png_bytes
+from test_pages import _film, start, texts, tiny_dataset  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_dataset, tmp_path):  # noqa: F811
+    monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint(tmp_path / "open.pt", "apptest-compare")))
+    monkeypatch.setenv("XRAY_DATA_DIR", str(tiny_dataset))
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
+    return monkeypatch
+
+
+def _chart(at, key: str) -> dict:
+    charts = [c for c in at.get("plotly_chart") if c.key == key]
+    assert charts, f"no chart {key}"
+    return json.loads(charts[0].proto.spec)["data"][0]
+
+
+def test_compare_shows_both_films_and_the_change_per_class(env):
+    at = start("compare")
+    assert at.title[0].value == "Follow-up comparison"
+    assert "Upload a prior and a current film" in texts(at)
+    at.file_uploader(key="cmp_prior").set_value(("prior.png", png_bytes(_film(1, 96)), "image/png")).run()
+    at.file_uploader(key="cmp_current").set_value(("current.png", png_bytes(_film(7, 120)), "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    prior, current = _chart(at, "cmp_probabilities_prior"), _chart(at, "cmp_probabilities_current")
+    change = _chart(at, "cmp_change_chart")
+    assert sum(prior["x"]) == pytest.approx(100) and sum(current["x"]) == pytest.approx(100)
+    by_class = lambda bars: dict(zip(bars["y"], bars["x"]))  # noqa: E731
+    expected = {name: by_class(current)[name] - by_class(prior)[name] for name in by_class(current)}
+    assert by_class(change) == pytest.approx(expected, abs=0.11)  # percentages are rounded to 0.1
+    assert len(at.image) == 2
+    assert "one colour scale" in texts(at)
+    at.selectbox(key="cmp_target").set_value("covid").run()
+    at.slider(key="cmp_alpha").set_value(0.8).run()
+    assert not at.exception
+    assert "COVID-19" in texts(at)

@@ -1,0 +1,74 @@
+"""Risk-coverage curves and the 'uncertain' threshold: hand-checked cases, partial labels, the fitting rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xray_core.config import LABELS
+from xray_core.evaluation import risk_coverage
+from xray_core.evaluation.risk_coverage import Scored, choose_threshold, curve, kept, markdown, scored, section
+
+
+def _probs(top: list[float], classes: list[int]) -> np.ndarray:
+    """(N, 4) probabilities whose top class is ``classes[i]`` with probability ``top[i]`` (rest shared)."""
+    out = np.zeros((len(top), 4))
+    for row, (p, k) in enumerate(zip(top, classes, strict=True)):
+        out[row] = (1 - p) / 3
+        out[row, k] = p
+    return out
+
+
+def test_scored_counts_a_partial_pneumonia_label_right_for_bacterial_or_viral():
+    y_true = np.array([LABELS.index("pneumonia")] * 3 + [LABELS.index("normal")])
+    films = scored(y_true, _probs([0.9, 0.8, 0.7, 0.6], [1, 2, 0, 0]))
+    assert films.correct.tolist() == [True, True, False, True]
+    assert films.confidence.tolist() == pytest.approx([0.9, 0.8, 0.7, 0.6])
+
+
+def test_curve_by_hand():
+    films = Scored(np.array([True, False, True, True]), np.array([0.9, 0.8, 0.7, 0.6]))
+    result = curve(films, points=4)
+    assert result["coverage"] == [0.25, 0.5, 0.75, 1.0]
+    assert result["risk"] == pytest.approx([0.0, 0.5, 1 / 3, 0.25], abs=1e-4)
+    assert result["threshold"] == [0.9, 0.8, 0.7, 0.6]
+    assert result["aurc"] == pytest.approx(np.mean([0.0, 0.5, 1 / 3, 0.25]))
+    assert curve(Scored(np.zeros(0, bool), np.zeros(0)))["aurc"] is None
+
+
+def test_kept_is_inclusive_at_the_threshold():
+    films = Scored(np.array([True, False, True]), np.array([0.9, 0.7, 0.5]))
+    assert kept(films, 0.7) == {"n_kept": 2, "coverage": pytest.approx(2 / 3), "accuracy": 0.5}
+    assert kept(films, 0.95)["accuracy"] is None
+
+
+def test_threshold_is_the_lowest_meeting_the_target_in_every_set():
+    # set a: errors at 0.5 and 0.6 -> all kept above 0.6 are right; set b: one error at 0.75
+    rng = np.random.default_rng(0)
+    conf_a = np.concatenate([[0.5, 0.6], rng.uniform(0.61, 0.99, 40)])
+    conf_b = np.concatenate([[0.75], rng.uniform(0.76, 0.99, 40)])
+    a = Scored(np.arange(42) >= 2, conf_a)
+    b = Scored(np.arange(41) >= 1, conf_b)
+    alone = choose_threshold({"a": a}, target=1.0, min_kept=5)
+    both = choose_threshold({"a": a, "b": b}, target=1.0, min_kept=5)
+    assert alone["threshold"] == 0.61
+    assert both["threshold"] == 0.76 and both["fitted_on"] == "a+b"
+    assert both["each_set_alone"] == {"a": 0.61, "b": 0.76}
+    assert both["sets"]["a"]["accuracy"] == 1.0 and both["sets"]["b"]["n_kept"] == 40
+    assert both["sets"]["a"]["coverage"] == pytest.approx(np.mean(conf_a >= 0.76))
+
+
+def test_no_threshold_when_too_few_films_would_be_kept():
+    films = Scored(np.array([True] * 5), np.full(5, 0.9))
+    record = choose_threshold({"val": films}, min_kept=risk_coverage.MIN_KEPT)
+    assert record["threshold"] is None and record["sets"] == {}
+
+
+def test_section_and_card_rows():
+    y_true = np.array([0, 0, 1, 1])
+    result = section(y_true, _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1]), threshold=0.7)
+    assert result["operating_point"] == {"threshold": 0.7, "n_kept": 3, "coverage": 0.75, "accuracy": 1.0}
+    assert section(y_true, _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1]), None)["operating_point"] is None
+    lines = markdown({"splits": {"test": {"risk_coverage": result}, "external": {}}})
+    assert any(line.startswith("| test | 0.700 | 0.750 | 1.000 |") for line in lines)
+    assert markdown({"splits": {"test": {}}}) == []

@@ -1,0 +1,158 @@
+"""The ONNX Runtime engine: numpy preprocessing, export verified against torch, SHA-256 keying, no torch import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from xray_core.config import Preprocessing
+from xray_core.inference import input_checks, ood
+from xray_core.inference.calibration import calibrated_softmax
+from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_sha256, load_onnx, softmax
+from xray_core.inference.onnx_export import export_onnx
+from xray_core.inference.predict import predict_batch
+from xray_core.io.reader import XrayImage
+from xray_core.models.checkpoint import load_checkpoint, save_checkpoint, update_meta
+from xray_core.models.networks import build_model, penultimate_features
+from xray_core.models.preprocessing import to_tensor
+from xray_core.models.resize import to_array
+
+
+def _films(count: int = 6, seed: int = 0) -> list[XrayImage]:
+    """Chest-like gradients with noise, of varied sizes and aspect ratios, plus a flat and a noise image."""
+    rng = np.random.default_rng(seed)
+    films = []
+    for index in range(count):
+        height, width = 40 + 17 * index, 90 - 9 * index
+        rows = np.linspace(0.2, 0.8, height, dtype=np.float32)[:, None]
+        pixels = np.clip(rows + 0.1 * rng.standard_normal((height, width), dtype=np.float32), 0, 1)
+        films.append(XrayImage(pixels, {"name": f"film{index}"}))
+    films.append(XrayImage(np.full((50, 50), 0.5, np.float32), {"name": "flat"}))
+    films.append(XrayImage(rng.integers(0, 256, (70, 60)).astype(np.uint8), {"name": "noise"}))
+    return films
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_checkpoint: Path, tmp_path_factory) -> Path:
+    """The tiny checkpoint with refusal statistics fitted to its own features and to generated films, with
+    thresholds low enough that some films are refused by each check and some are not."""
+    path = tmp_path_factory.mktemp("onnx_ckpt") / "tiny_stats.pt"
+    path.write_bytes(tiny_checkpoint.read_bytes())
+    films = [film for seed in (1, 2, 3) for film in _films(6, seed=seed)[:6]]
+    loaded = load_checkpoint(path)
+    with torch.no_grad():
+        batch = torch.stack([to_tensor(film.pixels, loaded.preprocessing) for film in films])
+        features = penultimate_features(loaded.model, batch)[0].numpy()
+    pixels = [film.pixels for film in films]
+    update_meta(
+        path,
+        ood=ood.fit(features, np.arange(len(films)) % 2, features, percentile=50),
+        input_stats=input_checks.fit(pixels, pixels, percentile=90),
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(checkpoint: Path, tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("onnx_exports")
+    return folder, export_onnx(checkpoint, _films(), folder)
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+@pytest.mark.parametrize("shape", [(37, 91), (300, 120), (64, 64), (20, 200)])
+def test_to_array_matches_to_tensor(shape: tuple[int, int], in_channels: int) -> None:
+    prep = Preprocessing(image_size=64, in_channels=in_channels, mean=0.4, std=0.3)
+    rng = np.random.default_rng(sum(shape))
+    for pixels in (rng.random(shape, dtype=np.float32), rng.integers(0, 256, shape).astype(np.uint8)):
+        expected = to_tensor(pixels, prep).numpy()
+        actual = to_array(pixels, prep)
+        assert actual.shape == expected.shape == (in_channels, 64, 64)
+        assert actual.dtype == np.float32
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_to_array_refuses_a_lung_crop() -> None:
+    with pytest.raises(ValueError, match="crop"):
+        to_array(np.zeros((32, 32), np.float32), Preprocessing(image_size=16, crop="lungs"))
+
+
+def test_softmax_matches_calibrated_softmax() -> None:
+    logits = np.random.default_rng(0).normal(scale=4, size=(5, 4)).astype(np.float32)
+    expected = calibrated_softmax(torch.from_numpy(logits), 0.7).numpy()
+    np.testing.assert_allclose(softmax(logits, 0.7), expected, rtol=0, atol=1e-7)
+
+
+def test_onnx_predictions_equal_torch(checkpoint: Path, exported: tuple[Path, dict]) -> None:
+    folder, report = exported
+    assert report["max_abs_difference"]["probabilities"] <= 1e-5
+    engine, loaded = load_onnx(checkpoint, folder), load_checkpoint(checkpoint)
+    films = _films(seed=1)  # not the verification films; the first six fitted the thresholds (half refused)
+    expected, actual = predict_batch(loaded, films, batch_size=3), engine.predict_batch(films, batch_size=3)
+    codes = [[d.code for d in p.decisions] for p in expected]
+    assert 0 < sum("ood_features" in c for c in codes) < len(codes), codes  # both sides of the threshold
+    assert any("image_statistics" in c or "uniform_image" in c for c in codes), codes
+    for want, got in zip(expected, actual, strict=True):
+        assert got.name == want.name and got.label == want.label
+        np.testing.assert_allclose(list(got.probabilities.values()), list(want.probabilities.values()), atol=1e-5)
+        np.testing.assert_allclose(got.logits, want.logits, atol=1e-4)
+        assert got.ood_score == pytest.approx(want.ood_score, rel=1e-4)
+        assert [d.code for d in got.decisions] == [d.code for d in want.decisions]
+        assert got.refused == want.refused
+    assert engine.identity()["sha256"] == loaded.sha256 and engine.identity()["engine"] == "onnx"
+
+
+def test_export_is_keyed_to_the_checkpoint_file(checkpoint: Path, exported: tuple[Path, dict], tmp_path) -> None:
+    folder, report = exported
+    assert Path(report["path"]) == export_path(checkpoint, file_sha256(checkpoint), folder)
+    changed = tmp_path / checkpoint.name
+    changed.write_bytes(checkpoint.read_bytes())
+    update_meta(changed, temperature=3.0)  # same name, new SHA-256: the export must not be used
+    with pytest.raises(OnnxUnavailable, match="earlier") as caught:
+        load_onnx(changed, folder)
+    assert not caught.value.quiet
+    with pytest.raises(OnnxUnavailable, match="no ONNX export") as caught:
+        load_onnx(changed, tmp_path / "empty")
+    assert caught.value.quiet
+
+
+def test_a_corrupt_export_is_never_used(checkpoint: Path, tmp_path) -> None:
+    path = export_path(checkpoint, file_sha256(checkpoint), tmp_path)
+    path.write_bytes(b"not an onnx file")
+    with pytest.raises(OnnxUnavailable, match="not a readable ONNX export"):
+        load_onnx(checkpoint, tmp_path)
+
+
+def test_export_refuses_lung_cropped_checkpoints(tmp_path) -> None:
+    path = tmp_path / "cropped.pt"
+    prep = Preprocessing(image_size=32, crop="lungs")
+    save_checkpoint(path, build_model("resnet18"), {"arch": "resnet18", "preprocessing": prep.to_dict()})
+    with pytest.raises(OnnxUnavailable, match="does not support crop='lungs'.*torch"):
+        export_onnx(path, _films(1), tmp_path)
+    assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_onnx_cli_predict_never_imports_torch(checkpoint: Path, exported: tuple[Path, dict], tmp_path) -> None:
+    from PIL import Image
+
+    film = tmp_path / "film.png"
+    Image.fromarray((_films(1)[0].pixels * 255).astype(np.uint8)).save(film)
+    code = (
+        "import json, sys\nfrom xray_core.cli.main import main\n"
+        f"code = main(['predict', '--json', '--engine', 'onnx', '--checkpoint', {str(checkpoint)!r}, {str(film)!r}])\n"
+        "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules}))"
+    )
+    env = {**os.environ, "XRAY_ONNX_DIR": str(exported[0])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    status = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = json.loads("\n".join(done.stdout.strip().splitlines()[:-1]))
+    assert status == {"code": 0, "torch": False}, done.stderr
+    expected = predict_batch(load_checkpoint(checkpoint), [XrayImage(np.asarray(Image.open(film)))])[0]
+    probabilities = list(rows[0]["probabilities"].values())
+    np.testing.assert_allclose(probabilities, list(expected.probabilities.values()), atol=1e-5)

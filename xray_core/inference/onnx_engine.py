@@ -1,0 +1,202 @@
+"""The ONNX Runtime engine: score films from an export of the checkpoint, without importing torch.
+
+Importing torch and torchvision costs seconds; a one-film ``predict`` spent most of its time there (issue 14).
+``python -m xray_core export-onnx`` (:mod:`xray_core.inference.onnx_export`) writes the network's features and
+logits to an ONNX file, checked against torch on real films, with the checkpoint's metadata inside. This module
+loads that file and returns the same :class:`~xray_core.inference.predict.Prediction` objects as the torch path:
+same numpy preprocessing (:func:`~xray_core.models.resize.to_array`), same calibrated softmax, same OOD score on
+the penultimate features, and the same :func:`~xray_core.inference.predict.build_prediction` (refusals and
+warnings included). Grad-CAM stays on torch.
+
+An export is keyed to the SHA-256 of the checkpoint *file*: its name carries a prefix, its metadata the whole hash,
+and a checkpoint that changed (retrained, re-calibrated, ``update_meta``) finds no export and is never scored
+by a stale one: :class:`OnnxUnavailable` says why and the caller falls back to torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xray_core.config import Preprocessing, cache_dir
+from xray_core.inference import ood
+from xray_core.inference.predict import Prediction, build_prediction
+from xray_core.io.reader import XrayImage
+from xray_core.models.meta import CheckpointMeta
+from xray_core.models.resize import to_array
+
+ENV_DIR = "XRAY_ONNX_DIR"  # where exports go (default: <cache dir>/onnx, never inside the repository)
+FORMAT_NAME = "xray-core-onnx"
+FORMAT_VERSION = 1
+METADATA_KEY = "xray_core"  # the ONNX model's metadata_props entry holding the JSON below
+INPUT, OUTPUTS = "input", ("features", "logits")
+
+
+class OnnxUnavailable(RuntimeError):
+    """The ONNX engine cannot score with this checkpoint; the message says why and what to do.
+
+    ``quiet``: the ordinary case (no export yet, onnxruntime not installed), where ``auto`` uses torch silently.
+    """
+
+    def __init__(self, message: str, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet
+
+
+def export_dir() -> Path:
+    return Path(os.environ.get(ENV_DIR) or cache_dir() / "onnx")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_path(checkpoint: str | Path, checkpoint_file_sha256: str, directory: str | Path | None = None) -> Path:
+    """``<dir>/<checkpoint stem>-<first 16 hex of its file SHA-256>.onnx``."""
+    folder = Path(directory) if directory is not None else export_dir()
+    return folder / f"{Path(checkpoint).stem}-{checkpoint_file_sha256[:16]}.onnx"
+
+
+def unsupported_reason(prep: Preprocessing) -> str | None:
+    """Why this preprocessing cannot run on the ONNX engine, or None when it can."""
+    if prep.crop != "none":
+        return f"the ONNX engine does not support crop={prep.crop!r} preprocessing (the lung segmenter runs on torch)"
+    if prep.geometry != "squash":
+        return f"the ONNX engine does not support geometry={prep.geometry!r}"
+    return None
+
+
+def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """``calibrated_softmax`` in numpy: softmax(logits / T) in float64, returned as float32 (N, K)."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    exp = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+@dataclass
+class OnnxModel:
+    """An ONNX Runtime session plus the checkpoint's typed metadata; quacks like a ``LoadedModel`` for predict."""
+
+    session: Any  # onnxruntime.InferenceSession with input "input" and outputs "features", "logits"
+    meta: CheckpointMeta
+    sha256: str  # the checkpoint's own SHA-256 (weights and metadata), as LoadedModel.sha256
+    path: str = ""  # the checkpoint file
+    onnx_path: str = ""
+    engine: str = "onnx"
+
+    class_names = property(lambda self: self.meta.class_names)
+    preprocessing = property(lambda self: self.meta.preprocessing)
+    arch = property(lambda self: self.meta.arch)
+    temperature = property(lambda self: self.meta.temperature)
+    trained = property(lambda self: self.meta.trained)
+    version = property(lambda self: self.meta.version)
+
+    def identity(self) -> dict[str, Any]:
+        """As ``LoadedModel.identity()``, plus the engine."""
+        return {
+            "version": self.version,
+            "arch": self.arch,
+            "sha256": self.sha256,
+            "trained": self.trained,
+            "image_size": self.preprocessing.image_size,
+            "temperature": self.temperature,
+            "checkpoint": Path(self.path).name,
+            "engine": self.engine,
+        }
+
+    def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, C, S, S) float32 → (features (N, D), logits (N, K)) float32."""
+        features, logits = self.session.run(list(OUTPUTS), {INPUT: np.ascontiguousarray(batch, dtype=np.float32)})
+        return features, logits
+
+    def predict_batch(self, images: Sequence[XrayImage], batch_size: int = 32) -> list[Prediction]:
+        """``predict.predict_batch`` on ONNX Runtime: same preprocessing, calibration, OOD score and decisions."""
+        results: list[Prediction] = []
+        for start in range(0, len(images), batch_size):
+            chunk = list(images[start : start + batch_size])
+            began = time.perf_counter()
+            features, logits = self.forward(np.stack([to_array(image.pixels, self.preprocessing) for image in chunk]))
+            probabilities = softmax(logits, self.temperature)
+            scores = ood.score(self.meta.ood, features)
+            elapsed = (time.perf_counter() - began) * 1000 / len(chunk)
+            for index, image in enumerate(chunk):  # build_prediction reads only fields OnnxModel shares
+                score = None if scores is None else float(scores[index])
+                prediction = build_prediction(
+                    self, image, logits[index], probabilities[index], score, elapsed, features[index]
+                )
+                results.append(prediction)
+        return results
+
+
+def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threads: int = 0) -> OnnxModel:
+    """The ONNX export of ``checkpoint`` as an :class:`OnnxModel`; raises :class:`OnnxUnavailable` saying why not.
+
+    ``threads``: ONNX Runtime intra-op threads (0: its default, one per physical core).
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise OnnxUnavailable(f"checkpoint not found: {checkpoint}", quiet=True)
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise OnnxUnavailable("onnxruntime is not installed (pip install onnxruntime)", quiet=True) from error
+    sha = file_sha256(checkpoint)
+    path = export_path(checkpoint, sha, directory)
+    if not path.is_file():
+        raise OnnxUnavailable(_missing_message(checkpoint, path), quiet=not _stale_exports(checkpoint, path))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # warnings about unused initialisers are noise here
+    try:
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # a truncated or foreign file: say so, never score with it
+        raise OnnxUnavailable(f"{path.name}: not a readable ONNX export ({type(error).__name__}); re-export") from error
+    info = json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "{}"))
+    if info.get("format") != FORMAT_NAME or info.get("checkpoint_file_sha256") != sha:
+        raise OnnxUnavailable(f"{path.name} was not exported from {checkpoint.name} (SHA-256 differs); re-export")
+    meta = CheckpointMeta.from_dict(info["meta"])
+    reason = unsupported_reason(meta.preprocessing)
+    if reason:
+        raise OnnxUnavailable(reason)
+    return OnnxModel(session, meta, info["checkpoint_sha256"], str(checkpoint), str(path))
+
+
+def _stale_exports(checkpoint: Path, current: Path) -> list[Path]:
+    return sorted(p for p in current.parent.glob(f"{checkpoint.stem}-*.onnx") if p != current)
+
+
+def _missing_message(checkpoint: Path, path: Path) -> str:
+    stale = _stale_exports(checkpoint, path)
+    command = f"python -m xray_core export-onnx --checkpoint {checkpoint}"
+    if stale:
+        return (
+            f"the ONNX export(s) {', '.join(p.name for p in stale)} were made from an earlier {checkpoint.name} "
+            f"(its SHA-256 changed since) and are not used; run '{command}'"
+        )
+    return f"no ONNX export of {checkpoint.name} in {path.parent}; run '{command}'"
+
+
+__all__ = [
+    "ENV_DIR",
+    "OnnxModel",
+    "OnnxUnavailable",
+    "export_dir",
+    "export_path",
+    "file_sha256",
+    "load_onnx",
+    "softmax",
+    "unsupported_reason",
+]

@@ -1,0 +1,146 @@
+"""Export a classifier checkpoint to ONNX for :mod:`xray_core.inference.onnx_engine`, verified against torch.
+
+The graph returns the penultimate features and the logits (the OOD score and the age probe read the features).
+The checkpoint's metadata and the SHA-256 of the checkpoint file travel inside the ONNX file
+(``metadata_props``), so one file is all the engine needs and a changed checkpoint never finds it. Before the
+file is put in place, every verification film is scored by both engines: probabilities, logits, features and
+OOD scores must agree within ``tolerance`` and the decisions must be the same, else nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from xray_core.inference.onnx_engine import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    INPUT,
+    METADATA_KEY,
+    OUTPUTS,
+    OnnxModel,
+    OnnxUnavailable,
+    export_path,
+    file_sha256,
+    unsupported_reason,
+)
+from xray_core.inference.predict import Prediction, predict_batch
+from xray_core.io.reader import XrayImage
+from xray_core.models.checkpoint import LoadedModel, load_checkpoint
+from xray_core.models.networks import penultimate_features
+
+OPSET = 17
+TOLERANCE = 1e-5  # largest accepted |torch - onnx| on probabilities (issue 14)
+
+
+class _FeaturesAndLogits(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return penultimate_features(self.model, batch)
+
+
+def export_onnx(
+    checkpoint: str | Path,
+    films: Sequence[XrayImage],
+    directory: str | Path | None = None,
+    tolerance: float = TOLERANCE,
+) -> dict[str, Any]:
+    """Write ``checkpoint``'s ONNX export (see :func:`~xray_core.inference.onnx_engine.export_path`), verified on
+    ``films``; returns a JSON-able report (path, hashes, largest differences). Raises :class:`OnnxUnavailable`
+    for preprocessing the engine cannot run, :class:`ValueError` when the engines disagree."""
+    if not films:
+        raise ValueError("export_onnx needs at least one film to verify the export against torch")
+    checkpoint = Path(checkpoint)
+    sha = file_sha256(checkpoint)
+    loaded = load_checkpoint(checkpoint)
+    reason = unsupported_reason(loaded.preprocessing)
+    if reason:
+        raise OnnxUnavailable(f"{checkpoint.name}: {reason}; predict keeps using torch")
+    path = export_path(checkpoint, sha, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".onnx.tmp")
+    info = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "checkpoint": checkpoint.name,
+        "checkpoint_file_sha256": sha,
+        "checkpoint_sha256": loaded.sha256,
+        "meta": loaded.meta.to_dict(),
+        "torch": torch.__version__,
+    }
+    try:
+        _write_graph(loaded, tmp, info)
+        engine = OnnxModel(_session(tmp), loaded.meta, loaded.sha256, str(checkpoint), str(path))
+        differences = compare(predict_batch(loaded, films), engine.predict_batch(films))
+        if differences["probabilities"] > tolerance or not differences["same_decisions"]:
+            raise ValueError(f"the ONNX export disagrees with torch: {differences}; nothing written")
+        tmp.replace(path)  # atomic: the engine never sees a half-written or unverified file
+    finally:
+        tmp.unlink(missing_ok=True)
+    keys = ("checkpoint", "checkpoint_file_sha256", "checkpoint_sha256")
+    report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
+    return {**report, "max_abs_difference": differences}
+
+
+def compare(reference: Sequence[Prediction], candidate: Sequence[Prediction]) -> dict[str, Any]:
+    """Largest absolute differences between two engines' predictions of the same films, and whether the
+    labels and decision codes all agree."""
+
+    def largest(values: Any) -> float:
+        return float(max((np.max(np.abs(np.subtract(a, b))) for a, b in values), default=0.0))
+
+    pairs = list(zip(reference, candidate, strict=True))
+    ood_pairs = [(a.ood_score, b.ood_score) for a, b in pairs if a.ood_score is not None]
+    return {
+        "probabilities": largest((list(a.probabilities.values()), list(b.probabilities.values())) for a, b in pairs),
+        "logits": largest((a.logits, b.logits) for a, b in pairs),
+        "ood_score": largest(ood_pairs),
+        "same_decisions": all(
+            a.label == b.label and [d.code for d in a.decisions] == [d.code for d in b.decisions] for a, b in pairs
+        ),
+    }
+
+
+def _write_graph(loaded: LoadedModel, path: Path, info: dict[str, Any]) -> None:
+    import onnx
+
+    prep = loaded.preprocessing
+    example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
+    batch_axis = {name: {0: "batch"} for name in (INPUT, *OUTPUTS)}
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated; the dynamo one needs onnxscript
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _FeaturesAndLogits(loaded.model).eval(),
+            (example,),
+            str(path),
+            input_names=[INPUT],
+            output_names=list(OUTPUTS),
+            dynamic_axes=batch_axis,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(info, sort_keys=True)
+    onnx.save(model, str(path))
+
+
+def _session(path: Path) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+__all__ = ["OPSET", "TOLERANCE", "compare", "export_onnx"]

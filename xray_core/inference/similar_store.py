@@ -1,0 +1,111 @@
+"""The similar-case index on disk: one ``.npz`` per checkpoint SHA-256 under :func:`xray_core.config.cache_dir`.
+
+The header records the checkpoint's SHA-256, the training table's fingerprint and a ``features_key`` (the hash of
+the weights and the preprocessing, which alone decide the features). A checkpoint whose metadata changed but not
+its weights (a refitted temperature, operating point or age probe) gets a new SHA-256 and so a new index file,
+but its features are copied from the older file with the same ``features_key`` instead of recomputed: minutes
+of forward passes saved, and the index still follows the checkpoint hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from xray_core.config import cache_dir
+from xray_core.models.checkpoint import LoadedModel, weights_sha256
+
+INDEX_FORMAT = 2  # bump when the file's layout changes: older files are rebuilt
+COLUMNS = ("features", "files", "labels", "sources", "age_groups")
+
+
+@dataclass
+class SimilarIndex:
+    """(N, D) float32 unit-length ``features`` of the training films and their table columns, one row each."""
+
+    features: np.ndarray
+    files: np.ndarray  # relative to ``root``
+    labels: np.ndarray
+    sources: np.ndarray
+    age_groups: np.ndarray
+    checkpoint_sha256: str
+    fingerprint: str
+    root: str = ""
+    features_key: str = ""
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def index_path(loaded: LoadedModel) -> Path:
+    """Where the index of ``loaded`` lives: one file per checkpoint SHA-256."""
+    return Path(cache_dir()) / f"similar-{loaded.sha256[:24]}.npz"
+
+
+def features_key(loaded: LoadedModel) -> str:
+    """SHA-256 of the weights and the preprocessing: equal keys give equal features."""
+    digest = hashlib.sha256(weights_sha256(loaded.model.state_dict()).encode())
+    digest.update(json.dumps(loaded.preprocessing.to_dict(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _header(file: Path) -> dict | None:
+    try:
+        with np.load(file, allow_pickle=False) as stored:
+            header = json.loads(str(stored["header"]))
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable or partial: rebuilt
+    return header if header.get("format") == INDEX_FORMAT else None
+
+
+def load_file(file: Path) -> SimilarIndex | None:
+    """The index stored in ``file``, or None when it is missing, unreadable or of another format."""
+    header = _header(file)
+    if header is None:
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as stored:
+            columns = {name: stored[name] for name in COLUMNS}
+    except (OSError, ValueError, KeyError):
+        return None
+    return SimilarIndex(
+        **columns,
+        checkpoint_sha256=header["checkpoint_sha256"],
+        fingerprint=header["fingerprint"],
+        features_key=header.get("features_key", ""),
+    )
+
+
+def save_file(file: Path, index: SimilarIndex) -> None:
+    """Write ``index`` atomically (a concurrent reader sees the old file or the new one)."""
+    header = {
+        "format": INDEX_FORMAT,
+        "checkpoint_sha256": index.checkpoint_sha256,
+        "fingerprint": index.fingerprint,
+        "features_key": index.features_key,
+    }
+    tmp = file.with_name(file.name + ".tmp.npz")
+    np.savez(tmp, header=np.array(json.dumps(header)), **{name: getattr(index, name) for name in COLUMNS})
+    tmp.replace(file)
+
+
+def reuse_features(loaded: LoadedModel, fingerprint: str) -> SimilarIndex | None:
+    """Another checkpoint's index with this one's weights, preprocessing and training table, re-keyed and saved
+    under this checkpoint's SHA-256; None when there is none."""
+    key = features_key(loaded)
+    for file in sorted(Path(cache_dir()).glob("similar-*.npz")):
+        header = _header(file)
+        if header and header.get("features_key") == key and header.get("fingerprint") == fingerprint:
+            stored = load_file(file)
+            if stored is not None:
+                index = replace(stored, checkpoint_sha256=loaded.sha256)
+                save_file(index_path(loaded), index)
+                return index
+    return None
+
+
+__all__ = ["INDEX_FORMAT", "SimilarIndex", "features_key", "index_path", "load_file", "reuse_features", "save_file"]

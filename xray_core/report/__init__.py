@@ -1,0 +1,20 @@
+"""One film's report: what the model said and how far to trust it, assembled as data and rendered to PDF.
+
+* :mod:`~xray_core.report.content`: ``build_report(loaded, image, ...) -> ReportContent`` (film, heatmap with the
+  lung outline, probabilities, every decision, similar cases, model identity, date; no patient data).
+* :mod:`~xray_core.report.words`: decisions and summaries worded for print (keyed by code, never parsed).
+* :mod:`~xray_core.report.pdf`: ``render_pdf(content) -> bytes`` over fpdf2.
+
+Names load on first use (:mod:`xray_core.lazy`).
+"""
+
+from xray_core.lazy import lazy_exports
+
+_HOME = {
+    "DISCLAIMER": "words",
+    "ReportContent": "content",
+    "build_report": "content",
+    "render_pdf": "pdf",
+}
+__all__ = sorted(_HOME)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)
