@@ -106,16 +106,7 @@ class OnnxModel:
 
     def identity(self) -> dict[str, Any]:
         """As ``LoadedModel.identity()``, plus the engine."""
-        return {
-            "version": self.version,
-            "arch": self.arch,
-            "sha256": self.sha256,
-            "trained": self.trained,
-            "image_size": self.preprocessing.image_size,
-            "temperature": self.temperature,
-            "checkpoint": Path(self.path).name,
-            "engine": self.engine,
-        }
+        return {**self.meta.identity(self.sha256, self.path), "engine": self.engine}
 
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, C, S, S) float32 → (features (N, D), logits (N, K)) float32."""

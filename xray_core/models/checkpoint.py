@@ -73,15 +73,7 @@ class LoadedModel:
 
     def identity(self) -> dict[str, Any]:
         """The one description of which model answered: shown, logged, written into every report."""
-        return {
-            "version": self.version,
-            "arch": self.arch,
-            "sha256": self.sha256,
-            "trained": self.trained,
-            "image_size": self.preprocessing.image_size,
-            "temperature": self.temperature,
-            "checkpoint": Path(self.path).name,
-        }
+        return self.meta.identity(self.sha256, self.path)
 
 
 def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:

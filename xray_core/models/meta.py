@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from xray_core.config import CLASS_NAMES, Preprocessing
@@ -59,6 +60,18 @@ class CheckpointMeta:
 
     def replace(self, **changes: Any) -> CheckpointMeta:
         return dataclasses.replace(self, **changes)
+
+    def identity(self, sha256: str, path: str | Path) -> dict[str, Any]:
+        """The one description of which model answered (shown, logged, written into every report), for any engine."""
+        return {
+            "version": self.version,
+            "arch": self.arch,
+            "sha256": sha256,
+            "trained": self.trained,
+            "image_size": self.preprocessing.image_size,
+            "temperature": self.temperature,
+            "checkpoint": Path(path).name,
+        }
 
 
 __all__ = ["CheckpointMeta"]
