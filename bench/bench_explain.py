@@ -18,8 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from xray_core.config import Preprocessing, default_checkpoint, default_data_dir
 from xray_core.explain.cam import explain
 from xray_core.inference.predict import predict_image

@@ -19,8 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from xray_core.config import default_checkpoint, default_data_dir
 from xray_core.data.dataset import load_dataset
 from xray_core.inference.similar import image_feature, index_path, load_index, query

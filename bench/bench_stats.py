@@ -28,8 +28,6 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from xray_core.config import default_data_dir
 from xray_core.data import stats
 from xray_core.data.scan import scan_images

@@ -22,7 +22,6 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from xray_core.config import CLASS_NAMES, Preprocessing, default_checkpoint, default_data_dir
 from xray_core.data.cache import decode_images
 from xray_core.data.dataset import load_dataset
