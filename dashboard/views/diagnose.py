@@ -91,8 +91,8 @@ def _heatmap_controls(lung_aware: bool) -> tuple[str, str | None, float, bool, b
     target = target_col.selectbox(
         "Explain class", ["auto", *CLASS_NAMES], key="dx_target", format_func=lambda t: CLASS_TITLES.get(t, "Top class")
     )
-    alpha_col, outline_col, lungs_col = st.columns([3, 2, 2], vertical_alignment="bottom")
-    alpha = alpha_col.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
+    outline_col, lungs_col = st.columns(2)  # own row: beside the slider the labels were cut to "O…" and "L…"
     outline = outline_col.checkbox("Outline", key="dx_outline", help="Draw the contour of the hottest 10 % of the map.")
     lungs = lung_aware and lungs_col.checkbox(
         "Lungs", key="dx_lungs", help="Draw the outline of the lungs found by the lung segmenter."
