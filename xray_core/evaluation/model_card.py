@@ -10,7 +10,8 @@ from xray_core.models.meta import CheckpointMeta
 
 INTENDED_USE = (
     "Decision support for exploring frontal (PA/AP) chest radiographs: it shows how strongly the image resembles "
-    "normal, bacterial pneumonia, viral pneumonia or COVID-19 films of its training corpus, with Grad-CAM heatmaps. "
+    "normal, bacterial pneumonia, viral pneumonia or COVID-19 films of its training corpus, with class-activation "
+    "heatmaps (LayerCAM on layer3 by default) and the lung outline. "
     "It is **not a diagnosis** and not a medical device; a qualified clinician interprets every image."
 )
 OUT_OF_SCOPE = [
