@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from xray_core.evaluation import metrics
-from xray_core.inference.calibration import apply_temperature, fit_temperature
+from xray_core.inference.calibration import apply_temperature, calibrated_softmax, fit_temperature
 
 
 def test_temperature_lowers_nll_of_an_overconfident_model():
@@ -23,3 +23,12 @@ def test_apply_temperature_rows_sum_to_one_and_keep_ranking():
     probabilities = apply_temperature(logits, 3.0)
     assert probabilities.sum() == pytest.approx(1.0)
     assert probabilities.argmax() == 0
+
+
+def test_numpy_twin_matches_calibrated_softmax() -> None:
+    """The ONNX engine and evaluation use the numpy twin; it must equal the torch softmax."""
+    import torch
+
+    logits = np.random.default_rng(0).normal(scale=4, size=(5, 4)).astype(np.float32)
+    expected = calibrated_softmax(torch.from_numpy(logits), 0.7).numpy()
+    np.testing.assert_allclose(apply_temperature(logits, 0.7), expected, rtol=0, atol=1e-7)

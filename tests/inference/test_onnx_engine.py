@@ -14,8 +14,7 @@ import torch
 
 from xray_core.config import Preprocessing
 from xray_core.inference import input_checks, ood
-from xray_core.inference.calibration import calibrated_softmax
-from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_sha256, load_onnx, softmax
+from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_sha256, load_onnx
 from xray_core.inference.onnx_export import export_onnx
 from xray_core.inference.predict import predict_batch
 from xray_core.io.reader import XrayImage
@@ -81,12 +80,6 @@ def test_to_array_matches_to_tensor(shape: tuple[int, int], in_channels: int) ->
 def test_to_array_refuses_a_lung_crop() -> None:
     with pytest.raises(ValueError, match="crop"):
         to_array(np.zeros((32, 32), np.float32), Preprocessing(image_size=16, crop="lungs"))
-
-
-def test_softmax_matches_calibrated_softmax() -> None:
-    logits = np.random.default_rng(0).normal(scale=4, size=(5, 4)).astype(np.float32)
-    expected = calibrated_softmax(torch.from_numpy(logits), 0.7).numpy()
-    np.testing.assert_allclose(softmax(logits, 0.7), expected, rtol=0, atol=1e-7)
 
 
 def test_onnx_predictions_equal_torch(checkpoint: Path, exported: tuple[Path, dict]) -> None:

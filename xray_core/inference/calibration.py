@@ -1,25 +1,32 @@
 """Temperature scaling (Guo et al., ICML 2017): the one calibrated softmax, its fitting and its error.
 
 Every path that turns logits into probabilities (predict, explain, faithfulness targets, training-time
-validation, evaluation) calls :func:`calibrated_softmax` or its numpy twin :func:`apply_temperature`.
+validation, evaluation, the ONNX engine) calls :func:`calibrated_softmax` or its numpy twin
+:func:`apply_temperature`. torch and scikit-learn load inside the functions that need them, so the torch-free
+ONNX engine shares the numpy twin.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from sklearn.metrics import log_loss
+
+if TYPE_CHECKING:
+    import torch
 
 
 def calibrated_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """``softmax(logits / T)`` over the last axis, computed in float64 and returned as float32 (differentiable)."""
+    import torch
+
     return torch.softmax(logits.double() / temperature, dim=-1).float()
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200) -> float:
     """The T > 0 minimising the NLL of ``softmax(logits / T)``; ``logits`` (N, K), ``labels`` (N,) ints."""
+    import torch
+
     logits_t = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)  # optimise log T so T stays positive
@@ -36,9 +43,10 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200)
 
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """:func:`calibrated_softmax` for a numpy (N, K) array; float64 rows summing to 1."""
-    tensor = torch.as_tensor(np.asarray(logits, dtype=np.float64))
-    return torch.softmax(tensor / temperature, dim=-1).numpy()
+    """:func:`calibrated_softmax` for a numpy (N, K) array, in numpy (no torch); float64 rows summing to 1."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    exp = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def calibration(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> dict[str, Any]:
@@ -66,7 +74,7 @@ def calibration(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 10) -> dict[
     onehot = np.eye(y_prob.shape[1])[np.asarray(y_true)]
     return {
         "ece": float(ece),
-        "nll": float(log_loss(y_true, np.clip(y_prob, 1e-12, 1), labels=labels)),
+        "nll": float(_log_loss(y_true, np.clip(y_prob, 1e-12, 1), labels=labels)),
         "brier": float(np.mean(np.sum((y_prob - onehot) ** 2, axis=1))),
         "bins": table,
     }
@@ -85,3 +93,9 @@ def fit_temperature_worst_ece(
     kept = [(lg, y) for lg, y in kept if len(y)]
     worst = [max(calibration(y, apply_temperature(lg, t))["ece"] for lg, y in kept) for t in grid]
     return float(grid[int(np.argmin(worst))])
+
+
+def _log_loss(*args: Any, **kwargs: Any) -> float:
+    from sklearn.metrics import log_loss  # ~4 s to import: only when calibration is measured
+
+    return log_loss(*args, **kwargs)

@@ -28,6 +28,7 @@ import numpy as np
 
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
+from xray_core.inference.calibration import apply_temperature
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.meta import CheckpointMeta
@@ -79,13 +80,6 @@ def unsupported_reason(prep: Preprocessing) -> str | None:
     return None
 
 
-def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """``calibrated_softmax`` in numpy: softmax(logits / T) in float64, returned as float32 (N, K)."""
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    exp = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
-    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
-
-
 @dataclass
 class OnnxModel:
     """An ONNX Runtime session plus the checkpoint's typed metadata; quacks like a ``LoadedModel`` for predict."""
@@ -120,7 +114,7 @@ class OnnxModel:
             chunk = list(images[start : start + batch_size])
             began = time.perf_counter()
             features, logits = self.forward(np.stack([to_array(image.pixels, self.preprocessing) for image in chunk]))
-            probabilities = softmax(logits, self.temperature)
+            probabilities = apply_temperature(logits, self.temperature).astype(np.float32)
             scores = ood.score(self.meta.ood, features)
             elapsed = (time.perf_counter() - began) * 1000 / len(chunk)
             for index, image in enumerate(chunk):  # build_prediction reads only fields OnnxModel shares
@@ -188,6 +182,5 @@ __all__ = [
     "export_path",
     "file_sha256",
     "load_onnx",
-    "softmax",
     "unsupported_reason",
 ]
