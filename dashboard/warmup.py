@@ -37,6 +37,7 @@ HEAVY_MODULES = (
     "dashboard.lung_view",
     "dashboard.report_button",
     "dashboard.similar_view",
+    "xray_core.io.dicom",  # pydicom (~1 s): no longer imported with xray_core.io, so a first DICOM upload is warm
 )
 
 HOLD_S = 3.0  # the heavy part waits this long, or until the first page has been drawn (see release)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import card_metrics, charts, components
 from xray_core.config import CLASS_TITLES
-from xray_core.evaluation.model_card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
+from xray_core.evaluation.card_words import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
 from xray_core.evaluation.report_files import read_report
 from xray_core.inference import ood
 from xray_core.models.checkpoint import LoadedModel

@@ -90,3 +90,32 @@ def test_fit_age_probe_stores_512_weights_and_a_val_auc(capsys, checkpoint, tiny
     assert len(probe["weights"]) == len(probe["mean"]) == 512 and probe["classes"] == ["adult", "pediatric"]
     assert printed["n_features"] == 512 and printed["val_auc"] == probe["val_auc"]
     assert 0.0 <= probe["val_auc"] <= 1.0 and sum(probe["n_train"].values()) == 48
+
+
+def test_operating_point_by_age_needs_the_probe_then_writes_a_head(capsys, checkpoint, tiny_dataset, tmp_path, film):
+    out = tmp_path / "aged.pt"
+    args = ["operating-point", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset), "--out", str(out)]
+    assert main([*args, "--by-age"]) == 2 and "fit-age-probe" in capsys.readouterr().err
+    assert main(["fit-age-probe", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset)]) == 0
+    capsys.readouterr()
+    assert main([*args, "--by-age"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    point = load_checkpoint(out).meta.operating_point
+    assert point["age_offsets"] == printed["age_offsets"] and set(point["age_offsets"]) == {"adult", "pediatric"}
+    assert type(load_checkpoint(out).model.fc).__name__ == "AgeOffsetLinear"
+    result = _predict(capsys, out, film)
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_refitting_the_age_probe_drops_offsets_chosen_with_the_old_one(capsys, checkpoint, tiny_dataset):
+    assert main(["fit-age-probe", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset)]) == 0
+    point = {
+        "normal_logit_offset": 0.2,
+        "age_offsets": {"adult": 0.1, "pediatric": 0.4},
+        "uncertain": {"threshold": 0.5},
+    }
+    update_meta(checkpoint, operating_point=point)
+    capsys.readouterr()
+    assert main(["fit-age-probe", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset)]) == 0
+    assert "dropped" in capsys.readouterr().err
+    assert load_checkpoint(checkpoint).meta.operating_point == {"normal_logit_offset": 0.2}

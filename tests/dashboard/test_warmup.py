@@ -27,12 +27,14 @@ def _top_level_imports(path: Path) -> list[str]:
     return [ast.unparse(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
 
 
+@pytest.mark.parametrize("heavy", ["torch", "pydicom"])
 @pytest.mark.parametrize("script", ["dashboard/app.py", "dashboard/views/diagnose.py"])
-def test_first_page_imports_no_torch(script):
-    """The notice and the uploader must not wait for torch (4-6 s on 2 cores): dashboard.warmup imports it."""
-    code = "\n".join([*_top_level_imports(ROOT / script), "import sys", "print('torch' in sys.modules)"])
+def test_first_page_imports_no_torch(script, heavy):
+    """The notice and the uploader must not wait for torch (4-6 s on 2 cores) nor pydicom (about 1 s):
+    dashboard.warmup imports them."""
+    code = "\n".join([*_top_level_imports(ROOT / script), "import sys", f"print({heavy!r} in sys.modules)"])
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False", f"{script} imports torch before a film is picked"
+    assert result.stdout.strip() == "False", f"{script} imports {heavy} before a film is picked"
 
 
 @pytest.fixture

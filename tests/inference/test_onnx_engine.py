@@ -149,3 +149,31 @@ def test_onnx_cli_predict_never_imports_torch(checkpoint: Path, exported: tuple[
     expected = predict_batch(load_checkpoint(checkpoint), [XrayImage(np.asarray(Image.open(film)))])[0]
     probabilities = list(rows[0]["probabilities"].values())
     np.testing.assert_allclose(probabilities, list(expected.probabilities.values()), atol=1e-5)
+
+
+def test_per_age_group_offsets_survive_the_export(checkpoint: Path, exported: tuple[Path, dict], tmp_path) -> None:
+    """The age-blended normal offset lives in the network's head, so the exported graph carries it too."""
+    aged = tmp_path / "aged.pt"
+    aged.write_bytes(checkpoint.read_bytes())
+    rng = np.random.default_rng(0)
+    probe = {
+        "classes": ["adult", "pediatric"],
+        "mean": [0.0] * 512,
+        "scale": [1.0] * 512,
+        "bias": 0.0,
+        "weights": (rng.normal(size=512) * 0.1).tolist(),
+    }
+    update_meta(aged, age_probe=probe, operating_point={"age_offsets": {"adult": -1.0, "pediatric": 2.0}})
+    report = export_onnx(aged, _films(), tmp_path / "exports")
+    assert report["max_abs_difference"]["probabilities"] <= 1e-5
+    films = _films(seed=4)
+    plain = load_onnx(checkpoint, exported[0]).predict_batch(films)
+    moved = load_onnx(aged, tmp_path / "exports").predict_batch(films)
+    torch_moved = predict_batch(load_checkpoint(aged), films)
+    normal = list(plain[0].probabilities).index("normal")
+    shifts = []
+    for p, m, t in zip(plain, moved, torch_moved, strict=True):
+        np.testing.assert_allclose(m.logits, t.logits, atol=1e-4)
+        np.testing.assert_allclose(np.delete(m.logits, normal), np.delete(p.logits, normal), atol=1e-4)
+        shifts.append(m.logits[normal] - p.logits[normal])
+    assert all(-1.0 - 1e-4 <= s <= 2.0 + 1e-4 for s in shifts) and np.ptp(shifts) > 1e-3  # blended per film

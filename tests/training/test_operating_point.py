@@ -8,7 +8,14 @@ import torch
 
 from xray_core.config import LABELS
 from xray_core.models.networks import build_model
-from xray_core.training.operating_point import LogitSet, apply, calibrate, choose_normal_offset
+from xray_core.training.operating_point import (
+    LogitSet,
+    apply,
+    apply_by_age,
+    calibrate,
+    choose_age_offsets,
+    choose_normal_offset,
+)
 
 N, B = LABELS.index("normal"), LABELS.index("bacterial")
 
@@ -42,3 +49,51 @@ def test_offset_is_folded_into_the_final_bias_and_calibration_follows():
     torch.testing.assert_close(after[1:], before[1:])
     temperature, report = calibrate(sets)
     assert temperature > 0 and report["external_after"]["ece"] <= report["external_before"]["ece"] + 1e-9
+
+
+def _two_ages(n: int = 30) -> dict[str, LogitSet]:
+    """Pediatric normals need the normal logit raised by > 1, adult pneumonias break when it is raised by > 0.5."""
+    P = LABELS.index("pneumonia")  # partial label: bacterial or viral
+    logits = np.zeros((3 * n, 4))
+    logits[:n, B] = 1.0  # pediatric normals, called bacterial unless offset > 1
+    logits[n : 2 * n, B] = 3.0  # pediatric bacterial, safe below +3
+    logits[2 * n :, B] = 0.5  # adult pneumonias, called normal once offset > 0.5
+    labels = np.array([N] * n + [B] * n + [P] * n)
+    groups = ["pediatric"] * (2 * n) + ["adult"] * n
+    pediatric = np.array([0.99] * (2 * n) + [0.01] * n)
+    return {"val": LogitSet(logits, labels, groups, pediatric)}
+
+
+def test_one_offset_cannot_serve_both_age_groups_but_two_can():
+    sets = _two_ages()
+    _, single = choose_normal_offset(sets)
+    assert single["worst_after"]["recall"] == 0.0
+    (adult, pediatric), record = choose_age_offsets(sets)
+    assert record["worst_after"]["recall"] == 1.0 and record["age_offsets"] == {"adult": adult, "pediatric": pediatric}
+    assert adult < 0.5 and 1.0 < pediatric < 3.0
+
+
+def test_age_offsets_need_the_probe_output():
+    with pytest.raises(ValueError, match="P\\(pediatric\\)"):
+        choose_age_offsets({"val": _set(1.0)})
+
+
+def test_apply_by_age_attaches_the_head_that_gives_the_chosen_logits():
+    model = build_model("resnet18", in_channels=1).eval()
+    probe = {
+        "classes": ["adult", "pediatric"],
+        "mean": [0.0] * 512,
+        "scale": [1.0] * 512,
+        "weights": [0.0] * 512,
+        "bias": 0.0,
+    }  # P(pediatric) = 0.5 for every film
+    sets = _two_ages()
+    sets = {"val": sets["val"]._replace(pediatric=np.full(len(sets["val"].labels), 0.5))}
+    shifted, record = apply_by_age(model, sets, probe)
+    features = torch.randn(3, 512)
+    with torch.no_grad():
+        plain = torch.nn.functional.linear(features, model.fc.weight, model.fc.bias)
+        moved = model.fc(features)
+    expected = 0.5 * (record["age_offsets"]["adult"] + record["age_offsets"]["pediatric"])
+    torch.testing.assert_close(moved[:, N] - plain[:, N], torch.full((3,), expected), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(shifted["val"].logits[:, N], sets["val"].logits[:, N] + expected)

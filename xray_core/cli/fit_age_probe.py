@@ -45,7 +45,18 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    sha = update_meta(loaded.path, age_probe=record)
+    updates = {"age_probe": record}
+    operating = dict(loaded.meta.operating_point or {})
+    if operating.pop("age_offsets", None) is not None:
+        # The offsets were chosen for the old probe's P(pediatric): stale now, and so is the threshold fitted on them.
+        operating.pop("uncertain", None)
+        updates["operating_point"] = operating
+        print(
+            "note: the per-age-group offsets and the 'uncertain' threshold were dropped (fitted with the old probe); "
+            "rerun 'operating-point --by-age' and 'fit-uncertain'",
+            file=sys.stderr,
+        )
+    sha = update_meta(loaded.path, **updates)
     shown = {k: v for k, v in record.items() if k not in ("mean", "scale", "weights")}
     print(json.dumps({**shown, "n_features": len(record["weights"]), "sha256": sha}, indent=2))
     return 0

@@ -23,6 +23,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", default=None, help=f"starting checkpoint (default: {default_checkpoint()})")
     parser.add_argument("--out", required=True, help="where to write the new checkpoint")
     parser.add_argument("--data", default=None, help=f"dataset root with external/ (default: {default_data_dir()})")
+    parser.add_argument(
+        "--by-age",
+        action="store_true",
+        help="one normal offset per age group, blended by the checkpoint's age probe (run fit-age-probe first)",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -30,6 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from xray_core.data.dataset import load_dataset
     from xray_core.evaluation.shortcuts import features_and_logits
+    from xray_core.models.age_offsets import detach_age_offsets, pediatric_probability
     from xray_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from xray_core.training import operating_point
     from xray_core.training.operating_point import LogitSet
@@ -40,20 +46,31 @@ def run(args: argparse.Namespace) -> int:
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.by_age and not loaded.meta.age_probe:
+        print(
+            "error: --by-age needs the checkpoint's age probe; run 'python -m xray_core fit-age-probe' first",
+            file=sys.stderr,
+        )
+        return 2
+    detach_age_offsets(loaded.model)  # offsets are chosen afresh, on the plain head's logits
     table = load_dataset(data)
     tables = {"val": table[table["split"] == "val"]}
     if (data / "external").exists():
         tables["external"] = load_dataset(data / "external")
-    sets = {
-        name: LogitSet(
-            features_and_logits(loaded, part)[1],
-            part["label"].map(LABELS.index).to_numpy(),
-            part["age_group"].fillna("").astype(str).tolist(),
-        )
-        for name, part in tables.items()
-    }
-    sets, record = operating_point.apply(loaded.model, sets)
-    previous = (loaded.meta.operating_point or {}).get("normal_logit_offset", 0.0)
+    sets = {}
+    for name, part in tables.items():
+        features, logits = features_and_logits(loaded, part)
+        pediatric = pediatric_probability(loaded.meta.age_probe, features) if args.by_age else None
+        labels = part["label"].map(LABELS.index).to_numpy()
+        sets[name] = LogitSet(logits, labels, part["age_group"].fillna("").astype(str).tolist(), pediatric)
+    previous = (loaded.meta.operating_point or {}).get("normal_logit_offset_total")
+    if previous is None:
+        previous = (loaded.meta.operating_point or {}).get("normal_logit_offset", 0.0)
+    if args.by_age:
+        sets, record = operating_point.apply_by_age(loaded.model, sets, loaded.meta.age_probe)
+        record["normal_logit_offset"] = 0.0  # nothing more folded into the bias: the head carries the offsets
+    else:
+        sets, record = operating_point.apply(loaded.model, sets)
     record["normal_logit_offset_total"] = previous + record["normal_logit_offset"]
     temperature, calibration = operating_point.calibrate(sets)
     meta = loaded.meta.replace(temperature=temperature, calibration=calibration, operating_point=record)
@@ -62,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         json.dumps(
             {
                 "normal_logit_offset": record["normal_logit_offset"],
+                "age_offsets": record.get("age_offsets"),
                 "worst_before": record["worst_before"],
                 "worst_after": record["worst_after"],
                 "temperature": temperature,

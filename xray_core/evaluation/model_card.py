@@ -6,36 +6,8 @@ from typing import Any
 
 from xray_core.config import CLASS_TITLES, LABELS
 from xray_core.evaluation import risk_coverage
+from xray_core.evaluation.card_words import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
 from xray_core.models.meta import CheckpointMeta
-
-INTENDED_USE = (
-    "Decision support for exploring frontal (PA/AP) chest radiographs: it shows how strongly the image resembles "
-    "normal, bacterial pneumonia, viral pneumonia or COVID-19 films of its training corpus, with class-activation "
-    "heatmaps (LayerCAM on layer3 by default) and the lung outline. "
-    "It is **not a diagnosis** and not a medical device; a qualified clinician interprets every image."
-)
-OUT_OF_SCOPE = [
-    "Diagnosis, triage or treatment decisions without a clinician.",
-    "Lateral views, CT, non-chest images, photographs of films or screens (the OOD check refuses many, not all).",
-    "Telling bacterial from viral pneumonia in adults: nearly all typed training pneumonias are pediatric (ages "
-    "1-5); adult pneumonias in training are NIH films of unknown type (a partial label).",
-    "Any population, scanner or hospital unlike the public sources listed below.",
-]
-LIMITATIONS = [
-    "**Age/source confounding.** Bacterial and viral pneumonia images are almost all pediatric (Kermany, ages 1-5) "
-    "while COVID-19 images are adult and come from a few repositories. COVID-vs-rest and pneumonia-vs-normal "
-    "figures are therefore optimistic: the model may separate classes by age, hospital or processing rather than "
-    "disease (DeGrave et al., Nature Machine Intelligence 2021). See the shortcut check and per-source tables.",
-    "**Copies of copies.** Most images exist only as 224 x 224 squashed JPEG copies; every image is squash-resized "
-    "the same way so that size and aspect ratio cannot act as cues, but compression and processing differences "
-    "between sources remain.",
-    "**No patient ids** for the RSNA normals and the COVID-19 Radiography Database images, so two films of one "
-    "patient may sit in different splits there; confidence intervals treat each such image as its own patient.",
-    "**Low resolution** training input (see preprocessing) limits what subtle findings the model can use.",
-    "**NIH labels are NLP-mined and noisy**; adult pneumonia vs normal figures on NIH films inherit that noise.",
-    "Labels come from the source repositories (file names, metadata), not from a re-read by radiologists.",
-]
-
 
 SIDE_BY_SIDE = (
     ("macro one-vs-rest AUC (classes present)", ("metrics", "macro_auc"), "macro_auc"),
@@ -228,8 +200,9 @@ def model_section(report: dict[str, Any], meta: CheckpointMeta) -> list[str]:
         "",
         f"- Version `{model['version']}`; {model['arch']} (torchvision), {len(meta.class_names)} output classes: "
         f"{', '.join(meta.class_names)}; SHA-256 of weights and metadata `{model['sha256']}`",
-        f"- Input: {prep.in_channels} channel, {prep.image_size} x {prep.image_size} px, the whole film "
+        f"- Input: {prep.in_channels} channel, {prep.image_size} x {prep.image_size} px, {_region(prep)} "
         f"squash-resized ({prep.interpolation}), normalised (x - {prep.mean}) / {prep.std}",
+        f"- Operating point: {_operating_point(meta.operating_point)}",
         f"- Trained from scratch in this project: epoch {training.get('best_epoch', '?')} of "
         f"{training.get('epochs_run', '?')} kept by the selection score, "
         f"{_fmt(training.get('wall_time_seconds'), 0)} s wall time",
@@ -237,6 +210,32 @@ def model_section(report: dict[str, Any], meta: CheckpointMeta) -> list[str]:
         f"({calibration.get('rule', 'minimum NLL')}); refusal statistics fitted on train, thresholds on val",
         "",
     ]
+
+
+def _region(prep: Any) -> str:
+    if prep.crop == "lungs":
+        return (
+            f"the lungs' bounding box from the lung segmenter `{prep.crop_segmenter[:12]}` "
+            f"(margin {prep.crop_margin:.0%} per side)"
+        )
+    return "the whole film"
+
+
+def _operating_point(point: dict[str, Any] | None) -> str:
+    """The normal-logit offsets in words: single, or per age group through the age probe."""
+    point = point or {}
+    total = point.get("normal_logit_offset_total", point.get("normal_logit_offset", 0.0))
+    text = f"normal logit {total:+.2f} (folded into the final bias)"
+    if ages := point.get("age_offsets"):
+        text += (
+            f", then {ages['adult']:+.2f} on films the age probe calls adult and {ages['pediatric']:+.2f} on films "
+            "it calls pediatric (blended by its probability)"
+        )
+    worst = point.get("worst_after") or {}
+    if worst:
+        text += f"; chosen on {point.get('fitted_on', 'val')} to maximise the worst cell recall ({worst['cell']}: "
+        text += f"{_fmt(worst['recall'])})"
+    return text
 
 
 def data_section(meta: CheckpointMeta) -> list[str]:

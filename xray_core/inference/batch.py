@@ -6,6 +6,7 @@ file is handled the same way everywhere: it comes back as a row with its error, 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,20 +41,49 @@ def predict_sources(
     :class:`XrayImage` or the :class:`XrayInputError` a decoding worker already got (``inference.folder``);
     an :class:`~xray_core.inference.onnx_engine.OnnxModel` scores with ONNX Runtime instead of torch.
     """
-    pending: list[tuple[str, XrayImage | None, str]] = []
     done = 0
+    for pending, predictions in _scored(loaded, _batches(items, batch_size), batch_size):
+        scored = iter(predictions)
+        for name, image, error in pending:
+            yield Scored(name, next(scored), image) if image is not None else Scored(name, error=error)
+        done += len(pending)
+        if progress is not None:
+            progress(done)
+
+
+Pending = list[tuple[str, XrayImage | None, str]]  # (name, image read or None, why not)
+
+
+def _batches(items: Iterable[tuple[str, Source | XrayImage | XrayInputError]], batch_size: int) -> Iterator[Pending]:
+    pending: Pending = []
     for name, source in items:
         pending.append(_read(name, source))
         if len(pending) >= batch_size:
-            yield from _flush(loaded, pending, batch_size)
-            done += len(pending)
+            yield pending
             pending = []
-            if progress is not None:
-                progress(done)
     if pending:
-        yield from _flush(loaded, pending, batch_size)
-        if progress is not None:
-            progress(done + len(pending))
+        yield pending
+
+
+def _scored(
+    loaded: LoadedModel | OnnxModel, batches: Iterator[Pending], batch_size: int
+) -> Iterator[tuple[Pending, list[Prediction]]]:
+    """Each batch with the predictions for its images; an OnnxModel overlaps the network with the rest
+    (:meth:`~xray_core.inference.onnx_engine.OnnxModel.predict_stream`), torch scores one batch at a time."""
+    stream = getattr(loaded, "predict_stream", None)
+    if stream is None:
+        for pending in batches:
+            yield pending, predict_batch(loaded, [image for _, image, _ in pending if image is not None], batch_size)
+        return
+    queued: deque[Pending] = deque()
+
+    def images() -> Iterator[list[XrayImage]]:
+        for pending in batches:
+            queued.append(pending)
+            yield [image for _, image, _ in pending if image is not None]
+
+    for predictions in stream(images()):
+        yield queued.popleft(), predictions
 
 
 def _read(name: str, source: Source | XrayImage | XrayInputError) -> tuple[str, XrayImage | None, str]:
@@ -65,17 +95,6 @@ def _read(name: str, source: Source | XrayImage | XrayInputError) -> tuple[str, 
         return name, read_image(source, name=name), ""
     except XrayInputError as error:
         return name, None, str(error)
-
-
-def _flush(
-    loaded: LoadedModel | OnnxModel, pending: list[tuple[str, XrayImage | None, str]], batch_size: int
-) -> Iterator[Scored]:
-    images = [image for _, image, _ in pending if image is not None]
-    engine = getattr(loaded, "predict_batch", None)  # an OnnxModel scores itself; a LoadedModel goes through torch
-    scored = engine(images, batch_size) if engine else predict_batch(loaded, images, batch_size=batch_size)
-    predictions = iter(scored)
-    for name, image, error in pending:
-        yield Scored(name, next(predictions), image) if image is not None else Scored(name, error=error)
 
 
 __all__ = ["Scored", "predict_sources"]

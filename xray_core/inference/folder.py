@@ -1,13 +1,14 @@
 """Folder-scale scoring: a tree of films in, one Parquet table out, resumable and shardable (issue 14).
 
 Files are listed once (sorted relative paths), sharded by rank (``RANK``/``WORLD_SIZE`` from ``torchrun``) and
-decoded by DataLoader workers; every decoded film goes through the one read-and-predict loop
+decoded ahead in worker processes (:mod:`xray_core.io.prefetch`: no torch import, which a DataLoader cost the
+ONNX engine; issue 14); every decoded film goes through the one read-and-predict loop
 (:func:`~xray_core.inference.batch.predict_sources`). Rows are written in chunks of ``chunk`` to part files
 beside the output (``<out>.parts/``), each written atomically, so a kill loses at most the chunk in flight and a
 rerun skips every file already in a part or in the output. At the end rank 0 merges the parts into ``out`` (one
 row per file, sorted) and removes them. A film that cannot be read is a row with its ``error``; a refused film is
 a row with ``refused`` true and its decisions: nothing aborts the run. Memory stays bounded: a batch in flight,
-the DataLoader's prefetch and one chunk of rows.
+the decoding workers' bounded prefetch and one chunk of rows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from xray_core.inference.batch import Scored, predict_sources
-from xray_core.io import XrayImage, XrayInputError, read_image
+from xray_core.io import XrayImage, XrayInputError
+from xray_core.io.prefetch import read_ahead
 from xray_core.io.source import is_supported_name
 
 CHUNK = 256  # rows per part file: the most a kill can lose
@@ -110,39 +112,9 @@ def score_folder(
 
 
 def decoded(root: str | Path, files: Sequence[str], workers: int) -> Iterator[tuple[str, XrayImage | XrayInputError]]:
-    """``(relative path, image or the error reading it)`` in order; ``workers`` > 0 decodes in DataLoader workers
-    (prefetch bounded), 0 decodes here without importing torch."""
-    films = _Films(str(root), list(files))
-    if workers <= 0 or len(files) < 2:
-        yield from (films[index] for index in range(len(films)))
-        return
-    from torch.utils.data import DataLoader
-
-    loader = DataLoader(films, batch_size=None, num_workers=min(workers, len(files)), collate_fn=_same)
-    yield from loader
-
-
-class _Films:
-    """A map-style dataset of films under ``root``; an item never raises (its error is the value instead)."""
-
-    def __init__(self, root: str, files: list[str]) -> None:
-        self.root, self.files = root, files
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[str, XrayImage | XrayInputError]:
-        name = self.files[index]
-        try:
-            return name, read_image(os.path.join(self.root, name), name=name)
-        except XrayInputError as error:
-            return name, error
-        except Exception as error:  # a decoder bug on one file must not end a run over millions
-            return name, XrayInputError(f"{name}: could not be decoded ({type(error).__name__}: {error})")
-
-
-def _same(item: Any) -> Any:
-    return item
+    """``(relative path, image or the error reading it)`` in order; ``workers`` > 0 decodes in that many worker
+    processes (:func:`~xray_core.io.prefetch.read_ahead`, bounded prefetch, no torch import), 0 decodes here."""
+    return read_ahead(root, list(files), workers)
 
 
 def _write_part(out: str | Path, stem: str, rows: list[dict[str, Any]]) -> None:

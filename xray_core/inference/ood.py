@@ -52,7 +52,7 @@ def score(stats: dict[str, Any] | None, features: np.ndarray) -> np.ndarray | No
     distances = []
     for mean in means:
         delta = features - mean
-        distances.append(np.einsum("nd,de,ne->n", delta, precision, delta))
+        distances.append(np.sum((delta @ precision) * delta, axis=1))  # einsum without optimize: ~30x slower
     return np.sqrt(np.maximum(np.min(np.stack(distances), axis=0), 0.0))
 
 

@@ -7,6 +7,9 @@ declares must match Rows x Columns: a small header over a huge codestream would 
 
 Values: stored pixels -> Modality LUT -> VOI LUT or window (when present) -> min/max to [0, 1]; MONOCHROME1 is
 inverted so that 0 = black = air, as in MONOCHROME2. Colour, multi-frame and pixel-less DICOMs are refused.
+
+Importing this module imports pydicom (about a second on 2 cores): :mod:`~xray_core.io.reader` imports it only when
+the bytes are DICOM, so PNG/JPEG/TIFF reading, ``predict`` and folder scoring of rasters never pay for it (issue 14).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.encaps import generate_frames
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, get_decoder
 from pydicom.uid import (
@@ -34,6 +38,8 @@ from pydicom.uid import (
 from xray_core.io.image import XrayImage, XrayInputError, check_size, scale_by_range
 from xray_core.io.source import DECODER_ERRORS, decoding
 
+#: What a DICOM read may raise on bad data: the generic decoder errors plus pydicom's own.
+DICOM_ERRORS = (*DECODER_ERRORS, InvalidDicomError, BytesLengthException)
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _DECODABLE = "uncompressed, RLE, JPEG (baseline, extended, lossless), JPEG-LS, JPEG 2000 or HTJ2K"
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}  # 0xF7: JPEG-LS
@@ -59,7 +65,7 @@ _DICOM_FIELDS = {
 
 def read_dicom(data: bytes, label: str, max_pixels: int, force: bool) -> XrayImage:
     """Decode DICOM bytes (``force``: no preamble, trusted because of a DICOM file extension)."""
-    with decoding(label, "the DICOM data"):
+    with decoding(label, "the DICOM data", DICOM_ERRORS):
         ds = pydicom.dcmread(io.BytesIO(data), force=force)
         photometric = _check_dicom(ds, label, max_pixels)
         stored = _dicom_pixels(ds, label)
@@ -74,12 +80,14 @@ def read_dicom(data: bytes, label: str, max_pixels: int, force: bool) -> XrayIma
     return XrayImage(pixels, meta)
 
 
-def dicom_header(stream: BinaryIO, force: bool) -> dict[str, Any]:
-    """Width, height, format, bit_depth and mode without reading the pixel data (call inside ``decoding``)."""
-    ds = pydicom.dcmread(stream, stop_before_pixels=True, force=force)
-    bits = ds.get("BitsStored") or ds.get("BitsAllocated") or 0
-    mode = str(ds.get("PhotometricInterpretation", ""))
-    return {"width": int(ds.Columns), "height": int(ds.Rows), "format": "DICOM", "bit_depth": int(bits), "mode": mode}
+def dicom_header(stream: BinaryIO, force: bool, label: str = "<stream>") -> dict[str, Any]:
+    """Width, height, format, bit_depth and mode without reading the pixel data."""
+    with decoding(label, "the header", DICOM_ERRORS):
+        ds = pydicom.dcmread(stream, stop_before_pixels=True, force=force)
+        bits = ds.get("BitsStored") or ds.get("BitsAllocated") or 0
+        mode = str(ds.get("PhotometricInterpretation", ""))
+        size = {"width": int(ds.Columns), "height": int(ds.Rows)}
+        return {**size, "format": "DICOM", "bit_depth": int(bits), "mode": mode}
 
 
 def _check_dicom(ds: pydicom.Dataset, label: str, max_pixels: int) -> str:
@@ -121,7 +129,7 @@ def _dicom_pixels(ds: pydicom.Dataset, label: str) -> np.ndarray:
     _check_codestream(ds, syntax, label)
     try:
         return ds.pixel_array
-    except DECODER_ERRORS as exc:
+    except DICOM_ERRORS as exc:
         reason = " ".join(str(exc).split())  # pydicom lists each plugin's failure on its own line
         raise XrayInputError(
             f"{label}: cannot decode compressed DICOM pixel data ({syntax.name}: {reason}); it is "
@@ -156,7 +164,7 @@ def _check_codestream(ds: pydicom.Dataset, syntax: UID, label: str) -> None:
         return
     try:
         frame = next(generate_frames(ds.PixelData, number_of_frames=1))
-    except (StopIteration, *DECODER_ERRORS):
+    except (StopIteration, *DICOM_ERRORS):
         return  # unreadable encapsulation: the decoder reports it with its own words
     size = _codestream_size(bytes(frame[:65536]), j2k)
     rows, columns = int(ds.Rows), int(ds.Columns)

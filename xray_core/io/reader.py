@@ -8,7 +8,8 @@ own min/max (a constant image becomes all zeros). Every failure raises :class:`X
 This module only dispatches: :mod:`~xray_core.io.raster` reads PNG/JPEG/TIFF, :mod:`~xray_core.io.dicom`
 DICOM (compressed too), :mod:`~xray_core.io.image` holds :class:`XrayImage` and the limits, and
 :mod:`~xray_core.io.source` turns paths, bytes and uploads into bytes. The names below stay importable from
-here for existing callers.
+here for existing callers. :mod:`~xray_core.io.dicom` (and with it pydicom, about a second to import) loads only
+when the content is DICOM: PNG/JPEG/TIFF never pay for it (issue 14).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import os
 from typing import Any, BinaryIO
 
 from xray_core.config import DEFAULT_MAX_PIXELS
-from xray_core.io.dicom import dicom_header, read_dicom
 from xray_core.io.image import MIN_SIDE, XrayImage, XrayInputError
 from xray_core.io.raster import raster_header, read_raster
 from xray_core.io.source import (
@@ -43,6 +43,8 @@ def read_image(source: Source, *, name: str | None = None, max_pixels: int = DEF
     kind = sniff(data[:132], label)
     if kind == "raster":
         return read_raster(data, label, max_pixels)
+    from xray_core.io.dicom import read_dicom
+
     return read_dicom(data, label, max_pixels, force=kind == "dicom-forced")
 
 
@@ -66,7 +68,9 @@ def _header(stream: BinaryIO, label: str) -> dict[str, Any]:
         stream.seek(0)
         if kind == "raster":
             return raster_header(stream, label)
-        return dicom_header(stream, force=kind == "dicom-forced")
+    from xray_core.io.dicom import dicom_header
+
+    return dicom_header(stream, force=kind == "dicom-forced", label=label)
 
 
 __all__ = [

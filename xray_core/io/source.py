@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image
-from pydicom.errors import BytesLengthException, InvalidDicomError
 
 from xray_core.io.image import XrayInputError
 
@@ -23,8 +22,10 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff
 EXPECTED = "expected PNG, JPEG, TIFF or DICOM"
 _DICOM_EXTENSIONS = (".dcm", ".dicom")
 _RASTER_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-#: Everything a decoder (Pillow, pydicom and its pixel-data plugins) is known to raise on bad data.
-DECODER_ERRORS = (
+#: Everything a decoder (Pillow, pydicom and its pixel-data plugins) is known to raise on bad data. pydicom's own
+#: exception classes are added by :mod:`~xray_core.io.dicom` (``DICOM_ERRORS``): importing pydicom costs about a
+#: second, and a PNG or JPEG never needs it (issue 14).
+DECODER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
     SyntaxError,
@@ -38,8 +39,6 @@ DECODER_ERRORS = (
     NotImplementedError,
     RuntimeError,
     zlib.error,
-    InvalidDicomError,
-    BytesLengthException,
     Warning,  # decoder warnings, when a caller turns warnings into errors
 )
 
@@ -105,8 +104,8 @@ def sniff(head: bytes, label: str) -> str:
 
 
 @contextmanager
-def decoding(label: str, what: str) -> Iterator[None]:
-    """Turn any decoder failure into one XrayInputError naming the input."""
+def decoding(label: str, what: str, errors: tuple[type[BaseException], ...] = DECODER_ERRORS) -> Iterator[None]:
+    """Turn any decoder failure (``errors``: the classes to catch) into one XrayInputError naming the input."""
     try:
         yield
     except XrayInputError:
@@ -115,7 +114,7 @@ def decoding(label: str, what: str) -> Iterator[None]:
         raise XrayInputError(
             f"{label}: the image is too large to decode safely ({exc}); expected a smaller image"
         ) from exc
-    except DECODER_ERRORS as exc:
+    except errors as exc:
         reason = "unrecognised image data" if isinstance(exc, Image.UnidentifiedImageError) else str(exc)
         raise XrayInputError(
             f"{label}: cannot read {what}, it is corrupt, truncated or of an unsupported kind "

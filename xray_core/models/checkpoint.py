@@ -27,6 +27,7 @@ import torchvision
 from torch import nn
 
 from xray_core.config import Preprocessing
+from xray_core.models.age_offsets import age_offsets_of, attach_age_offsets
 from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
 
@@ -175,6 +176,11 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         raise CheckpointError(
             f"{Path(path).name}: weights do not fit architecture {meta.arch}: {str(error)[:200]}"
         ) from error
+    offsets = age_offsets_of(meta.operating_point)
+    if offsets is not None:
+        if not meta.age_probe:
+            raise CheckpointError(f"{Path(path).name}: per-age-group offsets without the age probe they need")
+        attach_age_offsets(model, meta.age_probe, offsets, meta.class_names.index("normal"))
     model.eval()
     return LoadedModel(model=model, meta=meta, sha256=payload["sha256"], path=str(path))
 
