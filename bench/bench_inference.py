@@ -10,6 +10,10 @@
    decisions): torch ``predict_image`` and the ONNX engine. Goal: ONNX p50 >= 2 x faster than naive, with
    probabilities within 1e-5 of the naive ones.
 
+A lung-cropped checkpoint (``crop="lungs"``) is benched the same way: both naive baselines crop the film to the box
+of the project's torch lung segmenter (``crop.crop_box`` / ``crop.model_input``) before resizing; the ONNX engine
+uses the segmenter's ONNX export, which ``export-onnx`` writes beside the classifier's.
+
 Prints the load average and the goals; writes ``bench/out/bench_inference.json``.
 """
 
@@ -43,6 +47,13 @@ model = torchvision.models.resnet18(num_classes=len(meta["class_names"]))
 model.conv1 = torch.nn.Conv2d(prep["in_channels"], 64, 7, 2, 3, bias=False)
 model.load_state_dict(payload["state_dict"])
 model.eval()
+image = Image.open(sys.argv[2])
+if prep.get("crop", "none") != "none":  # lung-cropped checkpoint: the box of the project's torch segmenter
+    from xray_core.config import Preprocessing
+    from xray_core.inference.crop import crop_box
+    from xray_core.io.reader import read_image
+    top, bottom, left, right = crop_box(Preprocessing.from_dict(prep), read_image(sys.argv[2]))
+    image = image.crop((left, top, right, bottom))
 transform = torchvision.transforms.Compose([
     torchvision.transforms.Grayscale(),
     torchvision.transforms.Resize((prep["image_size"], prep["image_size"])),
@@ -50,7 +61,7 @@ transform = torchvision.transforms.Compose([
     torchvision.transforms.Normalize([prep["mean"]], [prep["std"]]),
 ])
 with torch.no_grad():
-    logits = model(transform(Image.open(sys.argv[2]))[None])
+    logits = model(transform(image)[None])
 probabilities = torch.softmax(logits / meta["temperature"], dim=1)[0]
 print(json.dumps(dict(zip(meta["class_names"], probabilities.tolist()))))
 """
@@ -107,18 +118,19 @@ def whole_process(checkpoint: str, film: Path, runs: int) -> dict:
 def single_image(checkpoint: str, film: Path, runs: int) -> dict:
     import torch
 
+    from xray_core.inference.crop import model_input
+    from xray_core.inference.lungs import forget_masks
     from xray_core.inference.onnx_engine import load_onnx
     from xray_core.inference.predict import predict_image
     from xray_core.io.reader import read_image
     from xray_core.models.checkpoint import load_checkpoint
-    from xray_core.models.preprocessing import to_tensor
 
     loaded, engine, image = load_checkpoint(checkpoint), load_onnx(checkpoint), read_image(film)
     prep, temperature = loaded.preprocessing, loaded.temperature
 
-    def naive() -> np.ndarray:
+    def naive() -> np.ndarray:  # to_tensor of the film, or of its lung box (torch segmenter) when prep crops
         with torch.no_grad():
-            logits = loaded.model(to_tensor(image.pixels, prep)[None])
+            logits = loaded.model(model_input(prep, image)[0])
         return torch.softmax(logits.double() / temperature, dim=1).float()[0].numpy()
 
     calls = {
@@ -132,6 +144,7 @@ def single_image(checkpoint: str, film: Path, runs: int) -> dict:
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(runs):
         for name, call in calls.items():
+            forget_masks()  # every call segments afresh, as for a new film (a lung-cropping checkpoint)
             began = time.perf_counter()
             call()
             times[name].append((time.perf_counter() - began) * 1000)

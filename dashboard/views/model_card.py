@@ -9,7 +9,13 @@ import streamlit as st
 
 from dashboard import card_metrics, charts, components
 from xray_core.config import CLASS_TITLES
-from xray_core.evaluation.card_words import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
+from xray_core.evaluation.card_words import (
+    INTENDED_USE,
+    LIMITATIONS,
+    OUT_OF_SCOPE,
+    operating_point_words,
+    region_words,
+)
 from xray_core.evaluation.report_files import read_report
 from xray_core.inference import ood
 from xray_core.models.checkpoint import LoadedModel
@@ -60,8 +66,9 @@ def _model(loaded: LoadedModel) -> None:
         "Parameters": f"{info['n_parameters']:,}",
         "Classes": ", ".join(CLASS_TITLES.get(c, c) for c in info["class_names"]),
         "Input": f"{prep.get('in_channels')} channel, {prep.get('image_size')} x {prep.get('image_size')} px, "
-        f"whole film squash-resized ({prep.get('interpolation')}), "
+        f"{region_words(loaded.preprocessing)} squash-resized ({prep.get('interpolation')}), "
         f"(x - {prep.get('mean')}) / {prep.get('std')}",
+        "Operating point": operating_point_words(loaded.meta.operating_point),
         "Temperature (calibration)": _fmt(info["temperature"]),
         "OOD refusal threshold": _fmt(info["ood_threshold"], 2),
         "Uncertain — refer below": _refer_text(loaded),

@@ -1,5 +1,6 @@
 """``predict``'s engines and folder mode: the JSON contract is the same on both engines, stale or unsupported
-exports fall back to torch with a note, ``export-onnx`` writes what ``--engine onnx`` reads."""
+exports fall back to torch with a note, ``export-onnx`` writes what ``--engine onnx`` reads (lung-cropped
+checkpoints included: their segmenter is exported beside them)."""
 
 from __future__ import annotations
 
@@ -74,13 +75,30 @@ def test_stale_export_falls_back_to_torch_with_a_note(tiny_checkpoint, films, on
     assert code == 2 and "earlier model.pt" in err
 
 
-def test_export_says_lung_crops_stay_on_torch(films, onnx_dir, tmp_path, capsys) -> None:
+def test_a_lung_cropped_checkpoint_exports_with_its_segmenter(films, onnx_dir, tmp_path, monkeypatch, capsys) -> None:
+    import torch
+
+    from xray_core.models.unet import SegmenterMeta, UNet, read_segmenter, save_segmenter
+
+    torch.manual_seed(0)
+    segmenter = tmp_path / "lungs.pt"
+    save_segmenter(segmenter, UNet(1, (4, 8)), SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8)))
+    monkeypatch.setenv("XRAY_SEGMENTER", str(segmenter))
     checkpoint = tmp_path / "cropped.pt"
-    prep = Preprocessing(image_size=32, crop="lungs")
+    prep = Preprocessing(image_size=32, crop="lungs", crop_segmenter=read_segmenter(segmenter).sha256)
     save_checkpoint(checkpoint, build_model("resnet18"), {"arch": "resnet18", "preprocessing": prep.to_dict()})
-    assert main(["export-onnx", "--checkpoint", str(checkpoint), "--films", str(films), "--count", "1"]) == 2
-    assert "does not support crop='lungs'" in capsys.readouterr().err
-    assert not onnx_dir.exists() or not list(onnx_dir.iterdir())
+    assert main(["export-onnx", "--checkpoint", str(checkpoint), "--films", str(films), "--count", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    segmenter_report = report["segmenter"]
+    assert Path(segmenter_report["path"]).parent == onnx_dir and segmenter_report["max_abs_difference"]["same_boxes"]
+    files = sorted(str(p) for p in films.glob("*.png"))
+    code, torch_rows, _ = _predict(capsys, "--checkpoint", str(checkpoint), "--engine", "torch", *files)
+    assert code == 0
+    code, onnx_rows, _ = _predict(capsys, "--checkpoint", str(checkpoint), "--engine", "onnx", *files)
+    assert code == 0 and len(onnx_rows) == len(torch_rows) == 3
+    for want, got in zip(torch_rows, onnx_rows, strict=True):
+        np.testing.assert_allclose(list(got["probabilities"].values()), list(want["probabilities"].values()), atol=1e-5)
+        assert [d["code"] for d in got["decisions"]] == [d["code"] for d in want["decisions"]]
 
 
 def test_folder_mode_writes_a_table(tiny_checkpoint, films, tmp_path, capsys) -> None:

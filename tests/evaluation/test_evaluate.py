@@ -114,6 +114,17 @@ def test_cli_writes_metrics_and_card(tiny_checkpoint, tiny_dataset, tmp_path, ca
     assert list(report["splits"]) == ["val"]  # no external/ folder beside the tiny dataset: skipped
     assert "python -m xray_core evaluate" in report["command"] and report["command"] in out_card.read_text()
 
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Added after scoring\n\nA new note.\n")
+    again = ["evaluate", "--checkpoint", str(tiny_checkpoint), "--card", str(out_card), "--notes", str(notes)]
+    assert main([*again, "--rerender", str(out_json)]) == 0
+    card = out_card.read_text()
+    assert "A new note." in card and report["command"] in card and "--rerender" not in card
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**report, "model": {**report["model"], "sha256": "0" * 64}}))
+    capsys.readouterr()
+    assert main([*again, "--rerender", str(other)]) == 2 and "evaluate again" in capsys.readouterr().err
+
 
 def test_bootstrap_resamples_patients_not_images():
     y_true = np.array([0, 0, 1, 1])

@@ -89,6 +89,21 @@ def test_segment_batch_matches_one_film_at_a_time(untrained):
     assert lungs.segment_batch(segmenter, []) == []
 
 
+def test_segment_remembers_recent_films_by_content(untrained, monkeypatch):
+    segmenter = load_segmenter(untrained)
+    calls = []
+    real = lungs.lung_probability
+    monkeypatch.setattr(lungs, "lung_probability", lambda s, f: calls.append(1) or real(s, f))
+    film = np.random.default_rng(7).random((40, 60)).astype(np.float32)
+    first = segment(segmenter, film)
+    first[:] = ~first  # a caller's copy: changing it must not change what the memo returns
+    second = segment(segmenter, film.copy())  # same content, another array
+    assert len(calls) == 1 and np.array_equal(second, ~first)
+    film[0, 0] = 1.0 - film[0, 0]
+    segment(segmenter, film)  # new content: segmented again
+    assert len(calls) == 2
+
+
 def test_default_path_and_env_override(monkeypatch, tmp_path, untrained):
     monkeypatch.delenv("XRAY_SEGMENTER", raising=False)
     assert default_segmenter() == REPO_ROOT / "weights" / "lung_unet.pt"

@@ -1,4 +1,6 @@
-"""The ONNX Runtime engine: numpy preprocessing, export verified against torch, SHA-256 keying, no torch import."""
+"""The ONNX Runtime engine: numpy preprocessing, export verified against torch, SHA-256 keying, no torch import.
+
+Lung-cropped checkpoints on this engine: tests/inference/test_onnx_segmenter.py."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_s
 from xray_core.inference.onnx_export import export_onnx
 from xray_core.inference.predict import predict_batch
 from xray_core.io.reader import XrayImage
-from xray_core.models.checkpoint import load_checkpoint, save_checkpoint, update_meta
-from xray_core.models.networks import build_model, penultimate_features
+from xray_core.models.checkpoint import load_checkpoint, update_meta
+from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import to_tensor
 from xray_core.models.resize import to_array
 
@@ -77,9 +79,16 @@ def test_to_array_matches_to_tensor(shape: tuple[int, int], in_channels: int) ->
         np.testing.assert_array_equal(actual, expected)
 
 
-def test_to_array_refuses_a_lung_crop() -> None:
-    with pytest.raises(ValueError, match="crop"):
-        to_array(np.zeros((32, 32), np.float32), Preprocessing(image_size=16, crop="lungs"))
+@pytest.mark.parametrize("box", [(0, 91, 0, 37), (10, 80, 3, 30), (45, 46, 0, 37)])
+def test_to_array_crops_like_to_tensor(box: tuple[int, int, int, int]) -> None:
+    prep = Preprocessing(image_size=32, crop="lungs", crop_segmenter="abc")
+    rng = np.random.default_rng(1)
+    for pixels in (rng.random((91, 37), dtype=np.float32), rng.integers(0, 256, (91, 37)).astype(np.uint8)):
+        np.testing.assert_array_equal(to_array(pixels, prep, box=box), to_tensor(pixels, prep, box=box).numpy())
+    with pytest.raises(ValueError, match="pass the crop box"):
+        to_array(pixels, prep)
+    with pytest.raises(ValueError, match="does not fit"):
+        to_array(pixels, prep, box=(0, 92, 0, 37))
 
 
 def test_onnx_predictions_equal_torch(checkpoint: Path, exported: tuple[Path, dict]) -> None:
@@ -120,15 +129,6 @@ def test_a_corrupt_export_is_never_used(checkpoint: Path, tmp_path) -> None:
     path.write_bytes(b"not an onnx file")
     with pytest.raises(OnnxUnavailable, match="not a readable ONNX export"):
         load_onnx(checkpoint, tmp_path)
-
-
-def test_export_refuses_lung_cropped_checkpoints(tmp_path) -> None:
-    path = tmp_path / "cropped.pt"
-    prep = Preprocessing(image_size=32, crop="lungs")
-    save_checkpoint(path, build_model("resnet18"), {"arch": "resnet18", "preprocessing": prep.to_dict()})
-    with pytest.raises(OnnxUnavailable, match="does not support crop='lungs'.*torch"):
-        export_onnx(path, _films(1), tmp_path)
-    assert not list(tmp_path.glob("*.onnx*"))
 
 
 def test_onnx_cli_predict_never_imports_torch(checkpoint: Path, exported: tuple[Path, dict], tmp_path) -> None:

@@ -18,3 +18,13 @@ def test_far_features_score_higher_and_threshold_is_a_val_percentile():
 
 def test_no_statistics_means_no_score():
     assert ood.score(None, np.zeros((2, 4))) is None and ood.threshold(None) is None
+
+
+def test_score_is_the_mahalanobis_distance_to_the_nearest_centre():
+    rng = np.random.default_rng(3)
+    features, labels = rng.normal(size=(300, 6)) * 3 + 10, rng.integers(0, 3, 300)
+    stats = ood.fit(features, labels, features)
+    means, precision = np.asarray(stats["means"]), np.asarray(stats["precision"])
+    queries = rng.normal(size=(7, 6)) * 4 + 10
+    by_hand = [min(np.sqrt((q - m) @ precision @ (q - m)) for m in means) for q in queries]
+    np.testing.assert_allclose(ood.score(stats, queries), by_hand, rtol=1e-9)

@@ -53,6 +53,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="MD",
         help="a markdown file appended to the card (e.g. what was tried and not shipped)",
     )
+    parser.add_argument(
+        "--rerender",
+        default=None,
+        metavar="JSON",
+        help="skip scoring: take the figures from this earlier report of the same checkpoint and only re-attach the "
+        "localisation, faithfulness and notes sections (for when those change after an evaluation)",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -79,13 +86,18 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data or default_data_dir())
     try:
         loaded = load_checkpoint(args.checkpoint or default_checkpoint())
-        table, tables = _tables(data, [s.strip() for s in args.splits.split(",")])
-        report = evaluate(loaded, tables, reps=args.bootstrap, probe_table=None if args.no_probe else table)
+        if args.rerender:
+            report = _earlier_report(Path(args.rerender), loaded.sha256)
+        else:
+            table, tables = _tables(data, [s.strip() for s in args.splits.split(",")])
+            report = evaluate(loaded, tables, reps=args.bootstrap, probe_table=None if args.no_probe else table)
+            report["command"] = "python -m xray_core evaluate " + " ".join(
+                shlex.quote(a) for a in args.argv if a != "evaluate"
+            )
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    command = "python -m xray_core evaluate " + " ".join(shlex.quote(a) for a in args.argv if a != "evaluate")
-    report["command"] = command
+    command = report["command"]  # a re-rendered card still quotes the command that scored it
     _attach_sections(report, args)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -96,6 +108,18 @@ def run(args: argparse.Namespace) -> int:
         json.dumps({t["split"] + ": " + t["measure"]: [t["value"], t["target"]] for t in report["targets"]}, indent=2)
     )
     return 0
+
+
+def _earlier_report(path: Path, sha256: str) -> dict:
+    """An earlier ``--json`` report, refused when it scored another checkpoint or lacks its command."""
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable report ({error})") from error
+    scored = (report.get("model") or {}).get("sha256")
+    if scored != sha256 or "command" not in report:
+        raise ValueError(f"{path} scored checkpoint {str(scored)[:12]}, not this one ({sha256[:12]}); evaluate again")
+    return report
 
 
 def _attach_sections(report: dict, args: argparse.Namespace) -> None:

@@ -21,8 +21,9 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "export-onnx",
         help="export the checkpoint to ONNX (verified against torch) for fast predict",
-        description="Export the classifier to ONNX Runtime (features and logits), check it against torch on "
-        "real films and write it where 'predict --engine auto' finds it. Grad-CAM keeps using torch.",
+        description="Export the classifier to ONNX Runtime (features and logits), and for a lung-cropped "
+        "checkpoint the lung segmenter too; check them against torch on real films and write them where "
+        "'predict --engine auto' finds them. Grad-CAM keeps using torch.",
     )
     parser.add_argument("--checkpoint", default=None, help=f"checkpoint file (default: {default_checkpoint()})")
     parser.add_argument("--out-dir", default=None, help="folder for the export (default: $XRAY_ONNX_DIR or cache)")

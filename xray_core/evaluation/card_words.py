@@ -1,6 +1,9 @@
-"""The model card's fixed words (intended use, out of scope, limitations): shown by the card and the dashboard."""
+"""The model card's words: fixed ones (intended use, out of scope, limitations; the dashboard shows them too) and
+the model's input and operating point rendered from its metadata."""
 
 from __future__ import annotations
+
+from typing import Any
 
 INTENDED_USE = (
     "Decision support for exploring frontal (PA/AP) chest radiographs: it shows how strongly the image resembles "
@@ -30,4 +33,32 @@ LIMITATIONS = [
     "Labels come from the source repositories (file names, metadata), not from a re-read by radiologists.",
 ]
 
-__all__ = ["INTENDED_USE", "LIMITATIONS", "OUT_OF_SCOPE"]
+
+def region_words(prep: Any) -> str:
+    """What of the film the network sees."""
+    if prep.crop == "lungs":
+        return (
+            f"the lungs' bounding box from the lung segmenter `{prep.crop_segmenter[:12]}` "
+            f"(margin {prep.crop_margin:.0%} per side)"
+        )
+    return "the whole film"
+
+
+def operating_point_words(point: dict[str, Any] | None) -> str:
+    """The normal-logit offsets in words: single, or per age group through the age probe."""
+    point = point or {}
+    total = point.get("normal_logit_offset_total", point.get("normal_logit_offset", 0.0))
+    text = f"normal logit {total:+.2f} (folded into the final bias)"
+    if ages := point.get("age_offsets"):
+        text += (
+            f", then {ages['adult']:+.2f} on films the age probe calls adult and {ages['pediatric']:+.2f} on films "
+            "it calls pediatric (blended by its probability)"
+        )
+    worst = point.get("worst_after") or {}
+    if worst:
+        text += f"; chosen on {point.get('fitted_on', 'val')} to maximise the worst cell recall ({worst['cell']}: "
+        text += f"{worst['recall']:.3f})"
+    return text
+
+
+__all__ = ["INTENDED_USE", "LIMITATIONS", "OUT_OF_SCOPE", "operating_point_words", "region_words"]

@@ -6,7 +6,13 @@ from typing import Any
 
 from xray_core.config import CLASS_TITLES, LABELS
 from xray_core.evaluation import risk_coverage
-from xray_core.evaluation.card_words import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
+from xray_core.evaluation.card_words import (
+    INTENDED_USE,
+    LIMITATIONS,
+    OUT_OF_SCOPE,
+    operating_point_words,
+    region_words,
+)
 from xray_core.models.meta import CheckpointMeta
 
 SIDE_BY_SIDE = (
@@ -107,10 +113,21 @@ def _gap_sentence(splits: dict[str, Any]) -> list[str]:
     test, external = _get(splits["test"], key), _get(splits["external"], key)
     if test is None or external is None:
         return []
+    gap = abs(test - external)
+    if external < test:
+        tail = (
+            f"the external films score {gap:.3f} lower. The test split shares hospitals, scanners and age mix with "
+            "training; expect the external figure, or worse, on films from elsewhere."
+        )
+    else:
+        tail = (
+            f"the external films score {gap:.3f} higher: the two sets mix different patients (the external films are "
+            "all pediatric Kermany films, the test split also holds adult NIH films, the hardest cell), so compare "
+            "the per-group figures below; on films from elsewhere expect the lower of the two, or worse."
+        )
     return [
         f"**The gap.** Pneumonia vs normal AUC is {test:.3f} on the in-distribution test split and {external:.3f} "
-        f"on the external films ({test - external:+.3f}). The test split shares hospitals, scanners and age mix "
-        "with training; expect the external figure, or worse, on films from elsewhere.",
+        f"on the external films: {tail}",
         "",
     ]
 
@@ -200,9 +217,9 @@ def model_section(report: dict[str, Any], meta: CheckpointMeta) -> list[str]:
         "",
         f"- Version `{model['version']}`; {model['arch']} (torchvision), {len(meta.class_names)} output classes: "
         f"{', '.join(meta.class_names)}; SHA-256 of weights and metadata `{model['sha256']}`",
-        f"- Input: {prep.in_channels} channel, {prep.image_size} x {prep.image_size} px, {_region(prep)} "
+        f"- Input: {prep.in_channels} channel, {prep.image_size} x {prep.image_size} px, {region_words(prep)} "
         f"squash-resized ({prep.interpolation}), normalised (x - {prep.mean}) / {prep.std}",
-        f"- Operating point: {_operating_point(meta.operating_point)}",
+        f"- Operating point: {operating_point_words(meta.operating_point)}",
         f"- Trained from scratch in this project: epoch {training.get('best_epoch', '?')} of "
         f"{training.get('epochs_run', '?')} kept by the selection score, "
         f"{_fmt(training.get('wall_time_seconds'), 0)} s wall time",
@@ -210,32 +227,6 @@ def model_section(report: dict[str, Any], meta: CheckpointMeta) -> list[str]:
         f"({calibration.get('rule', 'minimum NLL')}); refusal statistics fitted on train, thresholds on val",
         "",
     ]
-
-
-def _region(prep: Any) -> str:
-    if prep.crop == "lungs":
-        return (
-            f"the lungs' bounding box from the lung segmenter `{prep.crop_segmenter[:12]}` "
-            f"(margin {prep.crop_margin:.0%} per side)"
-        )
-    return "the whole film"
-
-
-def _operating_point(point: dict[str, Any] | None) -> str:
-    """The normal-logit offsets in words: single, or per age group through the age probe."""
-    point = point or {}
-    total = point.get("normal_logit_offset_total", point.get("normal_logit_offset", 0.0))
-    text = f"normal logit {total:+.2f} (folded into the final bias)"
-    if ages := point.get("age_offsets"):
-        text += (
-            f", then {ages['adult']:+.2f} on films the age probe calls adult and {ages['pediatric']:+.2f} on films "
-            "it calls pediatric (blended by its probability)"
-        )
-    worst = point.get("worst_after") or {}
-    if worst:
-        text += f"; chosen on {point.get('fitted_on', 'val')} to maximise the worst cell recall ({worst['cell']}: "
-        text += f"{_fmt(worst['recall'])})"
-    return text
 
 
 def data_section(meta: CheckpointMeta) -> list[str]:

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from xray_core.config import Preprocessing, cache_dir
+from xray_core.inference.lung_masks import segmenter_mismatch
 from xray_core.inference.lungs import load_segmenter, segment, segment_batch
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.preprocessing import Box, box_from_mask, to_tensor
@@ -30,10 +31,7 @@ def crop_segmenter(prep: Preprocessing) -> LoadedSegmenter:
     """The shipped segmenter, checked against the one ``prep`` was trained with."""
     segmenter = load_segmenter()
     if prep.crop_segmenter and segmenter.sha256 != prep.crop_segmenter:
-        raise SegmenterError(
-            f"This model was trained on lung boxes from segmenter {prep.crop_segmenter[:12]}, but "
-            f"{segmenter.path} is {segmenter.sha256[:12]}; install the matching weights/lung_unet.pt"
-        )
+        raise SegmenterError(segmenter_mismatch(prep.crop_segmenter, segmenter.path, segmenter.sha256))
     return segmenter
 
 

@@ -4,6 +4,8 @@ Masks are H x W ``bool`` arrays at the film's own size (True = lung), whatever t
 sigmoid map is resized to H x W first and thresholded there, so the outline follows the film and not a 128 px
 grid. Post-processing keeps anatomy plausible: the two largest connected components (two lungs; a lone speck
 elsewhere is noise) with their holes filled (a catheter or a dense consolidation is still lung).
+The thresholding and post-processing live in the torch-free :mod:`xray_core.inference.lung_masks` (re-exported
+here), which the ONNX engine's segmenter (:mod:`xray_core.inference.onnx_segmenter`) shares.
 
 Boundary errors are in pixels of the film's own size: the average symmetric surface distance (ASSD) and the
 95th-percentile Hausdorff distance (HD95: the larger of the two directions' 95th percentiles, as in MONAI).
@@ -13,30 +15,29 @@ Dice and both distances are undefined (None) when a mask is empty, never 0 or 1 
 from __future__ import annotations
 
 import functools
-import os
+import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from xray_core.config import REPO_ROOT
 from xray_core.data.dataset import load_dataset
+from xray_core.inference.lung_masks import (  # the torch-free half, shared with the ONNX engine
+    DEFAULT_SEGMENTER,
+    MIN_SECOND_LUNG,
+    default_segmenter,
+    postprocess,
+    probability_to_mask,
+)
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.preprocessing import cam_to_image, to_tensor
 from xray_core.models.unet import LoadedSegmenter, read_segmenter
-
-DEFAULT_SEGMENTER = REPO_ROOT / "weights" / "lung_unet.pt"
-MIN_SECOND_LUNG = 0.05  # a second component smaller than this share of the largest is a speck, not a lung
-
-
-def default_segmenter() -> Path:
-    """The shipped lung segmenter: ``$XRAY_SEGMENTER`` or ``weights/lung_unet.pt``."""
-    return Path(os.environ.get("XRAY_SEGMENTER") or DEFAULT_SEGMENTER)
 
 
 def load_segmenter(path: str | Path | None = None) -> LoadedSegmenter:
@@ -73,9 +74,36 @@ def lung_probability(segmenter: LoadedSegmenter, image: XrayImage | np.ndarray) 
     return cam_to_image(probability, pixels.shape[0], pixels.shape[1])
 
 
+MEMO_SIZE = 8  # recent masks kept: one upload is segmented for the crop, the heatmap's crop and the outline
+
+
 def segment(segmenter: LoadedSegmenter, image: XrayImage | np.ndarray) -> np.ndarray:
-    """H x W bool lung mask at the film's own size, thresholded and post-processed (see :func:`postprocess`)."""
-    return _mask(segmenter, lung_probability(segmenter, image))
+    """H x W bool lung mask at the film's own size, thresholded and post-processed (see :func:`postprocess`).
+
+    A lung-cropped model needs the mask of one film up to three times (prediction, heatmap, outline); the last
+    ``MEMO_SIZE`` masks are kept, keyed by the segmenter and a digest of the pixels, and returned as copies.
+    """
+    pixels = np.ascontiguousarray(_pixels(image))
+    key = (segmenter.sha256, pixels.shape, str(pixels.dtype), hashlib.blake2b(pixels.data, digest_size=16).digest())
+    with _MEMO_LOCK:
+        mask = _MEMO.get(key)
+    if mask is None:
+        mask = _mask(segmenter, lung_probability(segmenter, pixels))
+        with _MEMO_LOCK:  # Streamlit sessions are threads
+            _MEMO[key] = mask
+            while len(_MEMO) > MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    return mask.copy()
+
+
+def forget_masks() -> None:
+    """Empty :func:`segment`'s memo (benchmarks that time one film again and again, tests)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+
+
+_MEMO: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
 
 
 def segment_batch(segmenter: LoadedSegmenter, images: list[XrayImage | np.ndarray]) -> list[np.ndarray]:
@@ -93,26 +121,7 @@ def segment_batch(segmenter: LoadedSegmenter, images: list[XrayImage | np.ndarra
 
 
 def _mask(segmenter: LoadedSegmenter, probability: np.ndarray) -> np.ndarray:
-    settings = segmenter.meta.postprocess
-    return postprocess(
-        probability >= segmenter.threshold,
-        components=int(settings.get("components", 2)),
-        fill_holes=bool(settings.get("fill_holes", True)),
-    )
-
-
-def postprocess(mask: np.ndarray, components: int = 2, fill_holes: bool = True) -> np.ndarray:
-    """Keep the ``components`` largest 8-connected regions (a runner-up under MIN_SECOND_LUNG of the largest is
-    dropped) and fill their holes. H x W bool in, H x W bool out; an empty mask stays empty."""
-    mask = np.asarray(mask, dtype=bool)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return mask.copy()
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    order = np.argsort(areas)[::-1][:components]
-    keep = [int(i) + 1 for i in order if areas[i] >= MIN_SECOND_LUNG * areas[order[0]]]
-    kept = np.isin(labels, keep)
-    return ndimage.binary_fill_holes(kept) if fill_holes else kept
+    return probability_to_mask(probability, segmenter.threshold, segmenter.meta.postprocess)
 
 
 def lung_outline(mask: np.ndarray, thickness: int = 1) -> np.ndarray:
@@ -231,8 +240,10 @@ def _summarise(frame: pd.DataFrame) -> dict[str, Any]:
 
 __all__ = [
     "DEFAULT_SEGMENTER",
+    "MIN_SECOND_LUNG",
     "default_segmenter",
     "dice",
+    "forget_masks",
     "evaluate_segmenter",
     "load_segmenter",
     "lung_outline",

@@ -8,6 +8,11 @@ same numpy preprocessing (:func:`~xray_core.models.resize.to_array`), same calib
 the penultimate features, and the same :func:`~xray_core.inference.predict.build_prediction` (refusals and
 warnings included). Grad-CAM stays on torch.
 
+A lung-cropped checkpoint (``Preprocessing.crop == "lungs"``) is scored the same way: the export of its lung
+segmenter (:mod:`xray_core.inference.onnx_segmenter`, written beside the classifier's and checked against the
+segmenter the checkpoint records) gives each film's crop box, and ``to_array(..., box=box)`` crops before resizing,
+as ``crop.model_input`` does on torch.
+
 An export is keyed to the SHA-256 of the checkpoint *file*: its name carries a prefix, its metadata the whole hash,
 and a checkpoint that changed (retrained, re-calibrated, ``update_meta``) finds no export and is never scored
 by a stale one: :class:`OnnxUnavailable` says why and the caller falls back to torch.
@@ -31,6 +36,7 @@ import numpy as np
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
 from xray_core.inference.calibration import apply_temperature
+from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmenter
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.meta import CheckpointMeta
@@ -74,9 +80,7 @@ def export_path(checkpoint: str | Path, checkpoint_file_sha256: str, directory: 
 
 
 def unsupported_reason(prep: Preprocessing) -> str | None:
-    """Why this preprocessing cannot run on the ONNX engine, or None when it can."""
-    if prep.crop != "none":
-        return f"the ONNX engine does not support crop={prep.crop!r} preprocessing (the lung segmenter runs on torch)"
+    """Why this preprocessing cannot run on the ONNX engine, or None when it can (whole films and lung crops)."""
     if prep.geometry != "squash":
         return f"the ONNX engine does not support geometry={prep.geometry!r}"
     return None
@@ -92,6 +96,7 @@ class OnnxModel:
     path: str = ""  # the checkpoint file
     onnx_path: str = ""
     engine: str = "onnx"
+    segmenter: OnnxSegmenter | None = None  # the lung crop's segmenter; None for whole-film preprocessing
 
     class_names = property(lambda self: self.meta.class_names)
     preprocessing = property(lambda self: self.meta.preprocessing)
@@ -114,6 +119,16 @@ class OnnxModel:
     def identity(self) -> dict[str, Any]:
         """As ``LoadedModel.identity()``, plus the engine."""
         return {**self.meta.identity(self.sha256, self.path), "engine": self.engine}
+
+    def inputs(self, images: Sequence[XrayImage]) -> np.ndarray:
+        """(N, C, S, S) float32 network input of ``images``: whole films, or their lung boxes (one segmenter pass)."""
+        prep, films = self.preprocessing, [image.pixels for image in images]
+        if prep.crop == "none":
+            return np.stack([to_array(pixels, prep) for pixels in films])
+        if self.segmenter is None:
+            raise OnnxUnavailable(f"crop={prep.crop!r} preprocessing needs the lung segmenter's ONNX export")
+        boxes = self.segmenter.boxes(films, prep.crop_margin)
+        return np.stack([to_array(pixels, prep, box=box) for pixels, box in zip(films, boxes, strict=True)])
 
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, C, S, S) float32 → (features (N, D), logits (N, K)) float32."""
@@ -138,7 +153,7 @@ class OnnxModel:
             for images in batches:
                 images = list(images)
                 began = time.perf_counter()
-                inputs = np.stack([to_array(image.pixels, self.preprocessing) for image in images]) if images else None
+                inputs = self.inputs(images) if images else None
                 current = (images, None if inputs is None else pool.submit(self.forward, inputs), began)
                 if previous is not None:
                     yield self._predictions(*previous)
@@ -170,21 +185,12 @@ def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threa
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise OnnxUnavailable(f"checkpoint not found: {checkpoint}", quiet=True)
-    try:
-        import onnxruntime
-    except ImportError as error:
-        raise OnnxUnavailable("onnxruntime is not installed (pip install onnxruntime)", quiet=True) from error
     sha = file_sha256(checkpoint)
     path = export_path(checkpoint, sha, directory)
     if not path.is_file():
+        _require_onnxruntime()
         raise OnnxUnavailable(_missing_message(checkpoint, path), quiet=not _stale_exports(checkpoint, path))
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3  # warnings about unused initialisers are noise here
-    try:
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # a truncated or foreign file: say so, never score with it
-        raise OnnxUnavailable(f"{path.name}: not a readable ONNX export ({type(error).__name__}); re-export") from error
+    session = open_session(path, threads)
     info = json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "{}"))
     if info.get("format") != FORMAT_NAME or info.get("checkpoint_file_sha256") != sha:
         raise OnnxUnavailable(f"{path.name} was not exported from {checkpoint.name} (SHA-256 differs); re-export")
@@ -192,7 +198,32 @@ def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threa
     reason = unsupported_reason(meta.preprocessing)
     if reason:
         raise OnnxUnavailable(reason)
-    return OnnxModel(session, meta, info["checkpoint_sha256"], str(checkpoint), str(path))
+    segmenter = None
+    if meta.preprocessing.crop != "none":
+        segmenter = load_onnx_segmenter(meta.preprocessing, path.parent, threads, checkpoint)
+    return OnnxModel(session, meta, info["checkpoint_sha256"], str(checkpoint), str(path), segmenter=segmenter)
+
+
+def _require_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise OnnxUnavailable("onnxruntime is not installed (pip install onnxruntime)", quiet=True) from error
+    return onnxruntime
+
+
+def open_session(path: str | Path, threads: int = 0) -> Any:
+    """An ONNX Runtime CPU session of ``path`` (``threads``: intra-op threads, 0 = its default); a file it cannot
+    read raises :class:`OnnxUnavailable`, never a session that scores with it."""
+    onnxruntime = _require_onnxruntime()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # warnings about unused initialisers are noise here
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # a truncated or foreign file: say so, never score with it
+        name = Path(path).name
+        raise OnnxUnavailable(f"{name}: not a readable ONNX export ({type(error).__name__}); re-export") from error
 
 
 def _stale_exports(checkpoint: Path, current: Path) -> list[Path]:
@@ -218,5 +249,6 @@ __all__ = [
     "export_path",
     "file_sha256",
     "load_onnx",
+    "open_session",
     "unsupported_reason",
 ]

@@ -5,6 +5,11 @@ The checkpoint's metadata and the SHA-256 of the checkpoint file travel inside t
 (``metadata_props``), so one file is all the engine needs and a changed checkpoint never finds it. Before the
 file is put in place, every verification film is scored by both engines: probabilities, logits, features and
 OOD scores must agree within ``tolerance`` and the decisions must be the same, else nothing is written.
+
+A lung-cropped checkpoint also needs its lung segmenter on ONNX Runtime: :func:`export_segmenter` writes it beside
+the classifier (keyed to the segmenter's SHA-256 and its file's, see :mod:`xray_core.inference.onnx_segmenter`),
+verified the same way (lung probabilities within ``tolerance``, the same crop boxes), and the classifier's
+verification then runs the whole chain, segmenter, crop and classifier, against torch's ``crop.model_input``.
 """
 
 from __future__ import annotations
@@ -29,8 +34,11 @@ from xray_core.inference.onnx_engine import (
     OnnxUnavailable,
     export_path,
     file_sha256,
+    open_session,
     unsupported_reason,
 )
+from xray_core.inference.onnx_segmenter import load_onnx_segmenter
+from xray_core.inference.onnx_segmenter_export import export_segmenter
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint
@@ -56,8 +64,11 @@ def export_onnx(
     tolerance: float = TOLERANCE,
 ) -> dict[str, Any]:
     """Write ``checkpoint``'s ONNX export (see :func:`~xray_core.inference.onnx_engine.export_path`), verified on
-    ``films``; returns a JSON-able report (path, hashes, largest differences). Raises :class:`OnnxUnavailable`
-    for preprocessing the engine cannot run, :class:`ValueError` when the engines disagree."""
+    ``films``; returns a JSON-able report (path, hashes, largest differences). A lung-cropped checkpoint's
+    segmenter is exported first (:func:`export_segmenter`; its report under ``segmenter``). Raises
+    :class:`OnnxUnavailable` for preprocessing the engine cannot run, :class:`ValueError` when the engines
+    disagree (:class:`~xray_core.models.unet.SegmenterError`, a ValueError, when the installed segmenter is not the
+    checkpoint's)."""
     if not films:
         raise ValueError("export_onnx needs at least one film to verify the export against torch")
     checkpoint = Path(checkpoint)
@@ -68,6 +79,12 @@ def export_onnx(
         raise OnnxUnavailable(f"{checkpoint.name}: {reason}; predict keeps using torch")
     path = export_path(checkpoint, sha, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
+    segmenter_report, segmenter = None, None
+    if loaded.preprocessing.crop != "none":
+        from xray_core.inference.crop import crop_segmenter
+
+        segmenter_report = export_segmenter(crop_segmenter(loaded.preprocessing), films, path.parent, tolerance)
+        segmenter = load_onnx_segmenter(loaded.preprocessing, path.parent)
     tmp = path.with_suffix(".onnx.tmp")
     info = {
         "format": FORMAT_NAME,
@@ -80,7 +97,7 @@ def export_onnx(
     }
     try:
         _write_graph(loaded, tmp, info)
-        engine = OnnxModel(_session(tmp), loaded.meta, loaded.sha256, str(checkpoint), str(path))
+        engine = OnnxModel(open_session(tmp), loaded.meta, loaded.sha256, str(checkpoint), str(path), "onnx", segmenter)
         differences = compare(predict_batch(loaded, films), engine.predict_batch(films))
         if differences["probabilities"] > tolerance or not differences["same_decisions"]:
             raise ValueError(f"the ONNX export disagrees with torch: {differences}; nothing written")
@@ -89,6 +106,8 @@ def export_onnx(
         tmp.unlink(missing_ok=True)
     keys = ("checkpoint", "checkpoint_file_sha256", "checkpoint_sha256")
     report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
+    if segmenter_report is not None:
+        report["segmenter"] = segmenter_report
     return {**report, "max_abs_difference": differences}
 
 
@@ -135,12 +154,4 @@ def _write_graph(loaded: LoadedModel, path: Path, info: dict[str, Any]) -> None:
     onnx.save(model, str(path))
 
 
-def _session(path: Path) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-__all__ = ["OPSET", "TOLERANCE", "compare", "export_onnx"]
+__all__ = ["OPSET", "TOLERANCE", "compare", "export_onnx", "export_segmenter"]

@@ -49,11 +49,12 @@ def score(stats: dict[str, Any] | None, features: np.ndarray) -> np.ndarray | No
     features = np.asarray(features, dtype=np.float64)
     means = np.asarray(stats["means"], dtype=np.float64)
     precision = np.asarray(stats["precision"], dtype=np.float64)
-    distances = []
-    for mean in means:
-        delta = features - mean
-        distances.append(np.sum((delta @ precision) * delta, axis=1))  # einsum without optimize: ~30x slower
-    return np.sqrt(np.maximum(np.min(np.stack(distances), axis=0), 0.0))
+    # (x - m)' P (x - m) = x'Px - 2 x'Pm + m'Pm: one N x D x D product for all classes instead of one per class
+    projected = features @ precision
+    own = np.sum(projected * features, axis=1)[:, None]  # (N, 1)
+    cross = features @ (precision @ means.T)  # (N, K)
+    centre = np.sum((means @ precision) * means, axis=1)[None, :]  # (1, K)
+    return np.sqrt(np.maximum(np.min(own - 2 * cross + centre, axis=1), 0.0))
 
 
 def threshold(stats: dict[str, Any] | None) -> float | None:

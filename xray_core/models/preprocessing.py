@@ -1,6 +1,7 @@
 """Pure array maths that turns a [0, 1] grayscale film into the network's input, and back.
 
-One :class:`~xray_core.config.Preprocessing` object drives every step. Axis order is
+The torch-free parts (resizing, crop boxes, :func:`cam_to_image`) live in :mod:`xray_core.models.resize` and are
+re-exported here. One :class:`~xray_core.config.Preprocessing` object drives every step. Axis order is
 H x W for numpy images, (C, S, S) for one tensor and (N, C, S, S) for batches. Geometry
 is "squash": the whole film is resized to S x S whatever its aspect ratio, so size and
 aspect ratio (which identify the source in the corpus) never reach the model.
@@ -22,8 +23,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from xray_core.config import Preprocessing
-from xray_core.models.resize import resize as _resize
-from xray_core.models.resize import resize_square
+from xray_core.models.resize import (  # the numpy helpers live there (torch-free, for the ONNX engine)
+    MIN_LUNG_SHARE,
+    Box,
+    box_from_mask,
+    cam_to_image,
+    checked_box,
+    crop_to_box,
+    resize_square,
+)
 from xray_core.models.resize import unit_float as _unit_float
 
 _TTA_SHIFT = 0.04  # fraction of the side
@@ -52,42 +60,6 @@ def normalize_batch(batch_uint8: torch.Tensor, prep: Preprocessing) -> torch.Ten
     return normalize(batch_uint8.float() / 255.0, prep)
 
 
-#: (top, bottom, left, right) in pixels of the film, bottom/right exclusive: the region the model sees.
-Box = tuple[int, int, int, int]
-MIN_LUNG_SHARE = 0.02  # a mask covering less of the film than this gives no box: the whole film is used
-
-
-def box_from_mask(mask: np.ndarray, margin: float) -> Box:
-    """The bounding box of an H x W lung mask, widened by ``margin`` x its height/width on each side and
-    clipped to the film. A mask under MIN_LUNG_SHARE of the film gives the whole film (no lungs found)."""
-    mask = np.asarray(mask, dtype=bool)
-    height, width = mask.shape
-    if mask.mean() < MIN_LUNG_SHARE:
-        return (0, height, 0, width)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    pad_y, pad_x = round(margin * (bottom - top)), round(margin * (right - left))
-    return (max(0, top - pad_y), min(height, bottom + pad_y), max(0, left - pad_x), min(width, right + pad_x))
-
-
-def crop_to_box(pixels: np.ndarray, box: Box | None) -> np.ndarray:
-    """The H x W image restricted to ``box`` (None: unchanged)."""
-    if box is None:
-        return pixels
-    top, bottom, left, right = box
-    if not (0 <= top < bottom <= pixels.shape[0] and 0 <= left < right <= pixels.shape[1]):
-        raise ValueError(f"Crop box {box} does not fit an image of shape {pixels.shape}")
-    return pixels[top:bottom, left:right]
-
-
-def _checked_box(prep: Preprocessing, box: Box | None) -> Box | None:
-    if prep.crop == "none":
-        return None
-    if box is None:
-        raise ValueError(f"Preprocessing crops to the {prep.crop}: pass the crop box (inference.model_input does)")
-    return box
-
-
 def to_tensor(
     pixels: np.ndarray, prep: Preprocessing, transform: nn.Module | None = None, box: Box | None = None
 ) -> torch.Tensor:
@@ -98,7 +70,7 @@ def to_tensor(
     """
     if prep.geometry != "squash":
         raise ValueError(f"Unsupported geometry {prep.geometry!r}; only 'squash' is implemented")
-    pixels = crop_to_box(pixels, _checked_box(prep, box))
+    pixels = crop_to_box(pixels, checked_box(prep, box))
     square = resize_square(_unit_float(pixels), prep.image_size, prep.interpolation)
     batch = torch.from_numpy(square)[None, None]
     if transform is not None:
@@ -180,24 +152,8 @@ def tta_views(batch: torch.Tensor) -> list[torch.Tensor]:
     return [batch, view(_TTA_SHIFT, 1.0), view(-_TTA_SHIFT, 1.0), view(0.0, _TTA_ZOOM)]
 
 
-def cam_to_image(cam: np.ndarray, height: int, width: int, box: Box | None = None) -> np.ndarray:
-    """S x S map → H x W float32 in [0, 1] at the original resolution (geometry is squash, so a plain resize).
-
-    With a crop ``box`` the map is resized to the box and placed there; outside it (never seen) it is 0.
-    """
-    cam = np.squeeze(np.asarray(cam, dtype=np.float32))
-    if cam.ndim != 2:
-        raise ValueError(f"Expected a 2-D map, got shape {np.shape(cam)}")
-    if box is not None:
-        top, bottom, left, right = box
-        full = np.zeros((int(height), int(width)), np.float32)
-        full[top:bottom, left:right] = cam_to_image(cam, bottom - top, right - left)
-        return full
-    resized = _resize(np.nan_to_num(cam), int(height), int(width), "area")
-    return np.clip(resized, 0.0, 1.0).astype(np.float32)
-
-
 __all__ = [
+    "MIN_LUNG_SHARE",
     "Box",
     "TrainAugment",
     "box_from_mask",

@@ -1,8 +1,10 @@
-"""The numpy half of preprocessing: resizing and the network input as an array, without importing torch.
+"""The numpy half of preprocessing: resizing, lung crop boxes, the network input as an array and maps back to the
+film, without importing torch.
 
-:mod:`xray_core.models.preprocessing` builds its tensors from these functions, and the ONNX engine
-(:mod:`xray_core.inference.onnx_engine`) feeds :func:`to_array` to ONNX Runtime, so both engines see the
-same numbers (tests check ``to_array`` against ``to_tensor``). Axis order: H x W in, (C, S, S) out.
+:mod:`xray_core.models.preprocessing` builds its tensors from these functions (and re-exports the box helpers and
+:func:`cam_to_image`), and the ONNX engine (:mod:`xray_core.inference.onnx_engine`) feeds :func:`to_array` to
+ONNX Runtime, so both engines see the same numbers (tests check ``to_array`` against ``to_tensor``, boxes
+included). Axis order: H x W in, (C, S, S) out.
 """
 
 from __future__ import annotations
@@ -57,18 +59,83 @@ def unit_float(pixels: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(pixels.astype(np.float32)), 0.0, 1.0)
 
 
-def to_array(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
+#: (top, bottom, left, right) in pixels of the film, bottom/right exclusive: the region the model sees.
+Box = tuple[int, int, int, int]
+MIN_LUNG_SHARE = 0.02  # a mask covering less of the film than this gives no box: the whole film is used
+
+
+def box_from_mask(mask: np.ndarray, margin: float) -> Box:
+    """The bounding box of an H x W lung mask, widened by ``margin`` x its height/width on each side and
+    clipped to the film. A mask under MIN_LUNG_SHARE of the film gives the whole film (no lungs found)."""
+    mask = np.asarray(mask, dtype=bool)
+    height, width = mask.shape
+    if mask.mean() < MIN_LUNG_SHARE:
+        return (0, height, 0, width)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    pad_y, pad_x = round(margin * (bottom - top)), round(margin * (right - left))
+    return (max(0, top - pad_y), min(height, bottom + pad_y), max(0, left - pad_x), min(width, right + pad_x))
+
+
+def crop_to_box(pixels: np.ndarray, box: Box | None) -> np.ndarray:
+    """The H x W image restricted to ``box`` (None: unchanged)."""
+    if box is None:
+        return pixels
+    top, bottom, left, right = box
+    if not (0 <= top < bottom <= pixels.shape[0] and 0 <= left < right <= pixels.shape[1]):
+        raise ValueError(f"Crop box {box} does not fit an image of shape {pixels.shape}")
+    return pixels[top:bottom, left:right]
+
+
+def checked_box(prep: Preprocessing, box: Box | None) -> Box | None:
+    """The box ``prep`` crops to: None for whole-film preprocessing, ``box`` (required) when it crops."""
+    if prep.crop == "none":
+        return None
+    if box is None:
+        raise ValueError(f"Preprocessing crops to the {prep.crop}: pass the crop box (inference.model_input does)")
+    return box
+
+
+def to_array(pixels: np.ndarray, prep: Preprocessing, box: Box | None = None) -> np.ndarray:
     """H x W image (float in [0, 1] or uint8) → normalised float32 (C, S, S): ``to_tensor`` without torch.
 
-    Whole-film preprocessing only: a lung crop needs the segmenter, which runs on torch.
+    ``box``: the crop box when ``prep.crop`` is not "none" (required then, ignored otherwise), as for ``to_tensor``.
     """
     if prep.geometry != "squash":
         raise ValueError(f"Unsupported geometry {prep.geometry!r}; only 'squash' is implemented")
-    if prep.crop != "none":
-        raise ValueError(f"to_array does not crop (preprocessing crop={prep.crop!r}); use preprocessing.to_tensor")
+    pixels = crop_to_box(pixels, checked_box(prep, box))
     square = resize_square(unit_float(pixels), prep.image_size, prep.interpolation)
     out = (square[None] - np.float32(prep.mean)) / np.float32(prep.std)  # float32 throughout, as torch computes it
     return out if prep.in_channels == 1 else np.ascontiguousarray(np.repeat(out, prep.in_channels, axis=0))
 
 
-__all__ = ["INTERPOLATIONS", "resize", "resize_square", "to_array", "unit_float"]
+def cam_to_image(cam: np.ndarray, height: int, width: int, box: Box | None = None) -> np.ndarray:
+    """S x S map → H x W float32 in [0, 1] at the original resolution (geometry is squash, so a plain resize).
+
+    With a crop ``box`` the map is resized to the box and placed there; outside it (never seen) it is 0.
+    """
+    cam = np.squeeze(np.asarray(cam, dtype=np.float32))
+    if cam.ndim != 2:
+        raise ValueError(f"Expected a 2-D map, got shape {np.shape(cam)}")
+    if box is not None:
+        top, bottom, left, right = box
+        full = np.zeros((int(height), int(width)), np.float32)
+        full[top:bottom, left:right] = cam_to_image(cam, bottom - top, right - left)
+        return full
+    resized = resize(np.nan_to_num(cam), int(height), int(width), "area")
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
+
+
+__all__ = [
+    "INTERPOLATIONS",
+    "MIN_LUNG_SHARE",
+    "Box",
+    "box_from_mask",
+    "cam_to_image",
+    "checked_box",
+    "crop_to_box",
+    "resize",
+    "resize_square",
+    "to_array",
+    "unit_float",
+]

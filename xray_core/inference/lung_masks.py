@@ -1,0 +1,70 @@
+"""The torch-free half of lung segmentation: where the segmenter lives, probability → mask, the identity check.
+
+:mod:`xray_core.inference.lungs` (torch U-Net) and :mod:`xray_core.inference.onnx_segmenter` (ONNX Runtime) both
+turn the network's lung probability, already resized to the film's own size, into a mask with
+:func:`probability_to_mask`, and both refuse a segmenter other than the one a lung-cropped model was trained with
+in the words of :func:`segmenter_mismatch`: one implementation, so the two engines cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from xray_core.config import REPO_ROOT
+
+DEFAULT_SEGMENTER = REPO_ROOT / "weights" / "lung_unet.pt"
+MIN_SECOND_LUNG = 0.05  # a second component smaller than this share of the largest is a speck, not a lung
+
+
+def default_segmenter() -> Path:
+    """The shipped lung segmenter: ``$XRAY_SEGMENTER`` or ``weights/lung_unet.pt``."""
+    return Path(os.environ.get("XRAY_SEGMENTER") or DEFAULT_SEGMENTER)
+
+
+def postprocess(mask: np.ndarray, components: int = 2, fill_holes: bool = True) -> np.ndarray:
+    """Keep the ``components`` largest 8-connected regions (a runner-up under MIN_SECOND_LUNG of the largest is
+    dropped) and fill their holes. H x W bool in, H x W bool out; an empty mask stays empty."""
+    mask = np.asarray(mask, dtype=bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask.copy()
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    order = np.argsort(areas)[::-1][:components]
+    keep = [int(i) + 1 for i in order if areas[i] >= MIN_SECOND_LUNG * areas[order[0]]]
+    kept = np.isin(labels, keep)
+    return ndimage.binary_fill_holes(kept) if fill_holes else kept
+
+
+def probability_to_mask(probability: np.ndarray, threshold: float, settings: Mapping[str, Any]) -> np.ndarray:
+    """H x W lung probability at the film's size → H x W bool mask: ``>= threshold``, then :func:`postprocess`
+    with the segmenter's ``postprocess`` settings (``components``, ``fill_holes``)."""
+    return postprocess(
+        np.asarray(probability) >= threshold,
+        components=int(settings.get("components", 2)),
+        fill_holes=bool(settings.get("fill_holes", True)),
+    )
+
+
+def segmenter_mismatch(expected_sha256: str, path: str | Path, actual_sha256: str) -> str:
+    """What to say when a lung-cropped model meets a segmenter other than the one its boxes came from."""
+    return (
+        f"This model was trained on lung boxes from segmenter {expected_sha256[:12]}, but "
+        f"{path} is {actual_sha256[:12]}; install the matching weights/lung_unet.pt"
+    )
+
+
+__all__ = [
+    "DEFAULT_SEGMENTER",
+    "MIN_SECOND_LUNG",
+    "default_segmenter",
+    "postprocess",
+    "probability_to_mask",
+    "segmenter_mismatch",
+]

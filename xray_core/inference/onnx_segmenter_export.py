@@ -1,0 +1,128 @@
+"""Export the lung segmenter to ONNX for lung-cropped checkpoints on the ONNX engine, verified against torch.
+
+The graph is the U-Net plus its sigmoid: a normalised (N, C, S, S) film in, (N, 1, S, S) lung probability out.
+Everything around it (input, resize to the film, threshold, post-processing, box) is the numpy code both engines
+share, so what is verified here is the network: on every verification film the ONNX lung probability must be
+within ``tolerance`` of torch's (``lungs.lung_probability``) and the crop boxes the same, else nothing is written.
+The segmenter's metadata and both its hashes travel inside the file (see :mod:`xray_core.inference.onnx_segmenter`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from xray_core.inference.lung_masks import probability_to_mask
+from xray_core.inference.lungs import lung_probability
+from xray_core.inference.onnx_engine import file_sha256, open_session
+from xray_core.inference.onnx_segmenter import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    INPUT,
+    METADATA_KEY,
+    OUTPUT,
+    OnnxSegmenter,
+    segmenter_export_path,
+)
+from xray_core.io.reader import XrayImage
+from xray_core.models.resize import box_from_mask
+from xray_core.models.unet import LoadedSegmenter
+
+OPSET = 17
+TOLERANCE = 1e-5  # largest accepted |torch - onnx| lung probability, at the film's own size
+
+
+class _Probability(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.model(batch))
+
+
+def export_segmenter(
+    segmenter: LoadedSegmenter, films: Sequence[XrayImage], directory: str | Path, tolerance: float = TOLERANCE
+) -> dict[str, Any]:
+    """Write ``segmenter``'s ONNX export into ``directory`` (see
+    :func:`~xray_core.inference.onnx_segmenter.segmenter_export_path`), verified on ``films``; returns a JSON-able
+    report. Raises :class:`ValueError` when the engines disagree (nothing is written then)."""
+    if not films:
+        raise ValueError("export_segmenter needs at least one film to verify the export against torch")
+    file_sha = file_sha256(segmenter.path)
+    path = segmenter_export_path(segmenter.sha256, file_sha, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".onnx.tmp")
+    info = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "segmenter": Path(segmenter.path).name,
+        "segmenter_sha256": segmenter.sha256,
+        "segmenter_file_sha256": file_sha,
+        "meta": segmenter.meta.to_dict(),
+        "torch": torch.__version__,
+    }
+    try:
+        _write_graph(segmenter, tmp, info)
+        engine = OnnxSegmenter(open_session(tmp), info["meta"], segmenter.sha256, segmenter.path, str(path))
+        differences = compare_segmenters(segmenter, engine, [film.pixels for film in films])
+        if differences["probability"] > tolerance or not differences["same_boxes"]:
+            raise ValueError(f"the segmenter's ONNX export disagrees with torch: {differences}; nothing written")
+        tmp.replace(path)  # atomic: the engine never sees a half-written or unverified file
+    finally:
+        tmp.unlink(missing_ok=True)
+    keys = ("segmenter", "segmenter_sha256", "segmenter_file_sha256")
+    report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
+    return {**report, "max_abs_difference": differences}
+
+
+def compare_segmenters(
+    segmenter: LoadedSegmenter, engine: OnnxSegmenter, films: Sequence[np.ndarray]
+) -> dict[str, Any]:
+    """Torch against ONNX on H x W films: largest lung-probability difference (at the film's size), lung pixels
+    that differ, and whether every crop box (the mask's bounding box, or the whole film) is the same."""
+    expected = [lung_probability(segmenter, pixels) for pixels in films]  # one film at a time, as crop.crop_box
+    actual = engine.probabilities(films)
+    settings = segmenter.meta.postprocess
+    masks = [
+        (probability_to_mask(a, segmenter.threshold, settings), probability_to_mask(b, engine.threshold, settings))
+        for a, b in zip(expected, actual, strict=True)
+    ]
+    return {
+        "probability": float(max(np.max(np.abs(a - b)) for a, b in zip(expected, actual, strict=True))),
+        "mask_pixels": int(sum(np.count_nonzero(a != b) for a, b in masks)),
+        "same_boxes": all(box_from_mask(a, 0.0) == box_from_mask(b, 0.0) for a, b in masks),
+    }
+
+
+def _write_graph(segmenter: LoadedSegmenter, path: Path, info: dict[str, Any]) -> None:
+    import onnx
+
+    prep = segmenter.preprocessing
+    example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated; the dynamo one needs onnxscript
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Probability(segmenter.model).eval(),
+            (example,),
+            str(path),
+            input_names=[INPUT],
+            output_names=[OUTPUT],
+            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(info, sort_keys=True)
+    onnx.save(model, str(path))
+
+
+__all__ = ["OPSET", "TOLERANCE", "compare_segmenters", "export_segmenter"]
