@@ -131,3 +131,19 @@ def _write_dicom(ds: Dataset, preamble: bool, transfer_syntax: str) -> bytes:
     ds.file_meta = meta
     pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def onnx_predict_in_a_fresh_process(checkpoint, film, env: dict) -> tuple[dict, list, str]:
+    """``predict --json --engine onnx`` in a new interpreter: ({'code', 'torch' imported?}, JSON rows, stderr)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\nfrom xray_core.cli.main import main\n"
+        f"code = main(['predict', '--json', '--engine', 'onnx', '--checkpoint', {str(checkpoint)!r}, {str(film)!r}])\n"
+        "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]), json.loads("\n".join(lines[:-1])), done.stderr

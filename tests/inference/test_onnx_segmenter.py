@@ -3,16 +3,14 @@ torch's probabilities, and scoring still never imports torch."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _factories import onnx_predict_in_a_fresh_process
 
 from xray_core.config import REPO_ROOT, Preprocessing
 from xray_core.inference import crop, ood
@@ -143,16 +141,9 @@ def test_cropping_cli_predict_never_imports_torch(cropped, tmp_path) -> None:
     checkpoint, folder, _ = cropped
     film = tmp_path / "film.png"
     Image.fromarray((chest(180, 150, 9) * 255).astype(np.uint8)).save(film)
-    code = (
-        "import json, sys\nfrom xray_core.cli.main import main\n"
-        f"code = main(['predict', '--json', '--engine', 'onnx', '--checkpoint', {str(checkpoint)!r}, {str(film)!r}])\n"
-        "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules}))"
-    )
     env = {**os.environ, "XRAY_ONNX_DIR": str(folder), "XRAY_SEGMENTER": str(SHIPPED)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    status = json.loads(done.stdout.strip().splitlines()[-1])
-    rows = json.loads("\n".join(done.stdout.strip().splitlines()[:-1]))
-    assert status == {"code": 0, "torch": False}, done.stderr
+    status, rows, stderr = onnx_predict_in_a_fresh_process(checkpoint, film, env)
+    assert status == {"code": 0, "torch": False}, stderr
     expected = predict_batch(load_checkpoint(checkpoint), [XrayImage(np.asarray(Image.open(film)))])[0]
     probabilities = list(rows[0]["probabilities"].values())
     np.testing.assert_allclose(probabilities, list(expected.probabilities.values()), atol=1e-5)

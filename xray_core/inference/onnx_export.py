@@ -14,8 +14,6 @@ verification then runs the whole chain, segmenter, crop and classifier, against 
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,6 @@ from xray_core.inference.onnx_engine import (
     FORMAT_NAME,
     FORMAT_VERSION,
     INPUT,
-    METADATA_KEY,
     OUTPUTS,
     OnnxModel,
     OnnxUnavailable,
@@ -39,12 +36,12 @@ from xray_core.inference.onnx_engine import (
 )
 from xray_core.inference.onnx_segmenter import load_onnx_segmenter
 from xray_core.inference.onnx_segmenter_export import export_segmenter
+from xray_core.inference.onnx_writer import OPSET, write_graph, write_verified
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io.reader import XrayImage
-from xray_core.models.checkpoint import LoadedModel, load_checkpoint
+from xray_core.models.checkpoint import load_checkpoint
 from xray_core.models.networks import penultimate_features
 
-OPSET = 17
 TOLERANCE = 1e-5  # largest accepted |torch - onnx| on probabilities (issue 14)
 
 
@@ -85,7 +82,6 @@ def export_onnx(
 
         segmenter_report = export_segmenter(crop_segmenter(loaded.preprocessing), films, path.parent, tolerance)
         segmenter = load_onnx_segmenter(loaded.preprocessing, path.parent)
-    tmp = path.with_suffix(".onnx.tmp")
     info = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -95,15 +91,19 @@ def export_onnx(
         "meta": loaded.meta.to_dict(),
         "torch": torch.__version__,
     }
-    try:
-        _write_graph(loaded, tmp, info)
+    prep = loaded.preprocessing
+    example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
+
+    def check(tmp: Path) -> dict[str, Any]:
         engine = OnnxModel(open_session(tmp), loaded.meta, loaded.sha256, str(checkpoint), str(path), "onnx", segmenter)
         differences = compare(predict_batch(loaded, films), engine.predict_batch(films))
         if differences["probabilities"] > tolerance or not differences["same_decisions"]:
             raise ValueError(f"the ONNX export disagrees with torch: {differences}; nothing written")
-        tmp.replace(path)  # atomic: the engine never sees a half-written or unverified file
-    finally:
-        tmp.unlink(missing_ok=True)
+        return differences
+
+    differences = write_verified(
+        path, lambda tmp: write_graph(_FeaturesAndLogits(loaded.model), example, tmp, [INPUT], OUTPUTS, info), check
+    )
     keys = ("checkpoint", "checkpoint_file_sha256", "checkpoint_sha256")
     report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
     if segmenter_report is not None:
@@ -128,30 +128,6 @@ def compare(reference: Sequence[Prediction], candidate: Sequence[Prediction]) ->
             a.label == b.label and [d.code for d in a.decisions] == [d.code for d in b.decisions] for a, b in pairs
         ),
     }
-
-
-def _write_graph(loaded: LoadedModel, path: Path, info: dict[str, Any]) -> None:
-    import onnx
-
-    prep = loaded.preprocessing
-    example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
-    batch_axis = {name: {0: "batch"} for name in (INPUT, *OUTPUTS)}
-    with warnings.catch_warnings():  # the TorchScript exporter is deprecated; the dynamo one needs onnxscript
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _FeaturesAndLogits(loaded.model).eval(),
-            (example,),
-            str(path),
-            input_names=[INPUT],
-            output_names=list(OUTPUTS),
-            dynamic_axes=batch_axis,
-            opset_version=OPSET,
-            dynamo=False,
-        )
-    model = onnx.load(str(path))
-    entry = model.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(info, sort_keys=True)
-    onnx.save(model, str(path))
 
 
 __all__ = ["OPSET", "TOLERANCE", "compare", "export_onnx", "export_segmenter"]

@@ -9,8 +9,6 @@ The segmenter's metadata and both its hashes travel inside the file (see :mod:`x
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,16 +24,15 @@ from xray_core.inference.onnx_segmenter import (
     FORMAT_NAME,
     FORMAT_VERSION,
     INPUT,
-    METADATA_KEY,
     OUTPUT,
     OnnxSegmenter,
     segmenter_export_path,
 )
+from xray_core.inference.onnx_writer import OPSET, write_graph, write_verified
 from xray_core.io.reader import XrayImage
 from xray_core.models.resize import box_from_mask
 from xray_core.models.unet import LoadedSegmenter
 
-OPSET = 17
 TOLERANCE = 1e-5  # largest accepted |torch - onnx| lung probability, at the film's own size
 
 
@@ -58,8 +55,6 @@ def export_segmenter(
         raise ValueError("export_segmenter needs at least one film to verify the export against torch")
     file_sha = file_sha256(segmenter.path)
     path = segmenter_export_path(segmenter.sha256, file_sha, directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".onnx.tmp")
     info = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -69,15 +64,19 @@ def export_segmenter(
         "meta": segmenter.meta.to_dict(),
         "torch": torch.__version__,
     }
-    try:
-        _write_graph(segmenter, tmp, info)
+    prep = segmenter.preprocessing
+    example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
+
+    def check(tmp: Path) -> dict[str, Any]:
         engine = OnnxSegmenter(open_session(tmp), info["meta"], segmenter.sha256, segmenter.path, str(path))
         differences = compare_segmenters(segmenter, engine, [film.pixels for film in films])
         if differences["probability"] > tolerance or not differences["same_boxes"]:
             raise ValueError(f"the segmenter's ONNX export disagrees with torch: {differences}; nothing written")
-        tmp.replace(path)  # atomic: the engine never sees a half-written or unverified file
-    finally:
-        tmp.unlink(missing_ok=True)
+        return differences
+
+    differences = write_verified(
+        path, lambda tmp: write_graph(_Probability(segmenter.model), example, tmp, [INPUT], [OUTPUT], info), check
+    )
     keys = ("segmenter", "segmenter_sha256", "segmenter_file_sha256")
     report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
     return {**report, "max_abs_difference": differences}
@@ -100,29 +99,6 @@ def compare_segmenters(
         "mask_pixels": int(sum(np.count_nonzero(a != b) for a, b in masks)),
         "same_boxes": all(box_from_mask(a, 0.0) == box_from_mask(b, 0.0) for a, b in masks),
     }
-
-
-def _write_graph(segmenter: LoadedSegmenter, path: Path, info: dict[str, Any]) -> None:
-    import onnx
-
-    prep = segmenter.preprocessing
-    example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
-    with warnings.catch_warnings():  # the TorchScript exporter is deprecated; the dynamo one needs onnxscript
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Probability(segmenter.model).eval(),
-            (example,),
-            str(path),
-            input_names=[INPUT],
-            output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )
-    model = onnx.load(str(path))
-    entry = model.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(info, sort_keys=True)
-    onnx.save(model, str(path))
 
 
 __all__ = ["OPSET", "TOLERANCE", "compare_segmenters", "export_segmenter"]
