@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from xray_core.config import default_data_dir
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit (AppTest included) installs the app script as ``__main__`` and leaves it there; a later test that
+    starts ``spawn`` workers would then run the app again in each child. Every test gets back the real one."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

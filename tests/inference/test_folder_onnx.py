@@ -111,3 +111,23 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_read_ahead_reads_in_process_when_main_is_a_script(tree: Path, monkeypatch) -> None:
+    """Under Streamlit ``__main__`` is the app script (no importable name): spawned workers would run it again."""
+    import types
+
+    from xray_core.io import prefetch
+
+    script = types.ModuleType("__main__")
+    script.__file__ = str(tree / "app.py")  # what Streamlit's script runner installs
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert not prefetch.spawn_safe()
+    import concurrent.futures
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started with a script as __main__")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    names = sorted(p.name for p in tree.iterdir())[:3]
+    assert [name for name, _ in prefetch.read_ahead(tree, names, workers=2)] == names

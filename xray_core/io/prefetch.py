@@ -11,6 +11,7 @@ cannot be read comes back as the :class:`XrayInputError` saying why, in its plac
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 
@@ -34,6 +35,14 @@ def read_chunk(root: str, names: Sequence[str]) -> list[Read]:
     return [read_one(root, name) for name in names]
 
 
+def spawn_safe() -> bool:
+    """Can ``spawn`` workers start here? A spawned child re-runs the parent's ``__main__`` unless it can import it
+    by name (``python -m ...``, which the CLI and ``torchrun -m`` use). Under Streamlit ``__main__`` is the app
+    script itself, which would run again in every worker; there the films are read in-process instead."""
+    main = sys.modules.get("__main__")
+    return getattr(getattr(main, "__spec__", None), "name", None) is not None or not hasattr(main, "__file__")
+
+
 def read_ahead(root: str | os.PathLike, names: Sequence[str], workers: int = 2, chunk: int = 8) -> Iterator[Read]:
     """``(name, image or error)`` for each of ``names`` (paths relative to ``root``), in order.
 
@@ -41,7 +50,7 @@ def read_ahead(root: str | os.PathLike, names: Sequence[str], workers: int = 2, 
     0 (or fewer than two files) reads here, one file at a time.
     """
     root = str(root)
-    if workers <= 0 or len(names) < 2:
+    if workers <= 0 or len(names) < 2 or not spawn_safe():
         yield from (read_one(root, name) for name in names)
         return
     from concurrent.futures import ProcessPoolExecutor
