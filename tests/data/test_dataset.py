@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from xray_core.data.dataset import (
     data_summary,
     load_dataset,
     split_counts,
+    tuning_tables,
 )
 from xray_core.io.reader import read_image
 from xray_core.models.preprocessing import TrainAugment
@@ -247,3 +249,13 @@ def test_external_set_loads_with_its_masks(corpus_dir: Path) -> None:
     assert len(with_mask) == 202 and all(Path(p).is_file() for p in with_mask["lung_mask"])
     image, mask = read_image(with_mask["path"].iloc[0]), read_image(with_mask["lung_mask"].iloc[0])
     assert image.pixels.shape == mask.pixels.shape
+
+
+def test_tuning_tables_are_val_and_external_never_test(tiny_dataset, tmp_path):
+    tables = tuning_tables(tiny_dataset)
+    assert list(tables) == ["val"] and set(tables["val"]["split"]) == {"val"}  # no external/ beside it
+    root = tmp_path / "with_external"
+    shutil.copytree(tiny_dataset, root)
+    shutil.copytree(tiny_dataset, root / "external")
+    tables = tuning_tables(root)
+    assert list(tables) == ["val", "external"] and "test" in set(tables["external"]["split"])  # external: all rows

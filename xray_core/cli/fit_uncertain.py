@@ -32,7 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from xray_core.cli.common import load_or_report
-    from xray_core.data.dataset import load_dataset
+    from xray_core.data.dataset import tuning_tables
     from xray_core.evaluation import risk_coverage
     from xray_core.evaluation.shortcuts import features_and_logits
     from xray_core.inference.calibration import apply_temperature
@@ -41,13 +41,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_or_report(args.checkpoint)
     if loaded is None:
         return 2
-    data = Path(args.data or default_data_dir())
-    table = load_dataset(data)
-    tables = {"val": table[table["split"] == "val"]}
-    if (data / "external").exists():
-        tables["external"] = load_dataset(data / "external")
     sets = {}
-    for name, part in tables.items():
+    for name, part in tuning_tables(Path(args.data or default_data_dir())).items():
         logits = features_and_logits(loaded, part)[1]
         labels = part["label"].map(LABELS.index).to_numpy()
         sets[name] = risk_coverage.scored(labels, apply_temperature(logits, loaded.temperature))

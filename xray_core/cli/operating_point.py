@@ -33,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xray_core.data.dataset import load_dataset
+    from xray_core.data.dataset import tuning_tables
     from xray_core.evaluation.shortcuts import features_and_logits
     from xray_core.models.age_offsets import detach_age_offsets, pediatric_probability
     from xray_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -53,19 +53,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     detach_age_offsets(loaded.model)  # offsets are chosen afresh, on the plain head's logits
-    table = load_dataset(data)
-    tables = {"val": table[table["split"] == "val"]}
-    if (data / "external").exists():
-        tables["external"] = load_dataset(data / "external")
     sets = {}
-    for name, part in tables.items():
+    for name, part in tuning_tables(data).items():
         features, logits = features_and_logits(loaded, part)
         pediatric = pediatric_probability(loaded.meta.age_probe, features) if args.by_age else None
         labels = part["label"].map(LABELS.index).to_numpy()
         sets[name] = LogitSet(logits, labels, part["age_group"].fillna("").astype(str).tolist(), pediatric)
-    previous = (loaded.meta.operating_point or {}).get("normal_logit_offset_total")
-    if previous is None:
-        previous = (loaded.meta.operating_point or {}).get("normal_logit_offset", 0.0)
+    point = loaded.meta.operating_point or {}
+    previous = point.get("normal_logit_offset_total", point.get("normal_logit_offset", 0.0))
     if args.by_age:
         sets, record = operating_point.apply_by_age(loaded.model, sets, loaded.meta.age_probe)
         record["normal_logit_offset"] = 0.0  # nothing more folded into the bias: the head carries the offsets

@@ -172,6 +172,17 @@ def load_dataset(path: str | Path) -> pd.DataFrame:
     return load_directory(path)
 
 
+def tuning_tables(data: str | Path) -> dict[str, pd.DataFrame]:
+    """The films operating points and thresholds are chosen on: the val split of ``data`` and, when present,
+    ``data/external``. Never the test split, which stays for the card."""
+    data = Path(data)
+    table = load_dataset(data)
+    tables = {"val": table[table["split"] == "val"]}
+    if (data / "external").exists():
+        tables["external"] = load_dataset(data / "external")
+    return tables
+
+
 def present_labels(df: pd.DataFrame) -> list[str]:
     """The four classes (always, zeros included), then the partial labels that occur in ``df``."""
     found = set(df["label"])
@@ -236,4 +247,5 @@ __all__ = [
     "load_dataset",
     "present_labels",
     "split_counts",
+    "tuning_tables",
 ]

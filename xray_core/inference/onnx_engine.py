@@ -21,7 +21,6 @@ by a stale one: :class:`OnnxUnavailable` says why and the caller falls back to t
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,7 +35,7 @@ import numpy as np
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
 from xray_core.inference.calibration import apply_temperature
-from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmenter
+from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmenter, read_info
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.meta import CheckpointMeta
@@ -45,7 +44,6 @@ from xray_core.models.resize import to_array
 ENV_DIR = "XRAY_ONNX_DIR"  # where exports go (default: <cache dir>/onnx, never inside the repository)
 FORMAT_NAME = "xray-core-onnx"
 FORMAT_VERSION = 1
-METADATA_KEY = "xray_core"  # the ONNX model's metadata_props entry holding the JSON below
 INPUT, OUTPUTS = "input", ("features", "logits")
 
 
@@ -191,7 +189,7 @@ def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threa
         _require_onnxruntime()
         raise OnnxUnavailable(_missing_message(checkpoint, path), quiet=not _stale_exports(checkpoint, path))
     session = open_session(path, threads)
-    info = json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "{}"))
+    info = read_info(session)
     if info.get("format") != FORMAT_NAME or info.get("checkpoint_file_sha256") != sha:
         raise OnnxUnavailable(f"{path.name} was not exported from {checkpoint.name} (SHA-256 differs); re-export")
     meta = CheckpointMeta.from_dict(info["meta"])

@@ -30,7 +30,7 @@ from xray_core.models.resize import Box, box_from_mask, cam_to_image, to_array
 
 FORMAT_NAME = "xray-core-onnx-segmenter"
 FORMAT_VERSION = 1
-METADATA_KEY = "xray_core"
+METADATA_KEY = "xray_core"  # the metadata_props entry holding an export's JSON description (both exports)
 PREFIX = "lung-segmenter"
 INPUT, OUTPUT = "input", "probability"  # (N, C, S, S) normalised film → (N, 1, S, S) sigmoid lung probability
 

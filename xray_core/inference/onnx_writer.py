@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from xray_core.inference.onnx_engine import METADATA_KEY  # the metadata_props entry the engines read
+from xray_core.inference.onnx_segmenter import METADATA_KEY  # the metadata_props entry the engines read
 
 OPSET = 17
 Checked = TypeVar("Checked")

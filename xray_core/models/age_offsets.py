@@ -65,12 +65,10 @@ def attach_age_offsets(model: nn.Module, probe: dict[str, Any], offsets: dict[st
 
     ``offsets``: {"adult": a, "pediatric": p}. Attaching twice replaces the first head, never stacks it.
     """
-    linear = model.fc
+    linear = model.fc  # a plain head, or an earlier AgeOffsetLinear: its state dict is only weight and bias
     direction, intercept = probe_line(probe)
-    plain = nn.Linear(linear.in_features, linear.out_features, bias=linear.bias is not None)
-    plain.load_state_dict(linear.state_dict())
     pair = (float(offsets["adult"]), float(offsets[PEDIATRIC]))
-    model.fc = AgeOffsetLinear(plain, direction, intercept, pair, index).to(linear.weight.device)
+    model.fc = AgeOffsetLinear(linear, direction, intercept, pair, index).to(linear.weight.device)
     return model
 
 
