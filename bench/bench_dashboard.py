@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 GOALS = {"cold_start_to_upload_ready_s": 4.0, "first_upload_s": 1.5, "later_upload_median_s": 0.6}
-CHART = ".st-key-dx_probabilities .js-plotly-plot .bars"  # the group: a 0.0 % bar alone is a zero-width path
+CHART = ".st-key-dx_probabilities .dx-prob"  # the probability bars (dashboard.probability_view)
 HEATMAP = ".st-key-dx_heatmap img"
 UPLOADER = "[data-testid='stFileUploaderDropzoneInput']"
 WARM_LINE = "dashboard warm-up finished"

@@ -8,11 +8,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.palette import ACCENT, OTHER_COLOR, TRACK
 from xray_core.config import CLASS_COLORS, CLASS_TITLES
 
-ACCENT = "#0B5394"  # the theme's primary colour: the top class
-MUTED = "#9FB3C8"
-OTHER_COLOR = "#8C8C8C"  # a label the colour map lacks (it must still be told apart from the four classes)
 FONT = dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=13, color="#1f2d3d")
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -39,27 +37,6 @@ def color(label: str) -> str:
     return CLASS_COLORS.get(label, OTHER_COLOR)
 
 
-def probability_bars(percent: dict[str, float], top: str) -> go.Figure:
-    """Horizontal bars of calibrated percentages (summing to 100); the top class in the accent colour."""
-    names = list(percent)[::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=[percent[n] for n in names],
-            y=[title(n) for n in names],
-            orientation="h",
-            marker_color=[ACCENT if n == top else MUTED for n in names],
-            text=[f"{percent[n]:.1f} %" for n in names],
-            cliponaxis=False,
-            textposition=["inside" if percent[n] >= 75 else "outside" for n in names],
-            insidetextanchor="end",
-            insidetextfont=dict(color="white"),
-            hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
-        )
-    )
-    fig.update_xaxes(range=[0, 112], ticksuffix=" %", showgrid=True, gridcolor="#e6ebf1", zeroline=False)
-    return _layout(fig, height=220, showlegend=False, bargap=0.35)
-
-
 def class_bars(counts: pd.DataFrame) -> go.Figure:
     """Grouped bars: ``counts`` rows = groups (splits), columns = classes, values = images."""
     fig = go.Figure()
@@ -74,7 +51,7 @@ def class_bars(counts: pd.DataFrame) -> go.Figure:
             customdata=share,
             hovertemplate=f"{title(label)}<br>%{{x}}: %{{y}} images (%{{customdata:.1f}} %)<extra></extra>",
         )
-    fig.update_yaxes(title="images", gridcolor="#e6ebf1")
+    fig.update_yaxes(title="images", gridcolor=TRACK)
     return _layout(fig, "Images per class and split", barmode="group", legend=dict(orientation="h", y=-0.15))
 
 
@@ -115,14 +92,14 @@ def simple_bars(values: pd.Series, title_text: str, axis: str) -> go.Figure:
     """One bar per label of ``values``, in the label's colour."""
     names = [str(i) for i in values.index]
     fig = go.Figure(go.Bar(x=[title(n) for n in names], y=values.to_numpy(), marker_color=[color(n) for n in names]))
-    fig.update_yaxes(title=axis, gridcolor="#e6ebf1")
+    fig.update_yaxes(title=axis, gridcolor=TRACK)
     return _layout(fig, title_text, showlegend=False)
 
 
 def histogram(values: Sequence[float], title_text: str, axis: str) -> go.Figure:
     fig = go.Figure(go.Histogram(x=list(values), marker_color=ACCENT))
     fig.update_xaxes(title=axis)
-    fig.update_yaxes(title="count", type="log", gridcolor="#e6ebf1")
+    fig.update_yaxes(title="count", type="log", gridcolor=TRACK)
     return _layout(fig, title_text, showlegend=False, bargap=0.05)
 
 
@@ -139,7 +116,7 @@ def size_scatter(frame: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x} x %{y} px<extra>" + title(str(label)) + "</extra>",
         )
     fig.update_xaxes(title="width (px)")
-    fig.update_yaxes(title="height (px)", gridcolor="#e6ebf1")
+    fig.update_yaxes(title="height (px)", gridcolor=TRACK)
     return _layout(fig, "Image size by class", height=380)
 
 
@@ -157,7 +134,7 @@ def intensity_lines(histograms: dict[str, list[float] | None]) -> go.Figure:
                 line=dict(color=color(label), width=2),
             )
     fig.update_xaxes(title="pixel intensity (0 = black, 1 = white)", range=[0, 1])
-    fig.update_yaxes(title="% of pixels", gridcolor="#e6ebf1")
+    fig.update_yaxes(title="% of pixels", gridcolor=TRACK)
     return _layout(fig, "Intensity histogram per class", height=340)
 
 
@@ -199,7 +176,7 @@ def roc_curves(curves: dict[str, dict | None]) -> go.Figure:
                 name=f"{title(label)} (AUC {curve['auc']:.3f})",
             )
     fig.update_xaxes(title="1 - specificity", range=[0, 1])
-    fig.update_yaxes(title="sensitivity", range=[0, 1.01], gridcolor="#e6ebf1")
+    fig.update_yaxes(title="sensitivity", range=[0, 1.01], gridcolor=TRACK)
     return _layout(fig, "ROC curves, one class vs rest", height=380)
 
 
@@ -217,7 +194,7 @@ def reliability(bins: Sequence[dict[str, Any]], films: str) -> go.Figure:
         hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>%{customdata} images<extra></extra>",
     )
     fig.update_xaxes(title="mean top-class confidence", range=[0, 1])
-    fig.update_yaxes(title="accuracy", range=[0, 1.01], gridcolor="#e6ebf1")
+    fig.update_yaxes(title="accuracy", range=[0, 1.01], gridcolor=TRACK)
     return _layout(fig, f"Reliability diagram ({films} films)", height=380)
 
 
@@ -240,7 +217,7 @@ def history(rows: Sequence[dict[str, Any]]) -> go.Figure:
             fig.add_scatter(x=frame["epoch"], y=frame[key], name=name, mode="lines+markers", yaxis="y2")
     fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="AUC / recall"))
     fig.update_xaxes(title="epoch", dtick=1)
-    fig.update_yaxes(title="loss", gridcolor="#e6ebf1")
+    fig.update_yaxes(title="loss", gridcolor=TRACK)
     return _layout(fig, "Training history", height=320, legend=dict(orientation="h", y=-0.25))
 
 
@@ -272,5 +249,5 @@ def risk_coverage(curves: dict[str, dict[str, Any]]) -> go.Figure:
                 name=f"{films}: operating point {point['threshold']:.2f}",
             )
     fig.update_xaxes(title="coverage (share of films kept)", range=[0, 1.01])
-    fig.update_yaxes(title="error rate among films kept", rangemode="tozero", gridcolor="#e6ebf1")
+    fig.update_yaxes(title="error rate among films kept", rangemode="tozero", gridcolor=TRACK)
     return _layout(fig, "Risk–coverage: refer the least confident films", height=380)

@@ -208,17 +208,3 @@ def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
         return _table(str(target), modified), ""
     except (DatasetError, OSError) as error:
         return None, str(error)
-
-
-# ------------------------------------------------------------------------------------------------ browser
-
-
-def preload_charts() -> None:
-    """An invisible Plotly chart, so that the browser fetches and compiles Plotly's JavaScript (4.7 MB) while the
-    user picks a film rather than after the first result: 1-6 s on a busy 2-core machine (issue 14)."""
-    import plotly.graph_objects as go
-
-    empty = go.Figure(layout={"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}})
-    empty.update_xaxes(visible=False).update_yaxes(visible=False)
-    with st.container(key="plotly_preload", height=1, border=False):
-        st.plotly_chart(empty, key="plotly_preload_chart", config={"staticPlot": True, "displayModeBar": False})

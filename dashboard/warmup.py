@@ -28,7 +28,7 @@ from xray_core.config import default_checkpoint
 LOG = get_logger(__name__)
 THREAD_NAME = "dashboard-warmup"
 #: what the Diagnose page imports before a film is picked (no torch), then what it needs for a result
-LIGHT_MODULES = ("dashboard.banners", "dashboard.film_input", "dashboard.charts", "dashboard.words")
+LIGHT_MODULES = ("dashboard.banners", "dashboard.film_input", "dashboard.probability_view", "dashboard.words")
 HEAVY_MODULES = (
     "xray_core.models.checkpoint",
     "xray_core.explain.cam",
@@ -38,6 +38,7 @@ HEAVY_MODULES = (
     "dashboard.report_button",
     "dashboard.similar_view",
     "xray_core.io.dicom",  # pydicom (~1 s): no longer imported with xray_core.io, so a first DICOM upload is warm
+    "dashboard.charts",  # Plotly: the other pages' figures (Diagnose draws none), last
 )
 
 HOLD_S = 3.0  # the heavy part waits this long, or until the first page has been drawn (see release)
@@ -142,7 +143,7 @@ def _hold() -> float:
 def _run_models(steps: dict[str, Any]) -> None:
     import numpy as np
 
-    from dashboard import charts, components, lung_view
+    from dashboard import components, lung_view, probability_view
     from dashboard.display import apply_window
     from xray_core.explain.cam import explain
     from xray_core.inference.export import percentages
@@ -158,7 +159,7 @@ def _run_models(steps: dict[str, Any]) -> None:
     explanation = explain(loaded, film)  # leaves a hooked model replica in the pool and oneDNN kernels ready
     rgb = components.overlay(apply_window(film.pixels, 0.5, 1.0), explanation.cam, 0.45, outline=True)
     prediction = explanation.prediction
-    charts.probability_bars(percentages(prediction.probabilities), prediction.label).to_json()
+    probability_view.bars_html(percentages(prediction.probabilities), prediction.label)
     steps["first_pass_s"], lap = time.perf_counter() - lap, time.perf_counter()
     lungs = lung_view.lungs("warmup", film)  # loads the segmenter; one pass (cached under a key no upload has)
     if lungs.mask is not None:

@@ -77,6 +77,7 @@ def cache_dir() -> Path:
 
 
 CROPS = ("none", "lungs")  # Preprocessing.crop choices
+MASKS = ("none", "lungs")  # Preprocessing.mask choices
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ class Preprocessing:
     copies and aspect ratio would otherwise identify the source. With
     ``crop="lungs"`` the film is first cropped to the lungs' bounding box (plus a
     margin), so text markers, shoulders and abdomen, which identify source and
-    age, mostly leave the input (issue 12).
+    age, mostly leave the input (issue 12). With ``mask="lungs"`` (which needs the
+    crop) everything outside the lung mask, grown by ``mask_dilation`` x the side,
+    is then set to ``mean`` (0 after normalisation): the model sees the lungs only.
     """
 
     image_size: int = 160  # square side in pixels after resizing
@@ -101,12 +104,20 @@ class Preprocessing:
     crop: str = "none"  # "none" (whole film) or "lungs" (the lung segmenter's bounding box, before resizing)
     crop_margin: float = 0.08  # "lungs": share of the box's height/width added on each side
     crop_segmenter: str = ""  # "lungs": SHA-256 of the lung segmenter whose boxes the model was trained on
+    mask: str = "none"  # "none" or "lungs" (after the crop: outside the grown lung mask becomes ``mean``)
+    mask_dilation: float = 0.04  # "lungs": the mask grows by this share of the square's side before blanking
 
     def __post_init__(self) -> None:
         if self.crop not in CROPS:
             raise ValueError(f"Unknown crop {self.crop!r}; expected one of {', '.join(CROPS)}")
         if not 0 <= self.crop_margin <= 1:
             raise ValueError(f"crop_margin must be in [0, 1], got {self.crop_margin}")
+        if self.mask not in MASKS:
+            raise ValueError(f"Unknown mask {self.mask!r}; expected one of {', '.join(MASKS)}")
+        if self.mask != "none" and self.crop != "lungs":
+            raise ValueError("mask='lungs' needs crop='lungs' (the mask comes from the crop's segmenter)")
+        if not 0 <= self.mask_dilation <= 0.5:
+            raise ValueError(f"mask_dilation must be in [0, 0.5], got {self.mask_dilation}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

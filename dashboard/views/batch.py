@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import banners, charts, components, words
+from dashboard import banners, components, probability_view, words
 from dashboard.display import apply_window, thumbnail
 from xray_core.config import CLASS_TITLES
 from xray_core.explain.methods import DEFAULT_METHOD
@@ -74,11 +74,7 @@ def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
         right.info(message)
     else:
         right.image(components.overlay(display, explanation.cam, 0.45), caption="Grad-CAM (top class)", width="stretch")
-    st.plotly_chart(
-        charts.probability_bars(percentages(prediction.probabilities), prediction.label),
-        key="batch_dialog_probabilities",
-        config={**charts.CONFIG, "displayModeBar": False},
-    )
+    probability_view.show(percentages(prediction.probabilities), prediction.label, key="batch_dialog_probabilities")
 
 
 def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:

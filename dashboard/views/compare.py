@@ -8,7 +8,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, components, words
+from dashboard import charts, components, probability_view, words
 from dashboard.display import fit
 from xray_core.config import CLASS_TITLES
 from xray_core.explain.cam import Explanation
@@ -65,11 +65,7 @@ def _column(slot: str, image: XrayImage, explanation: Explanation, heat, alpha: 
     st.markdown(f"**{CLASS_TITLES[prediction.label]}** ({shares[prediction.label]:.1f} %)")
     for warning in words.warnings(prediction):
         st.warning(warning, icon=":material/help:")
-    st.plotly_chart(
-        charts.probability_bars(shares, prediction.label),
-        key=f"cmp_probabilities_{slot}",
-        config={**charts.CONFIG, "displayModeBar": False},
-    )
+    probability_view.show(shares, prediction.label, key=f"cmp_probabilities_{slot}")
 
 
 def _explain(loaded: LoadedModel, films: dict, method: str, target: str | None) -> dict[str, Explanation] | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from dashboard import banners, charts, components, film_input, result_flags, words
+from dashboard import banners, components, film_input, probability_view, result_flags, words
 from dashboard.display import png_bytes
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
@@ -57,11 +57,7 @@ def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
         f"({shares[prediction.label]:.1f} %)"
     )
     result_flags.show(prediction)  # 'Uncertain — refer', age support and other warnings (issue 13)
-    st.plotly_chart(
-        charts.probability_bars(shares, prediction.label),
-        key="dx_probabilities",
-        config={**charts.CONFIG, "displayModeBar": False},
-    )
+    probability_view.show(shares, prediction.label, key="dx_probabilities")
     st.caption("Calibrated probabilities (temperature scaling), summing to 100 %.")
     if prediction.ood_score is not None and not prediction.refused:
         st.caption(
@@ -219,7 +215,6 @@ def render() -> None:
     picked = film_input.upload() if source == "Upload a file" else film_input.sample()
     if picked is None:
         st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
-        components.preload_charts()  # invisible: the browser loads Plotly while the user picks a film
         st.stop()
     loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup (issue 14)
     banners.untrained_banner(loaded)  # when app.py could not draw it yet

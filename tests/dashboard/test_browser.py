@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from _probabilities import BROWSER_ROWS, browser_probabilities
 from _streamlit_server import streamlit_server
 
 from xray_core.explain.methods import DEFAULT_METHOD
@@ -65,13 +66,14 @@ def test_upload_renders_probabilities_and_heatmap(server, corpus_dir, tmp_path):
     image = corpus_dir / manifest[manifest["split"] == "test"].iloc[0]["file"]
     with _diagnose_page(server, image) as page:
         refusal = page.get_by_text("Show the prediction anyway")
-        chart = page.locator(".st-key-dx_probabilities .js-plotly-plot")
+        chart = page.locator(BROWSER_ROWS).first
         chart.or_(refusal).first.wait_for(state="visible")
         if refusal.is_visible():  # the tiny random model may call the film out-of-distribution
             refusal.click()
         chart.wait_for(state="visible")
         page.locator(".st-key-dx_heatmap img").first.wait_for(state="visible")
-        assert page.locator(".st-key-dx_probabilities .bars path").count() == 4
+        assert sum(browser_probabilities(page).values()) == pytest.approx(100, abs=0.3)  # four rows, rounded
+        assert page.locator(BROWSER_ROWS).count() == 4
         assert page.locator("[data-testid='stException']").count() == 0
         page.screenshot(path=str(tmp_path / "diagnose.png"), full_page=True)
         with page.expect_download() as download:  # built on click (deferred) from the shown result

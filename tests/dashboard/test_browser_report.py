@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from _checkpoints import tiny_checkpoint
 from _pdf import pdf_text
+from _probabilities import BROWSER_ROWS
 from _streamlit_server import streamlit_server
 
 from xray_core.config import CLASS_TITLES
@@ -46,7 +47,7 @@ def test_pdf_report_downloads_with_the_probabilities(server, tiny_dataset, tmp_p
             page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
                 str(tiny_dataset / "images" / "010.png")
             )
-            page.locator(".st-key-dx_probabilities .js-plotly-plot").wait_for(state="visible")
+            page.locator(BROWSER_ROWS).first.wait_for(state="visible")
             page.locator(".st-key-dx_similar img").first.wait_for(state="visible")
             assert page.locator("[data-testid='stException']").count() == 0
             with page.expect_download() as result:

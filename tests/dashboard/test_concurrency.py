@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _probabilities import BROWSER_ROWS, browser_probabilities, shown_probabilities
 from _streamlit_server import streamlit_server
 
 from xray_core.config import CLASS_TITLES
@@ -123,10 +124,9 @@ def _expected_shares(loaded, name: str, data: bytes) -> dict[str, float]:
 
 
 def _shown_shares(at) -> dict[str, float]:
-    charts = [chart for chart in at.get("plotly_chart") if chart.key == "dx_probabilities"]
-    assert charts, "no probability chart"
-    bars = json.loads(charts[0].proto.spec)["data"][0]
-    return dict(zip(bars["y"], (float(x) for x in bars["x"])))
+    shown = shown_probabilities(at)
+    assert shown, "no probability bars"
+    return {CLASS_TITLES[label]: value for label, value in shown.items()}
 
 
 def _upload(at, name: str, data: bytes):
@@ -185,9 +185,9 @@ def test_concurrent_browser_sessions_against_one_server(loaded, tiny_checkpoint,
                 page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / name))
             for page, (name, data) in zip(pages, sessions):
                 _reveal_chart(page)
-                shown = page.locator(".st-key-dx_probabilities text.bartext").all_text_contents()
-                expected = sorted(f"{v:.1f} %" for v in _expected_shares(loaded, name, data).values())
-                assert sorted(t.replace("\u00a0", " ") for t in shown) == expected, name
+                shown = {CLASS_TITLES[k]: v for k, v in browser_probabilities(page).items()}
+                expected = {k: round(v, 1) for k, v in _expected_shares(loaded, name, data).items()}
+                assert shown == expected, name
                 assert page.get_by_text(name, exact=False).first.is_visible()
                 assert page.locator("[data-testid='stException']").count() == 0
         finally:
@@ -201,7 +201,7 @@ def _streamlit_server(tmp_path: Path, checkpoint: Path) -> Iterator[str]:
 
 def _reveal_chart(page) -> None:
     refusal = page.get_by_text("Show the prediction anyway")
-    chart = page.locator(".st-key-dx_probabilities .js-plotly-plot")
+    chart = page.locator(BROWSER_ROWS).first
     chart.or_(refusal).first.wait_for(state="visible")
     if refusal.is_visible():
         refusal.click()

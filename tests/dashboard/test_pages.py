@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _factories import PATIENT_FIELDS, dicom_bytes, png_bytes
+from _probabilities import shown_probabilities
 from streamlit.testing.v1 import AppTest
 
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
@@ -94,10 +95,9 @@ def texts(at: AppTest) -> str:
 
 
 def shown_percentages(at: AppTest) -> list[float]:
-    charts = [c for c in at.get("plotly_chart") if c.key == "dx_probabilities"]
-    assert charts, "no probability chart"
-    spec = json.loads(charts[0].proto.spec)
-    return [float(v) for v in spec["data"][0]["x"]]
+    shown = shown_probabilities(at)
+    assert shown, "no probability bars"
+    return list(shown.values())
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -186,7 +186,7 @@ def test_refused_input_needs_explicit_override(env):
     at.file_uploader(key="dx_upload").set_value(
         ("flat.png", png_bytes(np.full((96, 96), 255, np.uint8)), "image/png")
     ).run()
-    prediction_shown = bool([c for c in at.get("plotly_chart") if c.key == "dx_probabilities"])
+    prediction_shown = bool(shown_probabilities(at))
     refused = any("Refused" in e.value for e in at.error)
     assert refused != prediction_shown  # either refused (no chart) or accepted (chart), never both
     if refused:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from _factories import gradient, png_bytes
+from _probabilities import BROWSER_ROWS
 from _streamlit_server import streamlit_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def test_server_warms_while_the_notice_is_read(tmp_path, tiny_checkpoint):
             assert button.is_visible()  # warmed before the notice was acknowledged
             button.click()
             page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(film))
-            chart = page.locator(".st-key-dx_probabilities .js-plotly-plot")
+            chart = page.locator(BROWSER_ROWS).first
             chart.or_(page.get_by_text("Show the prediction anyway")).first.wait_for(state="visible")
             assert page.locator("[data-testid='stException']").count() == 0
         finally:

@@ -10,6 +10,9 @@ def test_region_names_the_crop_and_its_segmenter():
     assert region_words(Preprocessing()) == "the whole film"
     cropped = region_words(Preprocessing(crop="lungs", crop_margin=0.08, crop_segmenter="ab" * 32))
     assert "lungs' bounding box" in cropped and "abababababab" in cropped and "8%" in cropped
+    assert "blanked" not in cropped
+    masked = region_words(Preprocessing(crop="lungs", crop_segmenter="ab" * 32, mask="lungs", mask_dilation=0.04))
+    assert masked.startswith(cropped[:30]) and "blanked outside the lung mask grown by 4%" in masked
 
 
 def test_operating_point_words_single_and_per_age_group():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 from xray_core.config import Preprocessing
 from xray_core.data.cache import cached_pixels
 from xray_core.inference import crop
-from xray_core.models.preprocessing import resize_square, to_tensor
+from xray_core.models.preprocessing import mask_fill, resize_square, to_tensor
 from xray_core.models.unet import SegmenterError
 
 LUNGS = Preprocessing(image_size=16, crop="lungs", crop_margin=0.0, crop_segmenter="abc")
@@ -47,6 +48,29 @@ def test_model_input_crops_to_the_lungs(fake_segmenter):
     assert box == (10, 30, 20, 60)
     expected = (resize_square(film[10:30, 20:60], 16) - LUNGS.mean) / LUNGS.std
     assert np.allclose(tensor[0, 0].numpy(), expected, atol=1e-6)
+
+
+def test_lung_masked_input_blanks_outside_the_lungs_and_training_squares_agree(fake_segmenter, tmp_path, monkeypatch):
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    from PIL import Image
+
+    prep = Preprocessing(image_size=16, crop="lungs", crop_margin=0.25, crop_segmenter="abc", mask="lungs")
+    film = (np.arange(40 * 80).reshape(40, 80) % 251).astype(np.uint8)
+    path = tmp_path / "film.png"
+    Image.fromarray(film).save(path)
+    tensor, box = crop.model_input(prep, film)
+    assert box == (5, 35, 10, 70)  # the 20 x 40 lungs plus a quarter on each side
+    unmasked, _ = crop.model_input(dataclasses.replace(prep, mask="none"), film)
+    blank = (mask_fill(prep) - prep.mean) / prep.std
+    top_row = tensor[0, 0, 0], unmasked[0, 0, 0]  # not lung
+    assert np.allclose(top_row[0], blank, atol=1e-6) and not np.allclose(top_row[1], blank, atol=1e-6)
+    assert torch.equal(tensor[0, 0, 8, 3:13], unmasked[0, 0, 8, 3:13])  # the middle row's lung part is kept
+    assert np.allclose(tensor[0, 0, 8, [0, 15]], blank, atol=1e-6)  # the side margins are blanked
+    squares = crop.model_squares(pd.DataFrame({"path": [str(path)]}), prep, progress=False)
+    assert squares.shape == (1, 16, 16) and squares.dtype == np.uint8
+    from_cache = (squares[0] / 255 - prep.mean) / prep.std
+    assert np.abs(from_cache - tensor[0, 0].numpy()).max() <= 1 / 255 / prep.std + 1e-6  # uint8 rounding only
+    assert len(list((tmp_path / "cache").glob("lungkeep-*.npy"))) == 1
 
 
 def test_a_different_segmenter_is_refused(fake_segmenter):

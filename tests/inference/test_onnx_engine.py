@@ -89,6 +89,17 @@ def test_to_array_crops_like_to_tensor(box: tuple[int, int, int, int]) -> None:
         to_array(pixels, prep, box=(0, 92, 0, 37))
 
 
+def test_to_array_masks_like_to_tensor() -> None:
+    prep = Preprocessing(image_size=32, crop="lungs", crop_segmenter="abc", mask="lungs")
+    rng = np.random.default_rng(2)
+    pixels, lungs = rng.random((91, 37), dtype=np.float32), np.zeros((91, 37), bool)
+    lungs[20:70, 5:15] = lungs[20:70, 22:33] = True
+    box = (10, 80, 3, 35)
+    expected = to_tensor(pixels, prep, box=box, lung_mask=lungs).numpy()
+    np.testing.assert_array_equal(to_array(pixels, prep, box=box, lung_mask=lungs), expected)
+    assert not np.array_equal(expected, to_array(pixels, Preprocessing(image_size=32, crop="lungs"), box=box))
+
+
 def test_onnx_predictions_equal_torch(checkpoint: Path, exported: tuple[Path, dict]) -> None:
     folder, report = exported
     assert report["max_abs_difference"]["probabilities"] <= 1e-5

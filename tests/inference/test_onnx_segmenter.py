@@ -4,6 +4,7 @@ torch's probabilities, and scoring still never imports torch."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +57,9 @@ def shipped_segmenter():
         yield load_segmenter(SHIPPED)
 
 
-def _cropped_checkpoint(path: Path, segmenter_sha256: str) -> Path:
+def _cropped_checkpoint(path: Path, segmenter_sha256: str, mask: str = "none") -> Path:
     torch.manual_seed(0)
-    prep = Preprocessing(image_size=64, crop="lungs", crop_margin=0.08, crop_segmenter=segmenter_sha256)
+    prep = Preprocessing(image_size=64, crop="lungs", crop_margin=0.08, crop_segmenter=segmenter_sha256, mask=mask)
     rng = np.random.default_rng(0)
     meta = {
         "arch": "resnet18",
@@ -133,6 +134,22 @@ def test_cropping_checkpoint_onnx_predictions_equal_torch(cropped) -> None:
         np.testing.assert_allclose(list(got.probabilities.values()), list(want.probabilities.values()), atol=1e-5)
         np.testing.assert_allclose(got.logits, want.logits, atol=1e-4)
         assert [d.code for d in got.decisions] == [d.code for d in want.decisions]
+
+
+def test_lung_masked_checkpoint_onnx_predictions_equal_torch(shipped_segmenter, tmp_path) -> None:
+    checkpoint = _cropped_checkpoint(tmp_path / "masked.pt", shipped_segmenter.sha256, mask="lungs")
+    report = export_onnx(checkpoint, _films(), tmp_path / "onnx")
+    assert report["max_abs_difference"]["probabilities"] <= 1e-5
+    engine, loaded = load_onnx(checkpoint, tmp_path / "onnx"), load_checkpoint(checkpoint)
+    films = _films(seed=7)
+    inputs = engine.inputs(films)
+    prep = loaded.preprocessing
+    expected = np.stack([crop.model_input(prep, film)[0][0].numpy() for film in films])
+    np.testing.assert_allclose(inputs, expected, atol=1e-5)
+    unmasked = np.stack([crop.model_input(replace(prep, mask="none"), film)[0][0].numpy() for film in films])
+    assert np.abs(inputs - unmasked).max() > 0.1  # the mask blanked something
+    for want, got in zip(predict_batch(loaded, films), engine.predict_batch(films), strict=True):
+        np.testing.assert_allclose(list(got.probabilities.values()), list(want.probabilities.values()), atol=1e-5)
 
 
 def test_cropping_cli_predict_never_imports_torch(cropped, tmp_path) -> None:

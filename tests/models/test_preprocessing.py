@@ -167,3 +167,33 @@ def test_cropping_preprocessing_needs_a_box_and_maps_return_to_it():
     assert cam.shape == (20, 30) and cam[5:15, 10:20].min() == 1.0 and cam.sum() == 100
     with pytest.raises(ValueError, match="Unknown crop"):
         Preprocessing(crop="heart")
+
+
+def test_lung_masked_preprocessing_blanks_outside_the_grown_lungs():
+    from xray_core.models.preprocessing import keep_square, mask_fill
+
+    prep = Preprocessing(image_size=20, crop="lungs", mask="lungs", mask_dilation=0.0)
+    film = np.random.default_rng(0).random((40, 40)).astype(np.float32)
+    lungs = np.zeros((40, 40), bool)
+    lungs[10:30, 10:20] = True  # the left half of the box below
+    box = (10, 30, 10, 30)
+    with pytest.raises(ValueError, match="pass the lung mask"):
+        to_tensor(film, prep, box=box)
+    masked = to_tensor(film, prep, box=box, lung_mask=lungs)[0].numpy()
+    plain = to_tensor(film, Preprocessing(image_size=20, crop="lungs"), box=box)[0].numpy()
+    fill = (mask_fill(prep) - prep.mean) / prep.std
+    np.testing.assert_array_equal(masked[:, :10], plain[:, :10])  # inside the lungs: what the crop alone gives
+    np.testing.assert_allclose(masked[:, 10:], fill, atol=1e-6)  # outside: the mean on the uint8 grid
+    grown = keep_square(lungs, box, 20, dilation=0.1)  # 2 px wider
+    assert grown[:, :12].all() and not grown[:, 12:].any()
+    speck = np.zeros((40, 40), bool)
+    speck[0, 0] = True  # no lungs found: the whole film box, nothing blanked
+    assert keep_square(speck, (0, 40, 0, 40), 20, 0.04).all()
+
+
+def test_a_lung_mask_needs_the_lung_crop():
+    with pytest.raises(ValueError, match="needs crop='lungs'"):
+        Preprocessing(mask="lungs")
+    with pytest.raises(ValueError, match="Unknown mask"):
+        Preprocessing(crop="lungs", mask="heart")
+    assert Preprocessing.from_dict(Preprocessing(crop="lungs").to_dict()).mask == "none"  # older checkpoints

@@ -138,7 +138,8 @@ def test_torchrun_two_processes(tiny_dataset, tmp_path):
     assert load_checkpoint(out / "model.pt").trained
 
 
-def test_lung_cropped_run_records_its_crop_and_predicts_and_explains(tiny_dataset, tmp_path, monkeypatch):
+@pytest.mark.parametrize("mask", ["none", "lungs"])
+def test_lung_cropped_run_records_its_crop_and_predicts_and_explains(tiny_dataset, tmp_path, monkeypatch, mask):
     from xray_core.config import Preprocessing
     from xray_core.explain.cam import explain
     from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
@@ -150,9 +151,10 @@ def test_lung_cropped_run_records_its_crop_and_predicts_and_explains(tiny_datase
     seg_path = tmp_path / "lungs.pt"
     save_segmenter(seg_path, segmenter, SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8), trained=True))
     monkeypatch.setenv("XRAY_SEGMENTER", str(seg_path))
-    loaded = load_checkpoint(run(_config(tiny_dataset, tmp_path / "run", epochs=1, crop="lungs")))
+    loaded = load_checkpoint(run(_config(tiny_dataset, tmp_path / "run", epochs=1, crop="lungs", mask=mask)))
     prep = loaded.preprocessing
     assert prep.crop == "lungs" and prep.crop_segmenter == load_checkpoint_segmenter_sha(seg_path)
+    assert prep.mask == mask
     image = read_image(tiny_dataset / "images" / "000.png")
     assert sum(predict_image(loaded, image).probabilities.values()) == pytest.approx(1.0, abs=1e-6)
     explanation = explain(loaded, image, "gradcam")

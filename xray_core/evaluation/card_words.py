@@ -37,10 +37,13 @@ LIMITATIONS = [
 def region_words(prep: Any) -> str:
     """What of the film the network sees."""
     if prep.crop == "lungs":
-        return (
+        words = (
             f"the lungs' bounding box from the lung segmenter `{prep.crop_segmenter[:12]}` "
             f"(margin {prep.crop_margin:.0%} per side)"
         )
+        if prep.mask == "lungs":
+            words += f", blanked outside the lung mask grown by {prep.mask_dilation:.0%} of the side"
+        return words
     return "the whole film"
 
 

@@ -42,6 +42,10 @@ VARIANTS: dict[str, MapVariant] = {
         MapVariant("layercam", ("layer3",)),
         MapVariant("layercam", ("layer3", "layer4")),
         MapVariant("eigencam", ("layer4",)),
+        MapVariant("eigencam", ("layer3",)),
+        MapVariant("gradcam", ("layer2",)),  # layer2: a map 8x finer than the input's side / 32 (LayerCAM's case)
+        MapVariant("layercam", ("layer2",)),
+        MapVariant("layercam", ("layer2", "layer3")),
     )
 }
 

@@ -1,8 +1,9 @@
-"""Lung-cropped input (issue 12): the one place a film becomes the model's input when the checkpoint crops.
+"""Lung-cropped (and lung-masked) input (issue 12): the one place a film becomes the model's input.
 
-A checkpoint whose ``Preprocessing.crop`` is "lungs" sees only the lung segmenter's bounding box (plus a margin):
-the same box at training, prediction and explanation time, from the segmenter whose SHA-256 the preprocessing
-records, so a retrained segmenter cannot silently change what the classifier sees.
+A checkpoint whose ``Preprocessing.crop`` is "lungs" sees only the lung segmenter's bounding box (plus a margin);
+with ``Preprocessing.mask`` "lungs" it also sees nothing outside the (grown) lung mask. The same box and mask at
+training, prediction and explanation time, from the segmenter whose SHA-256 the preprocessing records, so a
+retrained segmenter cannot silently change what the classifier sees.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 from xray_core.config import Preprocessing, cache_dir
+from xray_core.data.cache import cached_pixels
 from xray_core.inference.lung_masks import segmenter_mismatch
 from xray_core.inference.lungs import load_segmenter, segment, segment_batch
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
-from xray_core.models.preprocessing import Box, box_from_mask, to_tensor
+from xray_core.models.preprocessing import Box, box_from_mask, keep_square, mask_fill, to_tensor
 from xray_core.models.unet import LoadedSegmenter, SegmenterError
 
 BATCH = 64  # films per segmenter forward pass when boxing a whole table
@@ -35,27 +38,75 @@ def crop_segmenter(prep: Preprocessing) -> LoadedSegmenter:
     return segmenter
 
 
+def crop_region(prep: Preprocessing, image: XrayImage | np.ndarray) -> tuple[Box | None, np.ndarray | None]:
+    """The crop box (None: whole film) and, for a lung-masked ``prep``, the film's H x W lung mask."""
+    if prep.crop == "none":
+        return None, None
+    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
+    mask = segment(crop_segmenter(prep), pixels)
+    return box_from_mask(mask, prep.crop_margin), mask if prep.mask == "lungs" else None
+
+
 def crop_box(prep: Preprocessing, image: XrayImage | np.ndarray) -> Box | None:
     """The region of ``image`` the model sees: None for whole-film preprocessing, else the lungs' box."""
-    if prep.crop == "none":
-        return None
+    return crop_region(prep, image)[0]
+
+
+def film_tensor(prep: Preprocessing, image: XrayImage | np.ndarray) -> tuple[torch.Tensor, Box | None]:
+    """(C, S, S) normalised input of one film and its crop box (None: the whole film)."""
     pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
-    return box_from_mask(segment(crop_segmenter(prep), pixels), prep.crop_margin)
+    box, mask = crop_region(prep, pixels)
+    return to_tensor(pixels, prep, box=box, lung_mask=mask), box
 
 
 def model_input(prep: Preprocessing, image: XrayImage | np.ndarray) -> tuple[torch.Tensor, Box | None]:
     """(1, C, S, S) normalised input of one film and the crop box it came from (None: the whole film)."""
-    pixels = image.pixels if isinstance(image, XrayImage) else np.asarray(image)
-    box = crop_box(prep, pixels)
-    return to_tensor(pixels, prep, box=box)[None], box
+    tensor, box = film_tensor(prep, image)
+    return tensor[None], box
 
 
-def _key(paths: Sequence[str], prep: Preprocessing, segmenter: LoadedSegmenter) -> str:
-    digest = hashlib.sha256(f"{segmenter.sha256}|{prep.crop_margin}".encode())
+def _key(paths: Sequence[str], prep: Preprocessing, segmenter: LoadedSegmenter, extra: str = "") -> str:
+    digest = hashlib.sha256(f"{segmenter.sha256}|{prep.crop_margin}{extra}".encode())
     for path in paths:
         stat = os.stat(path)
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
+
+
+def _save(file: Path, array: np.ndarray) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(file)
+
+
+def _regions(paths: list[str], prep: Preprocessing, progress: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, 4) int64 boxes and, for a lung-masked ``prep``, (N, S, S) bool keep-squares; both cached on disk."""
+    segmenter = crop_segmenter(prep)
+    masking = prep.mask == "lungs"
+    box_file = Path(cache_dir()) / f"lungboxes-{_key(paths, prep, segmenter)}.npy"
+    keep_file = Path(cache_dir()) / (
+        f"lungkeep-{_key(paths, prep, segmenter, f'|{prep.image_size}|{prep.mask_dilation}')}.npy"
+    )
+    if box_file.is_file() and (not masking or keep_file.is_file()):
+        return np.load(box_file), np.load(keep_file) if masking else None
+    boxes = np.zeros((len(paths), 4), np.int64)
+    keeps = np.ones((len(paths), prep.image_size, prep.image_size), bool) if masking else None
+    with tqdm(total=len(paths), desc="lung boxes", unit="img", disable=not progress) as bar:
+        for start in range(0, len(paths), BATCH):
+            films: dict[int, np.ndarray] = {}
+            for index in range(start, min(start + BATCH, len(paths))):
+                with contextlib.suppress(XrayInputError):  # unreadable: the pixel decoder reports it
+                    films[index] = read_image(paths[index]).pixels
+            for index, mask in zip(films, segment_batch(segmenter, list(films.values())), strict=True):
+                boxes[index] = box_from_mask(mask, prep.crop_margin)
+                if keeps is not None:
+                    keeps[index] = keep_square(mask, tuple(boxes[index]), prep.image_size, prep.mask_dilation)
+            bar.update(min(BATCH, len(paths) - start))
+    _save(box_file, boxes)
+    if keeps is not None:
+        _save(keep_file, keeps)
+    return boxes, keeps
 
 
 def crop_boxes(paths: Sequence[str], prep: Preprocessing, progress: bool = True) -> np.ndarray | None:
@@ -66,26 +117,18 @@ def crop_boxes(paths: Sequence[str], prep: Preprocessing, progress: bool = True)
     """
     if prep.crop == "none":
         return None
-    segmenter = crop_segmenter(prep)
-    paths = [str(p) for p in paths]
-    file = Path(cache_dir()) / f"lungboxes-{_key(paths, prep, segmenter)}.npy"
-    if file.is_file():
-        return np.load(file)
-    boxes = np.zeros((len(paths), 4), np.int64)
-    with tqdm(total=len(paths), desc="lung boxes", unit="img", disable=not progress) as bar:
-        for start in range(0, len(paths), BATCH):
-            films: dict[int, np.ndarray] = {}
-            for index in range(start, min(start + BATCH, len(paths))):
-                with contextlib.suppress(XrayInputError):  # unreadable: the pixel decoder reports it
-                    films[index] = read_image(paths[index]).pixels
-            for index, mask in zip(films, segment_batch(segmenter, list(films.values())), strict=True):
-                boxes[index] = box_from_mask(mask, prep.crop_margin)
-            bar.update(min(BATCH, len(paths) - start))
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(".tmp.npy")
-    np.save(tmp, boxes)
-    tmp.replace(file)
-    return boxes
+    return _regions([str(p) for p in paths], prep, progress)[0]
 
 
-__all__ = ["crop_box", "crop_boxes", "crop_segmenter", "model_input"]
+def model_squares(table: pd.DataFrame, prep: Preprocessing, workers: int = 0, progress: bool = True) -> np.ndarray:
+    """(N, S, S) uint8 squares of ``table['path']`` as the model sees them (cropped and, when ``prep`` masks,
+    blanked outside the lungs with :func:`mask_fill`), decoded once and cached: the training and feature arrays."""
+    paths = table["path"].astype(str).tolist()
+    boxes, keeps = _regions(paths, prep, progress) if prep.crop != "none" else (None, None)
+    pixels = cached_pixels(table, prep.image_size, workers=workers, progress=progress, boxes=boxes)
+    if keeps is None:
+        return pixels
+    return np.where(keeps, pixels, np.uint8(round(mask_fill(prep) * 255))).astype(np.uint8)
+
+
+__all__ = ["crop_box", "crop_boxes", "crop_region", "crop_segmenter", "film_tensor", "model_input", "model_squares"]

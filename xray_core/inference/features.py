@@ -11,8 +11,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from xray_core.data.cache import cached_pixels
-from xray_core.inference.crop import crop_boxes
+from xray_core.inference.crop import model_squares
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import normalize_batch
@@ -23,8 +22,7 @@ def features_and_logits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, D) penultimate features and (N, K) raw logits of ``table``'s films at the checkpoint's input size."""
     prep = loaded.preprocessing
-    boxes = crop_boxes(table["path"].astype(str).tolist(), prep, progress=progress)  # None: whole films
-    pixels = torch.from_numpy(cached_pixels(table, prep.image_size, progress=progress, boxes=boxes))
+    pixels = torch.from_numpy(model_squares(table, prep, progress=progress))
     feats, logits = [], []
     with torch.inference_mode():
         starts = range(0, len(pixels), batch_size)

@@ -39,7 +39,7 @@ from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmente
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.meta import CheckpointMeta
-from xray_core.models.resize import to_array
+from xray_core.models.resize import box_from_mask, to_array
 
 ENV_DIR = "XRAY_ONNX_DIR"  # where exports go (default: <cache dir>/onnx, never inside the repository)
 FORMAT_NAME = "xray-core-onnx"
@@ -125,8 +125,13 @@ class OnnxModel:
             return np.stack([to_array(pixels, prep) for pixels in films])
         if self.segmenter is None:
             raise OnnxUnavailable(f"crop={prep.crop!r} preprocessing needs the lung segmenter's ONNX export")
-        boxes = self.segmenter.boxes(films, prep.crop_margin)
-        return np.stack([to_array(pixels, prep, box=box) for pixels, box in zip(films, boxes, strict=True)])
+        masks = self.segmenter.masks(films)  # one pass gives the box and, for lung-masked models, the mask
+        return np.stack(
+            [
+                to_array(pixels, prep, box=box_from_mask(mask, prep.crop_margin), lung_mask=mask)
+                for pixels, mask in zip(films, masks, strict=True)
+            ]
+        )
 
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, C, S, S) float32 → (features (N, D), logits (N, K)) float32."""

@@ -73,11 +73,9 @@ def image_batch(loaded: LoadedModel, images: Sequence[XrayImage]) -> torch.Tenso
     """Preprocess images into one (N, C, S, S) float tensor with the checkpoint's own preprocessing."""
     import torch
 
-    from xray_core.inference.crop import crop_box
-    from xray_core.models.preprocessing import to_tensor
+    from xray_core.inference.crop import film_tensor
 
-    prep = loaded.preprocessing
-    return torch.stack([to_tensor(image.pixels, prep, box=crop_box(prep, image)) for image in images])
+    return torch.stack([film_tensor(loaded.preprocessing, image)[0] for image in images])
 
 
 def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: int = 32) -> list[Prediction]:

@@ -30,6 +30,9 @@ from xray_core.models.resize import (  # the numpy helpers live there (torch-fre
     cam_to_image,
     checked_box,
     crop_to_box,
+    keep_square,
+    mask_fill,
+    masked_square,
     resize_square,
 )
 from xray_core.models.resize import unit_float as _unit_float
@@ -61,17 +64,23 @@ def normalize_batch(batch_uint8: torch.Tensor, prep: Preprocessing) -> torch.Ten
 
 
 def to_tensor(
-    pixels: np.ndarray, prep: Preprocessing, transform: nn.Module | None = None, box: Box | None = None
+    pixels: np.ndarray,
+    prep: Preprocessing,
+    transform: nn.Module | None = None,
+    box: Box | None = None,
+    lung_mask: np.ndarray | None = None,
 ) -> torch.Tensor:
     """H x W image (float in [0, 1] or uint8) of any size → normalised float32 (C, S, S).
 
     ``transform`` (e.g. :class:`TrainAugment`) is applied to the (1, 1, S, S) [0, 1] batch before normalisation.
-    ``box``: the crop box when ``prep.crop`` is not "none" (required then, ignored otherwise).
+    ``box``: the crop box when ``prep.crop`` is not "none" (required then, ignored otherwise); ``lung_mask``: the
+    film's H x W lung mask when ``prep.mask`` is "lungs" (required then; outside it the square becomes the mean).
     """
     if prep.geometry != "squash":
         raise ValueError(f"Unsupported geometry {prep.geometry!r}; only 'squash' is implemented")
-    pixels = crop_to_box(pixels, checked_box(prep, box))
-    square = resize_square(_unit_float(pixels), prep.image_size, prep.interpolation)
+    box = checked_box(prep, box)
+    square = resize_square(_unit_float(crop_to_box(pixels, box)), prep.image_size, prep.interpolation)
+    square = masked_square(square, prep, box, lung_mask)
     batch = torch.from_numpy(square)[None, None]
     if transform is not None:
         batch = transform(batch)
@@ -159,6 +168,8 @@ __all__ = [
     "box_from_mask",
     "cam_to_image",
     "crop_to_box",
+    "keep_square",
+    "mask_fill",
     "normalize",
     "normalize_batch",
     "resize_square",

@@ -87,6 +87,38 @@ def crop_to_box(pixels: np.ndarray, box: Box | None) -> np.ndarray:
     return pixels[top:bottom, left:right]
 
 
+def keep_square(mask: np.ndarray, box: Box | None, size: int, dilation: float) -> np.ndarray:
+    """S x S bool: where a lung-masked model sees the film, i.e. the H x W lung ``mask`` cropped to ``box``,
+    resized like the film and grown by ``dilation`` x S. A mask under MIN_LUNG_SHARE (no lungs found, so the
+    box is the whole film) keeps everything, as :func:`box_from_mask` does."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.mean() < MIN_LUNG_SHARE:
+        return np.ones((size, size), dtype=bool)
+    keep = resize_square(crop_to_box(mask, box).astype(np.float32), size, "area") > 0.5
+    radius = round(dilation * size)
+    if radius > 0:
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        keep = cv2.dilate(keep.astype(np.uint8), disk) > 0
+    return keep
+
+
+def mask_fill(prep: Preprocessing) -> float:
+    """The value outside the lungs in [0, 1]: ``mean`` on the uint8 grid, so cached uint8 training squares and
+    float films blank to the same number."""
+    return round(prep.mean * 255) / 255
+
+
+def masked_square(square: np.ndarray, prep: Preprocessing, box: Box | None, mask: np.ndarray | None) -> np.ndarray:
+    """The S x S [0, 1] square with everything outside the grown lung mask set to :func:`mask_fill` when
+    ``prep.mask`` is "lungs" (``mask``, the film's H x W lung mask, required then); unchanged otherwise."""
+    if prep.mask == "none":
+        return square
+    if mask is None:
+        raise ValueError("Preprocessing masks the lungs: pass the lung mask (inference.model_input does)")
+    keep = keep_square(mask, box, prep.image_size, prep.mask_dilation)
+    return np.where(keep, square, np.float32(mask_fill(prep))).astype(np.float32)
+
+
 def checked_box(prep: Preprocessing, box: Box | None) -> Box | None:
     """The box ``prep`` crops to: None for whole-film preprocessing, ``box`` (required) when it crops."""
     if prep.crop == "none":
@@ -96,15 +128,19 @@ def checked_box(prep: Preprocessing, box: Box | None) -> Box | None:
     return box
 
 
-def to_array(pixels: np.ndarray, prep: Preprocessing, box: Box | None = None) -> np.ndarray:
+def to_array(
+    pixels: np.ndarray, prep: Preprocessing, box: Box | None = None, lung_mask: np.ndarray | None = None
+) -> np.ndarray:
     """H x W image (float in [0, 1] or uint8) → normalised float32 (C, S, S): ``to_tensor`` without torch.
 
-    ``box``: the crop box when ``prep.crop`` is not "none" (required then, ignored otherwise), as for ``to_tensor``.
+    ``box``: the crop box when ``prep.crop`` is not "none" (required then, ignored otherwise), as for ``to_tensor``;
+    ``lung_mask``: the film's H x W lung mask when ``prep.mask`` is "lungs" (required then).
     """
     if prep.geometry != "squash":
         raise ValueError(f"Unsupported geometry {prep.geometry!r}; only 'squash' is implemented")
-    pixels = crop_to_box(pixels, checked_box(prep, box))
-    square = resize_square(unit_float(pixels), prep.image_size, prep.interpolation)
+    box = checked_box(prep, box)
+    square = resize_square(unit_float(crop_to_box(pixels, box)), prep.image_size, prep.interpolation)
+    square = masked_square(square, prep, box, lung_mask)
     out = (square[None] - np.float32(prep.mean)) / np.float32(prep.std)  # float32 throughout, as torch computes it
     return out if prep.in_channels == 1 else np.ascontiguousarray(np.repeat(out, prep.in_channels, axis=0))
 
@@ -134,6 +170,9 @@ __all__ = [
     "cam_to_image",
     "checked_box",
     "crop_to_box",
+    "keep_square",
+    "mask_fill",
+    "masked_square",
     "resize",
     "resize_square",
     "to_array",

@@ -38,6 +38,8 @@ class TrainConfig:
     hflip: bool = False  # off: the heart sits on the left; flipping teaches an impossible anatomy
     crop: str = "none"  # none (whole film) | lungs (the lung segmenter's bounding box; same at predict time)
     crop_margin: float = 0.08  # lungs: share of the box's height/width added on each side
+    mask: str = "none"  # none | lungs (needs --crop lungs: outside the grown lung mask the input is blank)
+    mask_dilation: float = 0.04  # lungs mask: grown by this share of the input's side
     patience: int = 4  # early stopping: epochs without improvement of the selection score (see training.select)
     seed: int = 0
     workers: int = 0  # DataLoader workers (images are decoded once into memory, so 0 is usually fastest)
@@ -58,7 +60,12 @@ class TrainConfig:
     def preprocessing(self) -> Preprocessing:
         """The input pipeline this run trains with; a lung crop records the segmenter that draws the boxes."""
         prep = Preprocessing(
-            image_size=self.image_size, in_channels=self.in_channels, crop=self.crop, crop_margin=self.crop_margin
+            image_size=self.image_size,
+            in_channels=self.in_channels,
+            crop=self.crop,
+            crop_margin=self.crop_margin,
+            mask=self.mask,
+            mask_dilation=self.mask_dilation,
         )
         if self.crop == "none":
             return prep

@@ -13,9 +13,8 @@ from torch import nn
 from tqdm import tqdm
 
 from xray_core.config import LABELS, default_data_dir
-from xray_core.data.cache import cached_pixels
 from xray_core.data.dataset import load_dataset
-from xray_core.inference.crop import crop_boxes
+from xray_core.inference.crop import model_squares
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import normalize_batch
 from xray_core.training.config import TrainConfig
@@ -44,8 +43,7 @@ def _external_table(cfg: TrainConfig) -> pd.DataFrame | None:
 
 
 def _arrays(part: pd.DataFrame, cfg: TrainConfig, show: bool) -> SplitArrays:
-    boxes = crop_boxes(part["path"].astype(str).tolist(), cfg.preprocessing(), progress=show)
-    pixels = cached_pixels(part, cfg.image_size, workers=cfg.workers, progress=show, boxes=boxes)
+    pixels = model_squares(part, cfg.preprocessing(), workers=cfg.workers, progress=show)
     labels = torch.as_tensor([LABELS.index(label) for label in part["label"]])
     groups = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
     return SplitArrays(torch.from_numpy(pixels), labels, groups)
