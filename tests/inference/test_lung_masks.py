@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from xray_core.inference.lung_masks import postprocess, probability_to_mask, segmenter_mismatch
+from xray_core.inference.lung_masks import fill_holes, postprocess, probability_to_mask, segmenter_mismatch
 
 
 def test_probability_to_mask_thresholds_then_postprocesses() -> None:
@@ -21,6 +21,31 @@ def test_probability_to_mask_thresholds_then_postprocesses() -> None:
     unfilled = probability_to_mask(probability, 0.5, {"components": 1, "fill_holes": False})
     assert unfilled.sum() == 99 and not unfilled[4, 4]
     np.testing.assert_array_equal(probability_to_mask(probability, 0.5, {}), postprocess(probability >= 0.5))
+
+
+def test_fill_holes_equals_scipys_on_random_and_edge_masks() -> None:
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    masks = [rng.random((40, 53)) < p for p in (0.3, 0.5, 0.6, 0.7, 0.9)]  # many holes, some touching the border
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7], ring[4, 4] = True, False
+    corner = np.zeros((6, 6), bool)
+    corner[:3, 3], corner[3, :4] = True, True  # background walled off but touching the border: not a hole
+    diamond = np.zeros((5, 5), bool)
+    diamond[1, 2] = diamond[2, 1] = diamond[2, 3] = diamond[3, 2] = True  # the centre meets outside diagonally only
+    masks += [
+        ring,
+        corner,
+        np.zeros((5, 7), bool),
+        np.ones((5, 7), bool),
+        np.zeros((0, 3), bool),
+        np.ones((1, 1), bool),
+    ]
+    for mask in masks:
+        np.testing.assert_array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
+    assert fill_holes(ring)[4, 4] and fill_holes(ring).sum() == 25 and not fill_holes(corner)[0, 0]
+    assert fill_holes(diamond)[2, 2]  # 4-connected background only, as scipy's default structure
 
 
 def test_segmenter_mismatch_names_both_segmenters_and_what_to_do() -> None:
