@@ -99,7 +99,7 @@ def status() -> dict[str, Any]:
 
 def warm() -> dict[str, Any]:
     """Import what the pages need, load the classifier and the lung segmenter, and run one synthetic film through
-    Grad-CAM, the lungs and the probability chart. Returns (and records) seconds per step; never raises."""
+    Grad-CAM, the lungs and the probability bars. Returns (and records) seconds per step; never raises."""
     version, steps, began = _version(), {}, time.perf_counter()
     try:
         lap = time.perf_counter()

@@ -37,7 +37,7 @@ META_FIELDS = (
 
 
 def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
-    """Banners and the probability chart; False when an out-of-distribution refusal is not overridden."""
+    """Banners and the probability bars; False when an out-of-distribution refusal is not overridden."""
     if prediction.refused:
         st.error(
             "**Refused: this does not look like a frontal chest radiograph.** "

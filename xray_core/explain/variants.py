@@ -46,6 +46,8 @@ VARIANTS: dict[str, MapVariant] = {
         MapVariant("gradcam", ("layer2",)),  # layer2: a map 8x finer than the input's side / 32 (LayerCAM's case)
         MapVariant("layercam", ("layer2",)),
         MapVariant("layercam", ("layer2", "layer3")),
+        MapVariant("layercam", ("layer1",)),  # 40 x 40 at 160 px: LayerCAM's argument for shallow layers
+        MapVariant("layercam", ("layer1", "layer2", "layer3")),
     )
 }
 
