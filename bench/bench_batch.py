@@ -66,6 +66,31 @@ def _command(root: Path, out: Path, checkpoint: str, engine: str, workers: int) 
     return films / wall, summary["films_per_second"]
 
 
+def _network_ceiling(files: list[Path], checkpoint: str, batch: int = 64) -> dict[str, float]:
+    """Per-film milliseconds of the two networks alone on ONNX Runtime (the lung segmenter's pass, with its mask,
+    and the classifier on the cropped batch), each the median of 3 passes over ``batch`` decoded films, and the
+    films/s they allow with nothing else to do: the ceiling of folder scoring on this machine."""
+    from xray_core.inference.onnx_engine import load_onnx
+    from xray_core.io.reader import read_image
+
+    engine = load_onnx(checkpoint)
+    films = [read_image(file) for file in files[:batch]]
+    pixels = [film.pixels for film in films]
+
+    def per_film(step) -> float:
+        times = []
+        for _ in range(3):
+            began = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - began) / len(films) * 1000)
+        return statistics.median(times)
+
+    inputs = engine.inputs(films)
+    segmenter = per_film(lambda: engine.segmenter.masks(pixels)) if engine.segmenter is not None else 0.0
+    classifier = per_film(lambda: engine.forward(inputs))
+    return {"segmenter_ms": segmenter, "classifier_ms": classifier, "ceiling": 1000 / (segmenter + classifier)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
@@ -86,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                                           engine, args.workers)  # fmt: skip
                 rates.setdefault(f"predict DIR --engine {engine} (whole process)", []).append(whole)
                 rates.setdefault(f"predict DIR --engine {engine} (scoring phase)", []).append(scoring)
+        ceiling = _network_ceiling(files, args.checkpoint) if "onnx" in args.engines else None
     medians = {name: statistics.median(values) for name, values in rates.items()}
     base = medians["naive loop (torch, in process)"]
     print(f"\nfilms per second, median of {args.runs} alternating runs")
@@ -93,10 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<48}{value:>7.1f}   x{value / base:.2f} of naive")
     best = max(value for name, value in medians.items() if "whole process" in name)
     print(f"  goal: >= {GOAL:.0f} films/s -> best whole-process {best:.1f} {'MET' if best >= GOAL else 'NOT MET'}")
+    if ceiling:
+        print(
+            f"  the networks alone (ONNX Runtime, batches of 64): segmenter {ceiling['segmenter_ms']:.1f} ms/film + "
+            f"classifier {ceiling['classifier_ms']:.1f} ms/film -> at most {ceiling['ceiling']:.1f} films/s"
+        )
     load_after = os.getloadavg()
     print(f"load average after: {load_after}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     report = {"films": args.films, "workers": args.workers, "rates": rates, "median": medians, "goal": GOAL}
+    report["networks_alone"] = ceiling
     OUT.write_text(json.dumps({**report, "load_average": [load_before, load_after]}, indent=2))
     print(f"wrote {OUT}")
     return 0
