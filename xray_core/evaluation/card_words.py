@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
+
 INTENDED_USE = (
     "Decision support for exploring frontal (PA/AP) chest radiographs: it shows how strongly the image resembles "
     "normal, bacterial pneumonia, viral pneumonia or COVID-19 films of its training corpus, with class-activation "
-    "heatmaps (LayerCAM on layer3 by default) and the lung outline. "
+    f"heatmaps, by default {CAM_METHODS[DEFAULT_METHOD].title}, and the lung outline. "
     "It is **not a diagnosis** and not a medical device; a qualified clinician interprets every image."
 )
 OUT_OF_SCOPE = [

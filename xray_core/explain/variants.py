@@ -48,6 +48,8 @@ VARIANTS: dict[str, MapVariant] = {
         MapVariant("layercam", ("layer2", "layer3")),
         MapVariant("layercam", ("layer1",)),  # 40 x 40 at 160 px: LayerCAM's argument for shallow layers
         MapVariant("layercam", ("layer1", "layer2", "layer3")),
+        MapVariant("hirescam", ("layer3",)),
+        MapVariant("scorecam", ("layer3",)),  # no gradients: each channel's upsampled map masks the input
     )
 }
 
