@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     print(f"load average after: {load_after}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    report = {"films": args.films, "workers": args.workers, "rates": rates, "median": medians, "goal": GOAL}
-    report["networks_alone"] = ceiling
+    report = {"films": args.films, "workers": args.workers, "rates": rates, "median": medians, "goal": GOAL,
+              "networks_alone": ceiling}  # fmt: skip
     OUT.write_text(json.dumps({**report, "load_average": [load_before, load_after]}, indent=2))
     print(f"wrote {OUT}")
     return 0

@@ -85,18 +85,19 @@ def test_boxes_are_cached_and_feed_the_pixel_cache(fake_segmenter, tmp_path, mon
     film = (np.arange(40 * 80).reshape(40, 80) % 251).astype(np.uint8)
     path = tmp_path / "film.png"
     Image.fromarray(film).save(path)
-    boxes = crop.crop_boxes([str(path)], LUNGS, progress=False)
-    assert boxes.tolist() == [[10, 30, 20, 60]]
-    segmented = len(fake_segmenter)
-    again = crop.crop_boxes([str(path)], LUNGS, progress=False)
-    assert again.tolist() == boxes.tolist() and len(list((tmp_path / "cache").glob("lungboxes-*.npy"))) == 1
-    assert len(fake_segmenter) == segmented + 1  # checked the segmenter's identity, did not segment again
     table = pd.DataFrame({"path": [str(path)]})
-    cropped = cached_pixels(table, 16, workers=1, progress=False, boxes=boxes)[0]
+    cropped = crop.model_squares(table, LUNGS, workers=1, progress=False)[0]
+    [box_file] = (tmp_path / "cache").glob("lungboxes-*.npy")
+    assert np.load(box_file).tolist() == [[10, 30, 20, 60]]
+    segmented = len(fake_segmenter)
+    again = crop.model_squares(table, LUNGS, workers=1, progress=False)[0]
+    assert np.array_equal(again, cropped) and len(list((tmp_path / "cache").glob("lungboxes-*.npy"))) == 1
+    assert len(fake_segmenter) == segmented + 1  # checked the segmenter's identity, did not segment again
     whole = cached_pixels(table, 16, workers=1, progress=False)[0]
     expected = np.rint(resize_square(film[10:30, 20:60].astype(np.float32) / 255, 16) * 255)
     assert np.abs(cropped.astype(int) - expected).max() <= 1 and not np.array_equal(cropped, whole)
-    assert crop.crop_boxes([str(path)], Preprocessing(), progress=False) is None
+    unboxed = crop.model_squares(table, Preprocessing(image_size=16), workers=1, progress=False)[0]
+    assert np.array_equal(unboxed, whole) and len(fake_segmenter) == segmented + 1  # whole films: no segmenter
 
 
 @pytest.mark.corpus

@@ -24,7 +24,7 @@ from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint, save_checkpoint
 from xray_core.models.networks import build_model
 from xray_core.models.preprocessing import to_tensor
-from xray_core.models.resize import to_array
+from xray_core.models.resize import box_from_mask, to_array
 from xray_core.models.unet import SegmenterError, SegmenterMeta, UNet, save_segmenter
 
 SHIPPED = REPO_ROOT / "weights" / "lung_unet.pt"
@@ -97,13 +97,19 @@ def test_export_writes_a_verified_segmenter_beside_the_classifier(cropped, shipp
     assert report["max_abs_difference"]["probabilities"] <= 1e-5 and report["max_abs_difference"]["same_decisions"]
 
 
+def onnx_boxes(engine, films: list[XrayImage]) -> list[tuple[int, int, int, int]]:
+    """The crop boxes the ONNX engine draws (``OnnxModel.inputs``): the segmenter export's masks, boxed."""
+    masks = engine.segmenter.masks([film.pixels for film in films])
+    return [box_from_mask(mask, engine.preprocessing.crop_margin) for mask in masks]
+
+
 def test_onnx_boxes_equal_torch_boxes_on_generated_films(cropped, shipped_segmenter) -> None:
     checkpoint, folder, _ = cropped
     engine = load_onnx(checkpoint, folder)
     prep = engine.preprocessing
     films = _films(seed=5)
     expected = [crop.crop_box(prep, film) for film in films]
-    assert engine.segmenter.boxes([film.pixels for film in films], prep.crop_margin) == expected
+    assert onnx_boxes(engine, films) == expected
     whole = [(0, f.pixels.shape[0], 0, f.pixels.shape[1]) for f in films]
     assert sum(box != full for box, full in zip(expected, whole, strict=True)) >= 4  # real crops, not whole films
     figures = compare_segmenters(shipped_segmenter, engine.segmenter, [film.pixels for film in films])
@@ -118,7 +124,7 @@ def test_onnx_boxes_equal_torch_boxes_on_real_films(cropped, corpus_dir) -> None
     films = [read_image(corpus_dir / "external" / file) for file in table["file"].iloc[::25][:8]]
     prep = engine.preprocessing
     expected = [crop.crop_box(prep, film) for film in films]
-    assert engine.segmenter.boxes([film.pixels for film in films], prep.crop_margin) == expected
+    assert onnx_boxes(engine, films) == expected
     loaded = load_checkpoint(checkpoint)
     for want, got in zip(predict_batch(loaded, films), engine.predict_batch(films), strict=True):
         np.testing.assert_allclose(list(got.probabilities.values()), list(want.probabilities.values()), atol=1e-5)

@@ -81,7 +81,9 @@ def _save(file: Path, array: np.ndarray) -> None:
 
 
 def _regions(paths: list[str], prep: Preprocessing, progress: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(N, 4) int64 boxes and, for a lung-masked ``prep``, (N, S, S) bool keep-squares; both cached on disk."""
+    """(N, 4) int64 boxes and, for a lung-masked ``prep``, (N, S, S) bool keep-squares of many files, computed
+    once per file list, segmenter and margin (and size and dilation for the keep-squares), then cached on disk.
+    Unreadable files get the whole-film box (0, 0, 0, 0 means "unknown size"); the pixel decoder reports them."""
     segmenter = crop_segmenter(prep)
     masking = prep.mask == "lungs"
     box_file = Path(cache_dir()) / f"lungboxes-{_key(paths, prep, segmenter)}.npy"
@@ -109,17 +111,6 @@ def _regions(paths: list[str], prep: Preprocessing, progress: bool) -> tuple[np.
     return boxes, keeps
 
 
-def crop_boxes(paths: Sequence[str], prep: Preprocessing, progress: bool = True) -> np.ndarray | None:
-    """(N, 4) int64 boxes of many files for training and evaluation caches (None when ``prep`` does not crop).
-
-    Computed once per file list, segmenter and margin, then cached on disk. Unreadable files get the whole-film
-    box (0, 0, 0, 0 means "unknown size"); the pixel decoder reports them.
-    """
-    if prep.crop == "none":
-        return None
-    return _regions([str(p) for p in paths], prep, progress)[0]
-
-
 def model_squares(table: pd.DataFrame, prep: Preprocessing, workers: int = 0, progress: bool = True) -> np.ndarray:
     """(N, S, S) uint8 squares of ``table['path']`` as the model sees them (cropped and, when ``prep`` masks,
     blanked outside the lungs with :func:`mask_fill`), decoded once and cached: the training and feature arrays."""
@@ -128,7 +119,7 @@ def model_squares(table: pd.DataFrame, prep: Preprocessing, workers: int = 0, pr
     pixels = cached_pixels(table, prep.image_size, workers=workers, progress=progress, boxes=boxes)
     if keeps is None:
         return pixels
-    return np.where(keeps, pixels, np.uint8(round(mask_fill(prep) * 255))).astype(np.uint8)
+    return np.where(keeps, pixels, np.uint8(round(mask_fill(prep) * 255)))
 
 
-__all__ = ["crop_box", "crop_boxes", "crop_region", "crop_segmenter", "film_tensor", "model_input", "model_squares"]
+__all__ = ["crop_box", "crop_region", "crop_segmenter", "film_tensor", "model_input", "model_squares"]

@@ -5,7 +5,8 @@ segments the film with the U-Net; here the same U-Net, exported by ``python -m x
 classifier (:func:`xray_core.inference.onnx_export.export_segmenter`, verified against torch), gives the same box
 through the same numpy steps: :func:`~xray_core.models.resize.to_array` for its input,
 :func:`~xray_core.models.resize.cam_to_image` back to the film's size,
-:func:`~xray_core.inference.lung_masks.probability_to_mask` and :func:`~xray_core.models.resize.box_from_mask`.
+:func:`~xray_core.inference.lung_masks.probability_to_mask`, and the engine boxes the masks with
+:func:`~xray_core.models.resize.box_from_mask`.
 
 An export is keyed to the segmenter twice: ``lung-segmenter-<its SHA-256>-<its file's SHA-256>.onnx`` (16 hex
 each; the metadata holds both in full). The file hash finds the export of the installed segmenter without
@@ -26,7 +27,7 @@ import numpy as np
 
 from xray_core.config import Preprocessing
 from xray_core.inference.lung_masks import default_segmenter, probability_to_mask, segmenter_mismatch
-from xray_core.models.resize import Box, box_from_mask, cam_to_image, to_array
+from xray_core.models.resize import cam_to_image, to_array
 
 FORMAT_NAME = "xray-core-onnx-segmenter"
 FORMAT_VERSION = 1
@@ -70,10 +71,6 @@ class OnnxSegmenter:
         """H x W bool lung mask of each film (``lungs.segment``), from one forward pass."""
         settings = self.meta.get("postprocess", {})
         return [probability_to_mask(lung, self.threshold, settings) for lung in self.probabilities(films)]
-
-    def boxes(self, films: Sequence[np.ndarray], margin: float) -> list[Box]:
-        """The crop box of each film (``crop.crop_box``): the mask's bounding box widened by ``margin``."""
-        return [box_from_mask(mask, margin) for mask in self.masks(films)]
 
 
 def read_info(session: Any) -> dict[str, Any]:
