@@ -105,6 +105,24 @@ def test_augment_deterministic_given_generator() -> None:
     assert torch.equal(seeded(batch), first)
 
 
+@pytest.mark.parametrize("hflip", [False, True])
+def test_augment_moves_masks_with_the_images(hflip: bool) -> None:
+    square = torch.zeros(16, 1, 32, 32)
+    square[:, :, 6:20, 4:14] = 1.0  # off-centre, so rotation, shift, scale and flip all move it
+    augment = TrainAugment(1.5, hflip=hflip)
+    plain = augment(square, generator=torch.Generator().manual_seed(3))
+    images, masks = augment.with_masks(square, square.clone(), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(images, plain)  # the same draws with or without masks
+    assert masks.shape == square.shape and not torch.equal(masks, square)
+    low = images.amin(dim=(1, 2, 3), keepdim=True)
+    high = images.amax(dim=(1, 2, 3), keepdim=True)
+    bright = images > (low + high) / 2  # intensity changes keep two ordered levels; the geometry is the mask's
+    assert (bright == (masks > 0.5)).float().mean() > 0.99
+    assert augment.with_masks(square, None)[1] is None
+    with pytest.raises(ValueError, match="do not match"):
+        augment.with_masks(square, square[:, :, :16])
+
+
 def test_hflip_off_by_default() -> None:
     batch = _batch(n=64)
     mirrored = batch.flip(-1)

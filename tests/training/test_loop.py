@@ -165,3 +165,30 @@ def load_checkpoint_segmenter_sha(path) -> str:
     from xray_core.models.unet import read_segmenter
 
     return read_segmenter(path).sha256
+
+
+def test_lung_attention_run_logs_the_maps_outside_share(tiny_dataset, tmp_path, monkeypatch):
+    from xray_core.config import Preprocessing
+    from xray_core.inference import crop
+    from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
+
+    seg_path = tmp_path / "lungs.pt"  # an untrained segmenter file for the checksum; the masks come from below
+    save_segmenter(seg_path, UNet(1, (4, 8)).eval(), SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8)))
+    monkeypatch.setenv("XRAY_SEGMENTER", str(seg_path))
+
+    def left_band(segmenter, films):  # lungs: a band in the left half, so the square has an inside and an outside
+        masks = [np.zeros(film.shape[:2], bool) for film in films]
+        for mask in masks:
+            mask[:, 3 : mask.shape[1] // 2] = True
+        return masks
+
+    monkeypatch.setattr(crop, "segment_batch", left_band)
+    path = run(_config(tiny_dataset, tmp_path / "run", epochs=1, crop="lungs", lung_attention=1.0))
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert 0.0 < record["train_lung_outside"] < 1.0 and np.isfinite(record["train_loss"])
+    assert load_checkpoint(path).trained
+
+
+def test_lung_attention_needs_the_lung_crop(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match="needs --crop lungs"):
+        run(_config(tiny_dataset, tmp_path / "run", lung_attention=1.0))

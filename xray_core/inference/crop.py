@@ -9,6 +9,7 @@ retrained segmenter cannot silently change what the classifier sees.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 from collections.abc import Sequence
@@ -122,4 +123,13 @@ def model_squares(table: pd.DataFrame, prep: Preprocessing, workers: int = 0, pr
     return np.where(keeps, pixels, np.uint8(round(mask_fill(prep) * 255)))
 
 
-__all__ = ["crop_box", "crop_region", "crop_segmenter", "film_tensor", "model_input", "model_squares"]
+def lung_squares(table: pd.DataFrame, prep: Preprocessing, progress: bool = True) -> np.ndarray:
+    """(N, S, S) bool: each film's lung mask (not grown) inside the square the lung-cropped model sees, cached
+    with the boxes; what lung-attention training (:mod:`xray_core.training.attention`) holds the maps to."""
+    if prep.crop != "lungs":
+        raise ValueError("lung squares need lung-cropped preprocessing (crop='lungs')")
+    exact = dataclasses.replace(prep, mask="lungs", mask_dilation=0.0)
+    return _regions(table["path"].astype(str).tolist(), exact, progress)[1]
+
+
+__all__ = ["crop_box", "crop_region", "crop_segmenter", "film_tensor", "lung_squares", "model_input", "model_squares"]

@@ -121,10 +121,20 @@ class TrainAugment(nn.Module):
         self.generator = generator
 
     def forward(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.with_masks(batch, None, generator)[0]
+
+    def with_masks(
+        self, batch: torch.Tensor, masks: torch.Tensor | None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The augmented batch and ``masks`` (N, 1, S, S) float, e.g. lung masks, moved by the same geometry
+        (rotation, shift, scale, flip) and untouched by the intensity changes; the same random draws as
+        :meth:`forward`, so a run draws the same images with or without masks."""
         if batch.ndim != 4:
             raise ValueError(f"Expected a (N, 1, S, S) batch, got shape {tuple(batch.shape)}")
+        if masks is not None and (masks.shape[0], *masks.shape[2:]) != (batch.shape[0], *batch.shape[2:]):
+            raise ValueError(f"masks {tuple(masks.shape)} do not match the batch {tuple(batch.shape)}")
         if self.strength == 0 or batch.shape[0] == 0:
-            return batch.clamp(0.0, 1.0)
+            return batch.clamp(0.0, 1.0), masks
         s = self.strength
         generator = generator if generator is not None else self.generator
         draws = torch.rand(batch.shape[0], 8, generator=generator) * 2 - 1  # U[-1, 1], one row per image
@@ -140,7 +150,7 @@ class TrainAugment(nn.Module):
         out = out.pow(torch.exp(per_image[:, 5] * math.log(1.25) * s))
         mean = out.mean(dim=(1, 2, 3), keepdim=True)
         out = (out - mean) * torch.exp(per_image[:, 6] * math.log(1.1) * s) + mean + per_image[:, 7] * 0.1 * s
-        return out.clamp(0.0, 1.0)
+        return out.clamp(0.0, 1.0), None if masks is None else _warp(masks, theta)
 
     def extra_repr(self) -> str:
         return f"strength={self.strength}, hflip={self.hflip}"

@@ -40,6 +40,8 @@ class TrainConfig:
     crop_margin: float = 0.08  # lungs: share of the box's height/width added on each side
     mask: str = "none"  # none | lungs (needs --crop lungs: outside the grown lung mask the input is blank)
     mask_dilation: float = 0.04  # lungs mask: grown by this share of the input's side
+    lung_attention: float = 0.0  # weight of the HiResCAM-outside-the-lungs penalty (needs --crop lungs); 0 = off
+    attention_layer: str = "layer3"  # the stage whose HiResCAM the penalty holds to the lungs (the shipped map's)
     patience: int = 4  # early stopping: epochs without improvement of the selection score (see training.select)
     seed: int = 0
     workers: int = 0  # DataLoader workers (images are decoded once into memory, so 0 is usually fastest)

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from xray_core.models.networks import build_model, freeze_stages, imagenet_init, load_init_weights
 from xray_core.models.preprocessing import TrainAugment, normalize
+from xray_core.training.attention import LayerTap, lung_attention_step
 from xray_core.training.config import TrainConfig
 from xray_core.training.objectives import balanced_draws, partial_label_loss
 from xray_core.training.release import finalize
@@ -87,8 +88,9 @@ def train_epoch(
     rank: int,
     world: int,
     show: bool,
-) -> float:
-    """One pass over ``samples_per_epoch`` balanced draws, sharded across ranks; returns the mean loss."""
+) -> dict[str, float]:
+    """One pass over ``samples_per_epoch`` balanced draws, sharded across ranks: the mean loss and, in a
+    lung-attention run, the mean share of the training maps outside the lungs (before the penalty's weight)."""
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     draws = epoch_draws(data, cfg.samples_per_epoch or len(data.labels), generator, cfg)
     sampler = DistributedSampler(range(len(draws)), num_replicas=world, rank=rank, shuffle=False, drop_last=True)
@@ -96,13 +98,21 @@ def train_epoch(
     augment = TrainAugment(strength=cfg.augment, hflip=cfg.hflip)
     prep = cfg.preprocessing()
     model.train()
-    total, batches = 0.0, range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
+    tap = LayerTap(getattr(_unwrapped(model), cfg.attention_layer)) if cfg.lung_attention else None
+    total, outside, batches = 0.0, 0.0, range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
     bar = tqdm(batches, disable=not show, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch")
     for count, start in enumerate(bar, 1):
         index = order[start : start + cfg.batch_size]
-        images = augment(data.pixels[index].unsqueeze(1).float() / 255.0, generator=generator)
+        lungs = data.lungs[index].unsqueeze(1).float() if tap is not None and data.lungs is not None else None
+        images, lungs = augment.with_masks(data.pixels[index].unsqueeze(1).float() / 255.0, lungs, generator)
         inputs = normalize(images, prep).contiguous(memory_format=torch.channels_last)
-        loss = partial_label_loss(model(inputs), data.labels[index], cfg.label_smoothing)
+        if tap is None or lungs is None:
+            loss = partial_label_loss(model(inputs), data.labels[index], cfg.label_smoothing)
+        else:
+            logits, share = lung_attention_step(model, tap, inputs, data.labels[index], lungs[:, 0])
+            loss = partial_label_loss(logits, data.labels[index], cfg.label_smoothing)
+            loss = loss + cfg.lung_attention * share.mean()
+            outside += share.mean().item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -110,8 +120,17 @@ def train_epoch(
         if average is not None:
             average.update_parameters(model)
         total += loss.item()
-        bar.set_postfix(loss=f"{total / count:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
-    return total / max(1, len(batches))
+        shown = {"outside": f"{outside / count:.3f}"} if tap is not None else {}
+        bar.set_postfix(loss=f"{total / count:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}", **shown)
+    steps = max(1, len(batches))
+    if tap is None:
+        return {"train_loss": total / steps}
+    tap.remove()
+    return {"train_loss": total / steps, "train_lung_outside": outside / steps}
+
+
+def _unwrapped(net: nn.Module) -> nn.Module:
+    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
 def steps_per_epoch(cfg: TrainConfig, n_train: int, world: int) -> int:
@@ -126,6 +145,8 @@ def _averaged(model: nn.Module, cfg: TrainConfig) -> AveragedModel | None:
 
 def run(cfg: TrainConfig) -> Path:
     """Train end to end; returns the path of the release checkpoint ``<out>/model.pt``."""
+    if cfg.lung_attention and cfg.crop != "lungs":
+        raise ValueError("--lung-attention needs --crop lungs (the penalty is held to the crop's lung masks)")
     rank, world = _init_distributed()
     show = rank == 0
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // world))
@@ -147,11 +168,11 @@ def run(cfg: TrainConfig) -> Path:
     started = time.time() - sum(h["seconds"] for h in state["history"])
     for epoch in range(state["epoch"], cfg.epochs):
         began = time.time()
-        loss = train_epoch(net, optimizer, scheduler, average, splits["train"], cfg, epoch, rank, world, show)
+        trained = train_epoch(net, optimizer, scheduler, average, splits["train"], cfg, epoch, rank, world, show)
         validated = average.module if average is not None else model
         record = {
             "epoch": epoch + 1,
-            "train_loss": loss,
+            **trained,
             **evaluate_epoch(validated, splits, cfg),
             "lr": scheduler.get_last_lr()[0],
             "seconds": round(time.time() - began, 1),

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from xray_core.config import LABELS, default_data_dir
 from xray_core.data.dataset import load_dataset
-from xray_core.inference.crop import model_squares
+from xray_core.inference.crop import lung_squares, model_squares
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import normalize_batch
 from xray_core.training.config import TrainConfig
@@ -26,6 +26,7 @@ class SplitArrays:
     pixels: torch.Tensor  # (N, S, S) uint8
     labels: torch.Tensor  # (N,) int64 indices into LABELS (4 = partial 'pneumonia')
     groups: list[str]  # age group per image ('' when unknown)
+    lungs: torch.Tensor | None = None  # (N, S, S) bool lung masks in the model's square (lung-attention runs)
 
     @property
     def cells(self) -> torch.Tensor:
@@ -42,11 +43,13 @@ def _external_table(cfg: TrainConfig) -> pd.DataFrame | None:
     return load_dataset(path).assign(split="external")
 
 
-def _arrays(part: pd.DataFrame, cfg: TrainConfig, show: bool) -> SplitArrays:
-    pixels = model_squares(part, cfg.preprocessing(), workers=cfg.workers, progress=show)
+def _arrays(part: pd.DataFrame, cfg: TrainConfig, show: bool, lungs: bool = False) -> SplitArrays:
+    prep = cfg.preprocessing()
+    masks = torch.from_numpy(lung_squares(part, prep, progress=show)) if lungs else None  # boxes cached first
+    pixels = model_squares(part, prep, workers=cfg.workers, progress=show)
     labels = torch.as_tensor([LABELS.index(label) for label in part["label"]])
     groups = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
-    return SplitArrays(torch.from_numpy(pixels), labels, groups)
+    return SplitArrays(torch.from_numpy(pixels), labels, groups, masks)
 
 
 def load_splits(cfg: TrainConfig, show: bool) -> tuple[dict[str, SplitArrays], Any]:
@@ -65,7 +68,7 @@ def load_splits(cfg: TrainConfig, show: bool) -> tuple[dict[str, SplitArrays], A
             )
         if part.empty:
             raise ValueError(f"the dataset has no '{split}' images; training needs train and val splits")
-        splits[split] = _arrays(part, cfg, show)
+        splits[split] = _arrays(part, cfg, show, lungs=split == "train" and cfg.lung_attention > 0)
     return splits, table[table["split"].isin(["train", "val"])]
 
 
