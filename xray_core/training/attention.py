@@ -17,17 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xray_core.config import label_members
+from xray_core.training.objectives import allowed_classes
 
-_MEMBERS = torch.from_numpy(label_members())
 _EPS = 1e-6
 
 
 def target_scores(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(N,) the logit each film's map explains: its labelled class, or for a partial label (``pneumonia``)
     the allowed member the model currently favours (the class the dashboard would show)."""
-    allowed = _MEMBERS.to(logits.device)[labels]
-    return logits.masked_fill(~allowed, float("-inf")).max(dim=1).values
+    return logits.masked_fill(~allowed_classes(labels, logits.device), float("-inf")).max(dim=1).values
 
 
 def hirescam(activations: torch.Tensor, score: torch.Tensor) -> torch.Tensor:

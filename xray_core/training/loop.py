@@ -28,7 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
-from xray_core.models.networks import build_model, freeze_stages, imagenet_init, load_init_weights
+from xray_core.models.networks import build_model, cam_target_layers, freeze_stages, imagenet_init, load_init_weights
 from xray_core.models.preprocessing import TrainAugment, normalize
 from xray_core.training.attention import LayerTap, lung_attention_step
 from xray_core.training.config import TrainConfig
@@ -98,21 +98,21 @@ def train_epoch(
     augment = TrainAugment(strength=cfg.augment, hflip=cfg.hflip)
     prep = cfg.preprocessing()
     model.train()
-    tap = LayerTap(getattr(_unwrapped(model), cfg.attention_layer)) if cfg.lung_attention else None
+    tap = LayerTap(cam_target_layers(_unwrapped(model), cfg.attention_layer)[0]) if cfg.lung_attention else None
     total, outside, batches = 0.0, 0.0, range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
     bar = tqdm(batches, disable=not show, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch")
     for count, start in enumerate(bar, 1):
         index = order[start : start + cfg.batch_size]
-        lungs = data.lungs[index].unsqueeze(1).float() if tap is not None and data.lungs is not None else None
+        lungs = data.lungs[index].unsqueeze(1).float() if tap is not None else None  # loaded for attention runs
         images, lungs = augment.with_masks(data.pixels[index].unsqueeze(1).float() / 255.0, lungs, generator)
         inputs = normalize(images, prep).contiguous(memory_format=torch.channels_last)
-        if tap is None or lungs is None:
+        if tap is None:
             loss = partial_label_loss(model(inputs), data.labels[index], cfg.label_smoothing)
         else:
             logits, share = lung_attention_step(model, tap, inputs, data.labels[index], lungs[:, 0])
-            loss = partial_label_loss(logits, data.labels[index], cfg.label_smoothing)
-            loss = loss + cfg.lung_attention * share.mean()
-            outside += share.mean().item()
+            share = share.mean()
+            loss = partial_label_loss(logits, data.labels[index], cfg.label_smoothing) + cfg.lung_attention * share
+            outside += share.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -20,6 +20,11 @@ from xray_core.config import label_members
 _MEMBERS = torch.from_numpy(label_members())
 
 
+def allowed_classes(targets: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, K) bool: the classes each target label allows (one for a class label, its members for a partial one)."""
+    return _MEMBERS.to(device)[targets]
+
+
 def partial_label_loss(logits: torch.Tensor, targets: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
     """Mean of ``-log(sum of the allowed classes' probabilities)`` over the batch.
 
@@ -27,7 +32,7 @@ def partial_label_loss(logits: torch.Tensor, targets: torch.Tensor, smoothing: f
     ``-mean_k log p_k`` with that weight, exactly as ``nn.CrossEntropyLoss(label_smoothing=...)`` does.
     """
     log_prob = logits.float().log_softmax(dim=1)
-    allowed = _MEMBERS.to(logits.device)[targets]
+    allowed = allowed_classes(targets, logits.device)
     nll = -torch.logsumexp(log_prob.masked_fill(~allowed, float("-inf")), dim=1)
     if smoothing:
         nll = (1.0 - smoothing) * nll - smoothing * log_prob.mean(dim=1)
@@ -53,4 +58,4 @@ def balanced_draws(cells: torch.Tensor, count: int, generator: torch.Generator, 
     return torch.multinomial(weights, count, replacement=True, generator=generator)
 
 
-__all__ = ["balanced_draws", "cell_codes", "partial_label_loss"]
+__all__ = ["allowed_classes", "balanced_draws", "cell_codes", "partial_label_loss"]
