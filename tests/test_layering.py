@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("config", "io", "models", "data", "inference", "explain", "report", "evaluation", "training", "cli")
 MAX_LINES = 300
-ROOT_HELPERS = ("lazy",)  # package-root modules below every layer, like config
+ROOT_HELPERS = ("lazy", "files")  # package-root modules below every layer, like config
 
 
 def _modules(folder: str) -> list[Path]:

@@ -105,6 +105,31 @@ def test_augment_deterministic_given_generator() -> None:
     assert torch.equal(seeded(batch), first)
 
 
+def _sharpness(batch: torch.Tensor) -> torch.Tensor:
+    """Mean absolute horizontal difference per image: blur lowers it, sharpening and noise raise it."""
+    return (batch[..., 1:] - batch[..., :-1]).abs().mean(dim=(1, 2, 3))
+
+
+def test_processing_augment_varies_sharpness_and_stays_in_range() -> None:
+    film = torch.rand(1, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+    batch = film.expand(64, 1, 48, 48).contiguous()
+    plain = TrainAugment(1.0)(batch, generator=torch.Generator().manual_seed(1))
+    processed = TrainAugment(1.0, processing=1.0)(batch, generator=torch.Generator().manual_seed(1))
+    assert processed.min() >= 0.0 and processed.max() <= 1.0
+    assert _sharpness(processed).std() > 2 * _sharpness(plain).std()
+    again = TrainAugment(1.0, processing=1.0)(batch, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(processed, again)
+
+
+def test_processing_off_keeps_the_plain_draws() -> None:
+    batch = _batch()
+    plain = TrainAugment(1.0)(batch, generator=torch.Generator().manual_seed(5))
+    off = TrainAugment(1.0, processing=0.0)(batch, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(plain, off)
+    with pytest.raises(ValueError, match="processing"):
+        TrainAugment(1.0, processing=-1.0)
+
+
 @pytest.mark.parametrize("hflip", [False, True])
 def test_augment_moves_masks_with_the_images(hflip: bool) -> None:
     square = torch.zeros(16, 1, 32, 32)

@@ -86,9 +86,21 @@ def test_partial_labels_and_external_set_train_and_select(tiny_dataset, tmp_path
         line.replace("images/", "../images/").replace(",test,", ",external,") for line in lines[1:] if ",test," in line
     ]
     (root / "external" / "manifest.csv").write_text("\n".join(external) + "\n")
-    path = run(_config(root, tmp_path / "run", epochs=2))
+    (root / "external_adult").mkdir()  # NIH normals and pneumonias, typed pneumonias from a COVID-19 repository
+    adult = [lines[0]]
+    for line in lines[1:]:
+        if ",val," in line:
+            namespace = "ieee8023" if ",bacterial," in line or ",viral," in line else "nih"
+            label = "pneumonia" if namespace == "nih" and ",covid," in line else None
+            moved = line.replace("images/", "../images/").replace(",val,", ",external,")
+            moved = moved.replace(",p", f",{namespace}:p", 1)
+            adult.append(moved.replace(",covid,", f",{label},") if label else moved)
+    (root / "external_adult" / "manifest.csv").write_text("\n".join(adult) + "\n")
+    path = run(_config(root, tmp_path / "run", epochs=2, balance="sources"))
     history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all("external_pneumonia_auc" in h and 0 <= h["selection"] <= 1 for h in history)
+    assert all(0 <= h["external_adult_nih_pneumonia_auc"] <= 1 for h in history)
+    assert all(0 <= h["external_adult_typed_called_covid"] <= 1 for h in history)
     meta = load_checkpoint(path).meta
     assert meta.calibration["fitted_on"] == "val+external"
     assert meta.data_summary["class_counts"]["pneumonia"] > 0
@@ -112,6 +124,8 @@ def test_torchrun_two_processes(tiny_dataset, tmp_path):
         "torch.distributed.run",
         "--nproc_per_node=2",
         f"--master_port={free_port()}",
+        f"--log-dir={tmp_path / 'ranks'}",
+        "--redirects=3",  # each rank's stdout and stderr in its own file, so a failure shows every rank's error
         "-m",
         "xray_core",
         "train",
@@ -132,7 +146,9 @@ def test_torchrun_two_processes(tiny_dataset, tmp_path):
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = sorted((tmp_path / "ranks").rglob("stderr.log"))
+    errors = "\n".join(f"--- {log.relative_to(tmp_path)}:\n{log.read_text()[-3000:]}" for log in ranks)
+    assert done.returncode == 0, f"{done.stderr[-2000:]}\n{errors}"
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert set(record) >= {"epoch", "train_loss", "val_macro_auc", "val_accuracy", "selection", "lr", "seconds"}
     assert load_checkpoint(out / "model.pt").trained

@@ -54,6 +54,25 @@ def test_balanced_draws_every_cell_about_equally() -> None:
     assert np.all(np.abs(observed / observed.sum() - 0.2) < 0.02)
 
 
+def test_balanced_draws_split_each_cell_among_its_sources() -> None:
+    # Cell 0: 900 films from one source and 100 from another (RSNA vs NIH normals); cell 1: one source.
+    cells = torch.tensor([0] * 1000 + [1] * 500)
+    sources = torch.tensor([0] * 900 + [1] * 100 + [0] * 500)
+    draws = balanced_draws(cells, 60_000, torch.Generator().manual_seed(3), min_cell=50, sources=sources)
+    drawn_cells, drawn_sources = cells[draws], sources[draws]
+    assert (drawn_cells == 1).float().mean().item() == pytest.approx(0.5, abs=0.01)
+    in_cell_0 = drawn_sources[drawn_cells == 0]
+    assert (in_cell_0 == 1).float().mean().item() == pytest.approx(0.5, abs=0.01)  # the rare source: half, not 10 %
+
+
+def test_balanced_draws_shrink_tiny_sources_within_a_cell() -> None:
+    cells = torch.zeros(1010, dtype=torch.long)
+    sources = torch.tensor([0] * 1000 + [1] * 10)
+    draws = balanced_draws(cells, 60_000, torch.Generator().manual_seed(4), min_cell=50, sources=sources)
+    share_tiny = (sources[draws] == 1).float().mean().item()
+    assert share_tiny == pytest.approx((10 / 50) / (1 + 10 / 50), abs=0.01)
+
+
 def test_balanced_draws_shrink_tiny_cells() -> None:
     cells = torch.cat([torch.zeros(1000, dtype=torch.long), torch.ones(10, dtype=torch.long)])
     draws = balanced_draws(cells, 60_000, torch.Generator().manual_seed(2), min_cell=50)

@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from xray_core.config import cache_dir
+from xray_core.files import atomic_path
 from xray_core.io.reader import XrayInputError, read_image
 from xray_core.models.preprocessing import crop_to_box, resize_square
 
@@ -85,7 +86,6 @@ def cached_pixels(
     if file.is_file():
         return np.load(file)
     pixels = decode_images(paths, size, workers=workers, progress=progress, boxes=boxes)
-    tmp = file.with_suffix(".tmp.npy")
-    np.save(tmp, pixels)
-    tmp.replace(file)
+    with atomic_path(file) as tmp:  # training ranks may build the same cache at once
+        np.save(tmp, pixels)
     return pixels

@@ -19,6 +19,7 @@ import pandas as pd
 
 from xray_core.config import cache_dir
 from xray_core.data.image_stats import scan_file
+from xray_core.files import atomic_path
 
 Progress = Callable[[int, int], None]
 
@@ -113,10 +114,8 @@ def _write_cache(file: Path, old: pd.DataFrame | None, new: pd.DataFrame) -> Non
     keep = new[new["error"] == ""]
     if old is not None:
         keep = pd.concat([old[~_isin(old["path"], new["path"])], keep], ignore_index=True)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    partial = file.with_name(f"{file.name}.{os.getpid()}.tmp")
-    keep.to_parquet(partial, index=False)
-    os.replace(partial, file)
+    with atomic_path(file) as tmp:
+        keep.to_parquet(tmp, index=False)
 
 
 def _reusable(keys: pd.DataFrame, cached: pd.DataFrame | None, pixels: bool) -> pd.DataFrame:

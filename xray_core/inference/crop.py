@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.data.cache import cached_pixels
+from xray_core.files import atomic_path
 from xray_core.inference.lung_masks import segmenter_mismatch
 from xray_core.inference.lungs import load_segmenter, segment, segment_batch
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
@@ -75,10 +76,8 @@ def _key(paths: Sequence[str], prep: Preprocessing, segmenter: LoadedSegmenter, 
 
 
 def _save(file: Path, array: np.ndarray) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(".tmp.npy")
-    np.save(tmp, array)
-    tmp.replace(file)
+    with atomic_path(file) as tmp:
+        np.save(tmp, array)
 
 
 def _regions(paths: list[str], prep: Preprocessing, progress: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from xray_core.files import atomic_path
 from xray_core.inference.batch import Scored, predict_sources
 from xray_core.io import XrayImage, XrayInputError
 from xray_core.io.prefetch import read_ahead
@@ -120,9 +121,8 @@ def decoded(root: str | Path, files: Sequence[str], workers: int) -> Iterator[tu
 def _write_part(out: str | Path, stem: str, rows: list[dict[str, Any]]) -> None:
     folder = parts_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"{stem}.parquet.tmp"
-    pd.DataFrame(rows).to_parquet(tmp, index=False)
-    tmp.replace(folder / f"{stem}.parquet")  # atomic: a part is either whole or absent
+    with atomic_path(folder / f"{stem}.parquet") as tmp:  # a part is either whole or absent
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
 
 
 def merge(out: str | Path) -> int:
@@ -135,9 +135,8 @@ def merge(out: str | Path) -> int:
     if not tables:
         return 0
     table = pd.concat(tables, ignore_index=True).drop_duplicates("file", keep="last").sort_values("file")
-    tmp = out.with_name(out.name + ".tmp")
-    table.reset_index(drop=True).to_parquet(tmp, index=False)
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        table.reset_index(drop=True).to_parquet(tmp, index=False)
     for part in parts_dir(out).glob("*.parquet"):
         part.unlink()
     if parts_dir(out).is_dir() and not any(parts_dir(out).iterdir()):

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from xray_core.files import atomic_path
 from xray_core.inference.onnx_segmenter import METADATA_KEY  # the metadata_props entry the engines read
 
 OPSET = 17
@@ -54,14 +55,9 @@ def write_graph(
 def write_verified(path: Path, write: Callable[[Path], None], check: Callable[[Path], Checked]) -> Checked:
     """``write`` a temporary file beside ``path``, ``check`` it (raising when it disagrees), then move it into place
     atomically; nothing is left behind when either step fails. Returns what ``check`` returned."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".onnx.tmp")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
         checked = check(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return checked
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from xray_core.config import cache_dir
+from xray_core.files import atomic_path
 from xray_core.models.checkpoint import LoadedModel, weights_sha256
 
 INDEX_FORMAT = 2  # bump when the file's layout changes: older files are rebuilt
@@ -88,9 +89,8 @@ def save_file(file: Path, index: SimilarIndex) -> None:
         "fingerprint": index.fingerprint,
         "features_key": index.features_key,
     }
-    tmp = file.with_name(file.name + ".tmp.npz")
-    np.savez(tmp, header=np.array(json.dumps(header)), **{name: getattr(index, name) for name in COLUMNS})
-    tmp.replace(file)
+    with atomic_path(file) as tmp:
+        np.savez(tmp, header=np.array(json.dumps(header)), **{name: getattr(index, name) for name in COLUMNS})
 
 
 def reuse_features(loaded: LoadedModel, fingerprint: str) -> SimilarIndex | None:

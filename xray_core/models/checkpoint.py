@@ -27,6 +27,7 @@ import torchvision
 from torch import nn
 
 from xray_core.config import Preprocessing
+from xray_core.files import atomic_path
 from xray_core.models.age_offsets import age_offsets_of, attach_age_offsets
 from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
@@ -120,10 +121,8 @@ def _write(path: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> 
         "state_dict": state,
         "sha256": sha,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # atomic: a crash never leaves a half-written checkpoint
+    with atomic_path(path) as tmp:  # a crash never leaves a half-written checkpoint
+        torch.save(payload, tmp)
     return sha
 
 

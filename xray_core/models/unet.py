@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from xray_core.config import Preprocessing
+from xray_core.files import atomic_path
 from xray_core.models.checkpoint import library_versions, weights_sha256
 
 FORMAT_NAME = "xray-core-segmenter"
@@ -177,11 +178,8 @@ def save_segmenter(path: str | Path, model: nn.Module, meta: SegmenterMeta) -> s
         "state_dict": state,
         "sha256": sha,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # a crash never leaves a half-written checkpoint
+    with atomic_path(path) as tmp:  # a crash never leaves a half-written checkpoint
+        torch.save(payload, tmp)
     return sha
 
 

@@ -30,12 +30,15 @@ class TrainConfig:
     schedule: str = "onecycle"  # onecycle | cosine
     warmup_fraction: float = 0.15  # share of steps spent warming up (one-cycle)
     label_smoothing: float = 0.05
-    balance: str = "groups"  # groups (age group x label cells drawn equally) | classes (label only) | none
+    balance: str = "groups"  # groups (age group x label cells drawn equally) | sources (groups, and within each
+    # cell its source families equally: NIH normals as often as NIH pneumonias) | classes (label only) | none
     min_cell: int = 50  # cells smaller than this are drawn in proportion to size/min_cell (no huge replays)
     ema: float = 0.998  # per-step decay of the weight average that is validated and shipped; 0 = off
     external: str = "auto"  # external validation manifest for selection ('auto': <data>/external if present; '' off)
+    external_adult: str = "auto"  # adult external manifest for selection ('auto': <data>/external_adult; '' off)
     augment: float = 1.0  # augmentation strength: 0 = none, 1 = default ranges
     hflip: bool = False  # off: the heart sits on the left; flipping teaches an impossible anatomy
+    processing: float = 0.0  # strength of blur/sharpening, resampling and noise (a site's processing); 0 = off
     crop: str = "none"  # none (whole film) | lungs (the lung segmenter's bounding box; same at predict time)
     crop_margin: float = 0.08  # lungs: share of the box's height/width added on each side
     mask: str = "none"  # none | lungs (needs --crop lungs: outside the grown lung mask the input is blank)

@@ -28,6 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
+from xray_core.files import atomic_path
 from xray_core.models.networks import build_model, cam_target_layers, freeze_stages, imagenet_init, load_init_weights
 from xray_core.models.preprocessing import TrainAugment, normalize
 from xray_core.training.attention import LayerTap, lung_attention_step
@@ -48,11 +49,13 @@ def epoch_draws(data: SplitArrays, count: int, generator: torch.Generator, cfg: 
     """Indices for one epoch: balanced over age group x label cells, over labels only, or a plain shuffle."""
     if cfg.balance == "groups":
         return balanced_draws(data.cells, count, generator, cfg.min_cell)
+    if cfg.balance == "sources":
+        return balanced_draws(data.cells, count, generator, cfg.min_cell, data.source_codes)
     if cfg.balance == "classes":
         return balanced_draws(data.labels, count, generator, cfg.min_cell)
     if cfg.balance == "none":
         return torch.randperm(len(data.labels), generator=generator)[:count]
-    raise ValueError(f"Unknown balance {cfg.balance!r}; expected groups, classes or none")
+    raise ValueError(f"Unknown balance {cfg.balance!r}; expected groups, sources, classes or none")
 
 
 def build_training(cfg: TrainConfig, steps: int) -> tuple[nn.Module, Any, Any]:
@@ -95,7 +98,7 @@ def train_epoch(
     draws = epoch_draws(data, cfg.samples_per_epoch or len(data.labels), generator, cfg)
     sampler = DistributedSampler(range(len(draws)), num_replicas=world, rank=rank, shuffle=False, drop_last=True)
     order = draws[list(iter(sampler))]
-    augment = TrainAugment(strength=cfg.augment, hflip=cfg.hflip)
+    augment = TrainAugment(strength=cfg.augment, hflip=cfg.hflip, processing=cfg.processing)
     prep = cfg.preprocessing()
     model.train()
     tap = LayerTap(cam_target_layers(_unwrapped(model), cfg.attention_layer)[0]) if cfg.lung_attention else None
@@ -222,18 +225,15 @@ def _stretch_schedule(scheduler, total_steps: int) -> None:
 
 
 def _save_resume(path: Path, model, optimizer, scheduler, average, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "state": json.dumps(state),
-            "average": average.state_dict() if average is not None else {},
-        },
-        tmp,
-    )
-    tmp.replace(path)
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "state": json.dumps(state),
+        "average": average.state_dict() if average is not None else {},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def _load_resume(path: Path, model, optimizer, scheduler, average) -> dict:

@@ -46,15 +46,36 @@ def cell_codes(*columns: Sequence[str]) -> np.ndarray:
     return np.asarray([lookup[key] for key in keys], dtype=np.int64)
 
 
-def balanced_draws(cells: torch.Tensor, count: int, generator: torch.Generator, min_cell: int = 50) -> torch.Tensor:
+def _shares(codes: torch.Tensor, min_cell: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(share, size) per code: 1 for a code with at least ``min_cell`` members, ``size / min_cell`` below."""
+    sizes = torch.bincount(codes).float()
+    return sizes.clamp(max=float(min_cell)) / float(min_cell), sizes.clamp(min=1.0)
+
+
+def balanced_draws(
+    cells: torch.Tensor,
+    count: int,
+    generator: torch.Generator,
+    min_cell: int = 50,
+    sources: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``count`` indices drawn with replacement so that every cell is drawn about equally often.
 
     A cell with fewer than ``min_cell`` members gets a share in proportion to its size (``size / min_cell``
     of a full cell), so a handful of films is not replayed thousands of times. ``cells`` (N,) int64.
+    With ``sources`` (N,) int64, each cell's share is split among its sources by the same rule, so a source
+    that is rare within a cell (NIH normals among adult normals) is drawn as often as a common one: a
+    source's look then no longer tells the label.
     """
-    sizes = torch.bincount(cells).float()
-    share = sizes.clamp(max=float(min_cell)) / float(min_cell)
-    weights = (share / sizes.clamp(min=1.0))[cells]
+    cell_share, cell_size = _shares(cells, min_cell)
+    if sources is None:
+        weights = (cell_share / cell_size)[cells]
+    else:
+        pairs = torch.from_numpy(cell_codes(cells.tolist(), sources.tolist()))
+        pair_share, pair_size = _shares(pairs, min_cell)
+        pair_cell = torch.zeros(len(pair_share), dtype=torch.int64).index_put_((pairs,), cells)
+        within = torch.zeros(len(cell_share)).index_add_(0, pair_cell, pair_share)
+        weights = cell_share[cells] * pair_share[pairs] / within[cells] / pair_size[pairs]
     return torch.multinomial(weights, count, replacement=True, generator=generator)
 
 

@@ -1,8 +1,8 @@
-"""The arrays training works on: train, val and (when present) external films decoded once at the run's size."""
+"""The arrays training works on: train, val and (when present) both external sets, decoded once at the run's size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from xray_core.models.preprocessing import normalize_batch
 from xray_core.training.config import TrainConfig
 from xray_core.training.objectives import cell_codes
 
+EXTERNAL_SETS = ("external", "external_adult")  # held-out sets for selection and operating points, never trained on
+
 
 @dataclass
 class SplitArrays:
@@ -27,20 +29,35 @@ class SplitArrays:
     labels: torch.Tensor  # (N,) int64 indices into LABELS (4 = partial 'pneumonia')
     groups: list[str]  # age group per image ('' when unknown)
     lungs: torch.Tensor | None = None  # (N, S, S) bool lung masks in the model's square (lung-attention runs)
+    sources: list[str] = field(default_factory=list)  # source family per image (patient-id namespace, '' unknown)
 
     @property
     def cells(self) -> torch.Tensor:
         """(N,) int64 code of each image's age group x label cell."""
         return torch.from_numpy(cell_codes(self.groups, self.labels.tolist()))
 
+    @property
+    def source_codes(self) -> torch.Tensor:
+        """(N,) int64 code of each image's source family."""
+        return torch.from_numpy(cell_codes(self.sources or [""] * len(self.labels)))
 
-def _external_table(cfg: TrainConfig) -> pd.DataFrame | None:
-    if not cfg.external:
+
+def source_families(part: pd.DataFrame) -> list[str]:
+    """The namespace of each film's patient id (``nih``, ``kermany``, ``ieee8023``...; '' where none is given):
+    copies of one public set in several repositories are one family, unlike the ``source`` column."""
+    ids = part["patient_id"].fillna("").astype(str) if "patient_id" in part else pd.Series([""] * len(part))
+    return [value.split(":", 1)[0] if ":" in value else "" for value in ids]
+
+
+def _external_table(cfg: TrainConfig, name: str) -> pd.DataFrame | None:
+    """``external`` or ``external_adult``: the config's path, or ``<data>/<name>`` for 'auto' when it exists."""
+    setting = getattr(cfg, name)
+    if not setting:
         return None
-    path = Path(cfg.data or default_data_dir()) / "external" if cfg.external == "auto" else Path(cfg.external)
-    if cfg.external == "auto" and not path.exists():
+    path = Path(cfg.data or default_data_dir()) / name if setting == "auto" else Path(setting)
+    if setting == "auto" and not path.exists():
         return None
-    return load_dataset(path).assign(split="external")
+    return load_dataset(path).assign(split=name)
 
 
 def _arrays(part: pd.DataFrame, cfg: TrainConfig, show: bool, lungs: bool = False) -> SplitArrays:
@@ -49,16 +66,18 @@ def _arrays(part: pd.DataFrame, cfg: TrainConfig, show: bool, lungs: bool = Fals
     pixels = model_squares(part, prep, workers=cfg.workers, progress=show)
     labels = torch.as_tensor([LABELS.index(label) for label in part["label"]])
     groups = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
-    return SplitArrays(torch.from_numpy(pixels), labels, groups, masks)
+    return SplitArrays(torch.from_numpy(pixels), labels, groups, masks, source_families(part))
 
 
 def load_splits(cfg: TrainConfig, show: bool) -> tuple[dict[str, SplitArrays], Any]:
-    """Train, val (and external, when present) as uint8 tensors at the configured size (decoded once, cached)."""
+    """Train, val (and both external sets, when present) as uint8 tensors at the configured size (decoded once,
+    cached). External films are only ever scored, never drawn for training."""
     table = load_dataset(cfg.data or default_data_dir())
     parts = {split: table[table["split"] == split] for split in ("train", "val")}
-    external = _external_table(cfg)
-    if external is not None:
-        parts["external"] = external
+    for name in EXTERNAL_SETS:
+        external = _external_table(cfg, name)
+        if external is not None:
+            parts[name] = external
     splits = {}
     for split, part in parts.items():
         if cfg.limit:
