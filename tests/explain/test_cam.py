@@ -123,6 +123,19 @@ def test_evidence_is_the_logit_contribution_and_a_zero_class_is_flat():
     assert other.notes and np.isfinite(other.cam).all()
 
 
+@pytest.mark.parametrize("method", [DEFAULT_METHOD, "gradcam"])
+def test_evidence_is_the_logit_minus_its_bias_whatever_stage_the_map_hooks(tiny_checkpoint, method):
+    """A real ResNet-18 whose target weights are all positive: every cell at the pool's input argues for the class,
+    so the positive cells add up exactly to the logit minus its bias, for a layer3 map as for a layer4 one."""
+    loaded = load_checkpoint(tiny_checkpoint)
+    with torch.no_grad():
+        loaded.model.fc.weight[2].abs_()
+        loaded.model.fc.bias[2] = -3.0
+    result = explain(loaded, textured(80, 70, seed=5, low=0.0), method, target="viral")
+    logit_share = (result.prediction.logits[2] + 3.0) / loaded.temperature
+    assert logit_share > 0.01 and result.evidence == pytest.approx(logit_share, rel=1e-3, abs=1e-4)
+
+
 def test_prediction_comes_from_the_same_pass(loaded):
     image = textured(80, 70, seed=3, low=0.0)
     result, reference = explain(loaded, image, "gradcam"), predict_image(loaded, image)

@@ -7,11 +7,13 @@
 model it is given) in :mod:`xray_core.explain.replicas`.
 
 Strength. The library stretches every map to [0, 1]. ``raw_max``/``raw_mean`` are the method's positive map
-before that stretch, at feature-map resolution, in its own units. ``evidence`` is method-independent: the sum
-over cells of the positive Grad-CAM map divided by the temperature. For a global-average-pool + linear head
-(every model here) the signed Grad-CAM cells add up exactly to the target logit minus its bias, so
-``evidence`` is how many calibrated log-odds the highlighted regions contribute. Labels: ``flat`` when the
-positive raw map varies by less than ``FLAT_RANGE`` of its peak (or is zero: there is nothing to localise),
+before that stretch, at feature-map resolution, in its own units. ``evidence`` is method- and stage-independent:
+it is read where the network is linear, at the input of the global average pool (layer4 for every model here),
+whatever stage the map hooks. There the target logit minus its bias is exactly the sum over cells of
+``w_target . A[:, cell] / cells``; ``evidence`` is the sum of the positive cells divided by the temperature, i.e.
+how many calibrated log-odds the regions arguing for the class contribute (at least the logit minus its bias,
+whenever that is positive). A layer3 map has no such identity: the head after it is not linear. Labels: ``flat``
+when the positive raw map varies by less than ``FLAT_RANGE`` of its peak (or is zero: there is nothing to localise),
 else ``strong`` (evidence >= 2, odds x7.4 or more), ``moderate`` (>= 0.5) or ``weak``.
 """
 
@@ -54,7 +56,8 @@ class Explanation:
 
     ``cam``: H x W float32 in [0, 1] aligned with the original image; ``cam_input``: S x S at the network
     input. ``raw_max``/``raw_mean``: the positive map before stretching (method units, feature resolution).
-    ``evidence``: calibrated log-odds from the positive Grad-CAM cells. ``strength``: strong/moderate/weak/flat.
+    ``evidence``: calibrated log-odds from the positive cells of the target logit at the global pool's input.
+    ``strength``: strong/moderate/weak/flat.
     With a lung-cropped model ``cam`` is 0 outside ``box`` (the model never saw it).
     """
 
@@ -177,7 +180,7 @@ def _run(
         if cam_input is None or outputs is None or not raw_maps:  # the library's __exit__ swallows IndexError
             raise RuntimeError(f"{spec.title} failed on this model; try method 'gradcam'")
         index = int(outputs[0].argmax()) if wanted is None else wanted
-        evidence = _evidence(replica.leaves[0], outputs, index)
+    evidence = _evidence(replica, index)
     features = replica.features[0].numpy() if replica.features else None
     raw = np.nan_to_num(raw_maps[0][0], nan=0.0, posinf=0.0)
     return np.clip(np.nan_to_num(cam_input), 0, 1).astype(np.float32), raw, outputs.detach(), features, index, evidence
@@ -195,11 +198,14 @@ def _record_raw(cam: BaseCAM, sink: list[np.ndarray]) -> None:
     cam.get_cam_image = recording
 
 
-def _evidence(activations: torch.Tensor, logits: torch.Tensor, index: int) -> float:
-    """Sum of the positive Grad-CAM cells of ``index`` (logit units); see the module docstring."""
-    (grads,) = torch.autograd.grad(logits[0, index], activations, retain_graph=False)
-    weights = grads.mean(dim=tuple(range(2, grads.ndim)), keepdim=True)
-    return float(torch.relu((weights * activations).sum(dim=1)).sum().detach())
+def _evidence(replica: Replica, index: int) -> float:
+    """Sum of the positive cells of logit ``index`` at the global pool's input (logit units; module docstring)."""
+    head = replica.model.fc
+    if not replica.head_maps or not isinstance(head, torch.nn.Linear):
+        raise RuntimeError("explain needs a global-average-pool + linear head (avgpool, fc) to weigh the evidence")
+    spatial = replica.head_maps[0][0]  # C x h x w
+    cells = torch.einsum("c,chw->hw", head.weight[index].detach(), spatial) / (spatial.shape[1] * spatial.shape[2])
+    return float(torch.relu(cells).sum())
 
 
 # CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, CamMethod, method_key and target_index are re-exported: the CLI,

@@ -1,5 +1,8 @@
 """Private, hooked copies of a shared model for Grad-CAM, lent to one thread at a time.
 
+Besides the target layer's output, a replica records the head's input before and after the global pool: the
+pooled features (out-of-distribution score) and the spatial map the pool averages (the map's evidence).
+
 pytorch-grad-cam registers forward hooks on the model it is given and calls ``model.eval()``; two CAM objects on
 one module would append each other's activations, and a concurrent ``predict_batch`` on a hooked module would feed
 its batch into the CAM's lists. So the shared model is never hooked: each explanation borrows a private deep copy
@@ -41,10 +44,12 @@ class Replica:
     version: int
     leaves: list[torch.Tensor] = field(default_factory=list)  # first target-layer output of the current pass
     features: list[torch.Tensor] = field(default_factory=list)  # first penultimate features of the pass
+    head_maps: list[torch.Tensor] = field(default_factory=list)  # first N x C x h x w input of the global pool
 
     def reset(self) -> None:
         self.leaves.clear()
         self.features.clear()
+        self.head_maps.clear()
 
 
 def _weights_version(model: nn.Module) -> int:
@@ -69,9 +74,15 @@ def _make_replica(model: nn.Module, version: int, stage: str) -> Replica:
         if not replica.features:
             replica.features.append(args[0].detach())
 
+    def pooled_map(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+        if not replica.head_maps:
+            replica.head_maps.append(args[0].detach())
+
     layers[0].register_forward_hook(leaf)
     if isinstance(getattr(clone, "fc", None), nn.Module):
         clone.fc.register_forward_pre_hook(head_input)
+    if isinstance(getattr(clone, "avgpool", None), nn.Module):
+        clone.avgpool.register_forward_pre_hook(pooled_map)
     return replica
 
 
