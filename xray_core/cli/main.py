@@ -22,6 +22,7 @@ from xray_core.cli import (
     reliability,
     report,
     segment,
+    sign_weights,
     similar,
     stats,
     train,
@@ -43,6 +44,7 @@ COMMANDS = (
     stats.add_parser,
     reliability.add_parser,
     report.add_parser,
+    sign_weights.add_parser,
 )
 
 

@@ -10,12 +10,12 @@ metadata and the weights, so it loads with ``torch.load(weights_only=True)``:
 preprocessing, temperature, OOD and image-level refusal statistics, metrics, training config, data summary,
 library versions. Since format 2 the SHA-256 covers the metadata too: everything a prediction depends on
 (temperature and refusal thresholds included) is verified at load, and a changed file is refused.
-Format-1 files (hash over the weights only) still load.
+Format-1 files (hash over the weights only) still load. The file format, and the ``weights/SHA256SUMS`` pin of the
+shipped files, are :mod:`xray_core.models.signed`'s, shared with the lung segmenter.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass
@@ -27,10 +27,10 @@ import torchvision
 from torch import nn
 
 from xray_core.config import Preprocessing
-from xray_core.files import atomic_path
 from xray_core.models.age_offsets import age_offsets_of, attach_age_offsets
 from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
+from xray_core.models.signed import payload_sha256, read_signed, weights_sha256, write_signed
 
 FORMAT_NAME = "xray-core-checkpoint"
 FORMAT_VERSION = 2
@@ -78,27 +78,8 @@ class LoadedModel:
         return self.meta.identity(self.sha256, self.path)
 
 
-def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over the tensors' names, dtypes, shapes and bytes in sorted key order."""
-    digest = hashlib.sha256()
-    for key in sorted(state_dict):
-        tensor = state_dict[key].detach().cpu().contiguous()
-        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
-    return digest.hexdigest()
-
-
 def library_versions() -> dict[str, str]:
     return {"torch": torch.__version__, "torchvision": torchvision.__version__, "python": platform.python_version()}
-
-
-def payload_sha256(state_dict: dict[str, torch.Tensor], meta: dict[str, Any] | None) -> str:
-    """SHA-256 of the weights and (format 2) the canonical JSON of the metadata; ``meta`` None: weights only."""
-    if meta is None:
-        return weights_sha256(state_dict)
-    digest = hashlib.sha256(weights_sha256(state_dict).encode())
-    digest.update(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode())
-    return digest.hexdigest()
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, meta: CheckpointMeta | dict[str, Any]) -> str:
@@ -113,52 +94,25 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: CheckpointMeta | d
 
 
 def _write(path: Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
-    sha = payload_sha256(state, meta)
-    payload = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "meta": meta,
-        "state_dict": state,
-        "sha256": sha,
-    }
-    with atomic_path(path) as tmp:  # a crash never leaves a half-written checkpoint
-        torch.save(payload, tmp)
-    return sha
+    return write_signed(path, {"format": FORMAT_NAME, "format_version": FORMAT_VERSION}, state, meta)
 
 
-def read_payload(path: str | Path) -> dict[str, Any]:
-    """Load and validate the raw checkpoint dict (verifies format and hash) without building the model."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(
-            f"checkpoint not found: {path}. Train one with 'python -m xray_core train' or "
-            "set XRAY_CHECKPOINT to an existing file."
-        )
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # pickle, zip and unpickler errors all mean 'not a valid checkpoint'
-        raise CheckpointError(
-            f"{path.name}: not a readable checkpoint ({type(error).__name__}: {str(error)[:200]})"
-        ) from error
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        raise CheckpointError(
-            f"{path.name}: not an xray_core checkpoint (no '{FORMAT_NAME}' header); "
-            "to start from foreign weights use 'train --init PATH'"
-        )
-    version = payload.get("format_version", 0)
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path.name}: format version {version} is newer than this "
-            f"code understands ({FORMAT_VERSION}); update xray_core"
-        )
-    actual = payload_sha256(payload["state_dict"], payload["meta"] if version >= 2 else None)
-    if actual != payload.get("sha256"):
-        raise CheckpointError(
-            f"{path.name}: weights or metadata do not match their recorded SHA-256 "
-            f"(expected {str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is "
-            "corrupted or was altered"
-        )
-    return payload
+def read_payload(path: str | Path, pinned: bool = True) -> dict[str, Any]:
+    """Load and validate the raw checkpoint dict (verifies format and hash) without building the model.
+
+    A file in ``weights/`` must also match its line in ``weights/SHA256SUMS`` (``pinned`` False: not checked).
+    """
+    return read_signed(
+        path,
+        {"format": FORMAT_NAME, "format_version": FORMAT_VERSION},
+        CheckpointError,
+        missing=f"checkpoint not found: {path}. Train one with 'python -m xray_core train' or "
+        "set XRAY_CHECKPOINT to an existing file.",
+        foreign=f"not an xray_core checkpoint (no '{FORMAT_NAME}' header); "
+        "to start from foreign weights use 'train --init PATH'",
+        meta_hashed_from=2,
+        pinned=pinned,
+    )
 
 
 def load_checkpoint(path: str | Path) -> LoadedModel:
@@ -196,3 +150,16 @@ def update_meta(path: str | Path, **updates: Any) -> str:
 
 def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if hasattr(model, "module") else model
+
+
+__all__ = [
+    "CheckpointError",
+    "LoadedModel",
+    "library_versions",
+    "load_checkpoint",
+    "payload_sha256",
+    "read_payload",
+    "save_checkpoint",
+    "update_meta",
+    "weights_sha256",
+]

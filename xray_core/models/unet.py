@@ -13,14 +13,13 @@ Checkpoint. One ``torch.save`` dict of plain data, loadable with ``torch.load(we
      "meta": {...SegmenterMeta...}, "state_dict": {...}, "sha256": "<hex>"}
 
 The SHA-256 covers the weights *and* the metadata (the threshold and preprocessing change every mask), and is
-recomputed at load: a corrupted or altered file is refused. It is a different format from the classifier's
-checkpoint on purpose: neither loader can mistake one for the other.
+recomputed at load: a corrupted or altered file is refused. It is the classifier's signed-file format
+(:mod:`xray_core.models.signed`) under another header on purpose: neither loader can mistake one for the other.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +30,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from xray_core.config import Preprocessing
-from xray_core.files import atomic_path
-from xray_core.models.checkpoint import library_versions, weights_sha256
+from xray_core.models.checkpoint import library_versions
+from xray_core.models.signed import payload_sha256, read_signed, write_signed
 
 FORMAT_NAME = "xray-core-segmenter"
 FORMAT_VERSION = 1
 KIND = "lung-segmenter"
+HEADER = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": KIND}
 DEFAULT_CHANNELS: tuple[int, ...] = (12, 24, 48, 96, 96)  # widths per level; the last is the bottleneck
 
 
@@ -158,60 +158,30 @@ class LoadedSegmenter:
         }
 
 
-def segmenter_sha256(state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
-    """SHA-256 of the weights' hash and the canonical JSON of the metadata."""
-    digest = hashlib.sha256(weights_sha256(state_dict).encode())
-    digest.update(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode())
-    return digest.hexdigest()
+segmenter_sha256 = payload_sha256  # the weights' hash and the canonical JSON of the metadata
 
 
 def save_segmenter(path: str | Path, model: nn.Module, meta: SegmenterMeta) -> str:
     """Write a release checkpoint (no optimizer state) atomically; returns its SHA-256."""
     values = meta.replace(libraries=library_versions()).to_dict()
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    sha = segmenter_sha256(state, values)
-    payload = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "kind": KIND,
-        "meta": values,
-        "state_dict": state,
-        "sha256": sha,
-    }
-    with atomic_path(path) as tmp:  # a crash never leaves a half-written checkpoint
-        torch.save(payload, tmp)
-    return sha
+    return write_signed(path, HEADER, state, values)
 
 
-def read_segmenter(path: str | Path) -> LoadedSegmenter:
-    """Load, verify (format, kind, SHA-256) and build the U-Net in eval mode; :class:`SegmenterError` otherwise."""
+def read_segmenter(path: str | Path, pinned: bool = True) -> LoadedSegmenter:
+    """Load, verify (pinned hash in ``weights/``, format, kind, SHA-256) and build the U-Net in eval mode;
+    :class:`SegmenterError` otherwise (``pinned`` False: no ``SHA256SUMS`` check)."""
     path = Path(path)
-    if not path.is_file():
-        raise SegmenterError(
-            f"lung segmenter not found: {path}. Train one with 'python -m xray_core "
-            "train-segmenter --out DIR' or set XRAY_SEGMENTER to an existing file."
-        )
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # pickle, zip and unpickler errors all mean 'not a valid checkpoint'
-        raise SegmenterError(f"{path.name}: not a readable checkpoint ({type(error).__name__})") from error
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME or payload.get("kind") != KIND:
-        raise SegmenterError(
-            f"{path.name}: not a lung-segmenter checkpoint (expected format '{FORMAT_NAME}', "
-            f"kind '{KIND}'); the classifier's checkpoint is a different file"
-        )
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise SegmenterError(
-            f"{path.name}: format version {payload['format_version']} is newer than this code "
-            f"understands ({FORMAT_VERSION}); update xray_core"
-        )
-    actual = segmenter_sha256(payload["state_dict"], payload["meta"])
-    if actual != payload.get("sha256"):
-        raise SegmenterError(
-            f"{path.name}: weights or metadata do not match their recorded SHA-256 (expected "
-            f"{str(payload.get('sha256'))[:12]}…, got {actual[:12]}…); the file is corrupted or "
-            "was altered"
-        )
+    payload = read_signed(
+        path,
+        HEADER,
+        SegmenterError,
+        missing=f"lung segmenter not found: {path}. Train one with 'python -m xray_core "
+        "train-segmenter --out DIR' or set XRAY_SEGMENTER to an existing file.",
+        foreign=f"not a lung-segmenter checkpoint (expected format '{FORMAT_NAME}', kind '{KIND}'); "
+        "the classifier's checkpoint is a different file",
+        pinned=pinned,
+    )
     meta = SegmenterMeta.from_dict(payload["meta"])
     model = UNet(meta.preprocessing.in_channels, meta.channels)
     try:
