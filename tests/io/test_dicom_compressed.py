@@ -77,7 +77,8 @@ def test_lossy_jpeg2000_reads_close_to_the_original():
 
 @pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm"])
 def test_bundled_lossless_files_equal_their_uncompressed_original(name):
-    image, reference = read_image(_bundled(name)), read_image(_bundled("MR_small.dcm"))
+    image = read_image(_bundled(name), chest_only=False)  # MR: a decoding test, not a chest film
+    reference = read_image(_bundled("MR_small.dcm"), chest_only=False)
     check_contract(image)
     np.testing.assert_array_equal(image.pixels, reference.pixels)
     assert image.meta["stored_range"] == reference.meta["stored_range"] == [127.0, 2145.0]
@@ -97,7 +98,7 @@ def test_bundled_lossless_files_equal_their_uncompressed_original(name):
     ],
 )
 def test_bundled_grayscale_compressed_files_read(name, syntax, bit_depth):
-    image = read_image(_bundled(name))
+    image = read_image(_bundled(name), chest_only=False)  # MR and CT files: decoding, not the header's scope
     check_contract(image)
     assert image.meta["transfer_syntax"].startswith(syntax) and image.meta["bit_depth"] == bit_depth
     assert image.pixels.std() > 0.05  # real content, not a blank decode
@@ -116,14 +117,14 @@ def test_bundled_grayscale_compressed_files_read(name, syntax, bit_depth):
 )
 def test_bundled_compressed_files_we_cannot_use_are_refused_clearly(name, message):
     with pytest.raises(XrayInputError, match=f"^{name}: {message}.*expected"):
-        read_image(_bundled(name))
+        read_image(_bundled(name), chest_only=False)
 
 
 def test_every_bundled_pydicom_file_reads_or_is_refused_clearly(record_property):
     outcomes: collections.Counter[str] = collections.Counter()
     for path in sorted(p for p in BUNDLED.rglob("*") if p.is_file()):
         try:
-            image = read_image(path)
+            image = read_image(path, chest_only=False)  # the decoders; the header's scope: test_dicom_scope
         except XrayInputError as error:
             assert str(error).startswith(f"{path.name}:") and "expected" in str(error), str(error)
             outcomes["refused"] += 1

@@ -5,13 +5,14 @@ Imports nothing from other ``xray_core`` subpackages except :mod:`xray_core.conf
 """
 
 from xray_core.config import DEFAULT_MAX_PIXELS
-from xray_core.io.image import MIN_SIDE, XrayImage, XrayInputError, normalise_pixels
+from xray_core.io.image import MIN_SIDE, NotAChestRadiograph, XrayImage, XrayInputError, normalise_pixels
 from xray_core.io.reader import read_image, read_image_header
 from xray_core.io.source import SUPPORTED_EXTENSIONS, Source, is_supported_name
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "MIN_SIDE",
+    "NotAChestRadiograph",
     "SUPPORTED_EXTENSIONS",
     "Source",
     "XrayImage",

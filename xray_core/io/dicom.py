@@ -22,7 +22,6 @@ import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.encaps import generate_frames
-from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, get_decoder
 from pydicom.uid import (
@@ -35,11 +34,12 @@ from pydicom.uid import (
     JPEGTransferSyntaxes,
 )
 
+from xray_core.config import DEFAULT_MAX_PIXELS
+from xray_core.io.dicom_file import DICOM_ERRORS, open_dataset
+from xray_core.io.dicom_scope import check_chest_header
 from xray_core.io.image import XrayImage, XrayInputError, check_size, scale_by_range
-from xray_core.io.source import DECODER_ERRORS, decoding
+from xray_core.io.source import decoding
 
-#: What a DICOM read may raise on bad data: the generic decoder errors plus pydicom's own.
-DICOM_ERRORS = (*DECODER_ERRORS, InvalidDicomError, BytesLengthException)
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _DECODABLE = "uncompressed, RLE, JPEG (baseline, extended, lossless), JPEG-LS, JPEG 2000 or HTJ2K"
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}  # 0xF7: JPEG-LS
@@ -63,10 +63,16 @@ _DICOM_FIELDS = {
 }
 
 
-def read_dicom(data: bytes, label: str, max_pixels: int, force: bool) -> XrayImage:
-    """Decode DICOM bytes (``force``: no preamble, trusted because of a DICOM file extension)."""
+def read_dicom(data: bytes, label: str, max_pixels: int, force: bool, chest_only: bool = True) -> XrayImage:
+    """Decode DICOM bytes (``force``: no preamble, trusted because of a DICOM file extension).
+
+    ``chest_only``: refuse, from the header, what it says is not a frontal chest radiograph
+    (:mod:`~xray_core.io.dicom_scope`); False reads any grayscale single-frame DICOM.
+    """
     with decoding(label, "the DICOM data", DICOM_ERRORS):
-        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        ds = open_dataset(io.BytesIO(data), label, max_pixels, force)
+        if chest_only:
+            check_chest_header(ds, label)
         photometric = _check_dicom(ds, label, max_pixels)
         stored = _dicom_pixels(ds, label)
         values = apply_modality_lut(stored, ds)
@@ -81,9 +87,9 @@ def read_dicom(data: bytes, label: str, max_pixels: int, force: bool) -> XrayIma
 
 
 def dicom_header(stream: BinaryIO, force: bool, label: str = "<stream>") -> dict[str, Any]:
-    """Width, height, format, bit_depth and mode without reading the pixel data."""
+    """Width, height, format, bit_depth and mode without reading the pixel data (nor inflating it)."""
     with decoding(label, "the header", DICOM_ERRORS):
-        ds = pydicom.dcmread(stream, stop_before_pixels=True, force=force)
+        ds = open_dataset(stream, label, DEFAULT_MAX_PIXELS, force, stop_before_pixels=True)
         bits = ds.get("BitsStored") or ds.get("BitsAllocated") or 0
         mode = str(ds.get("PhotometricInterpretation", ""))
         size = {"width": int(ds.Columns), "height": int(ds.Rows)}

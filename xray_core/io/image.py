@@ -20,6 +20,21 @@ class XrayInputError(ValueError):
     """The input is not a readable radiograph; the message names it, says why, and what is accepted."""
 
 
+class NotAChestRadiograph(XrayInputError):
+    """The DICOM header says the film is not a frontal chest radiograph (:mod:`~xray_core.io.dicom_scope`).
+
+    ``code`` is ``dicom_modality``, ``dicom_image_type``, ``dicom_view`` or ``dicom_body_part``; ``field`` and
+    ``value`` are the header field and the value that decided.
+    """
+
+    def __init__(self, message: str, code: str, field: str, value: str) -> None:
+        super().__init__(message)
+        self.code, self.field, self.value = code, field, value
+
+    def __reduce__(self) -> tuple:  # decoding workers send it back to the parent process pickled
+        return type(self), (str(self), self.code, self.field, self.value)
+
+
 @dataclass(frozen=True, eq=False)
 class XrayImage:
     """A radiograph: ``pixels`` float32 (H, W) in [0, 1], 0 = black, C-contiguous; ``meta`` JSON-able, no patient data.
@@ -126,4 +141,12 @@ def scale_by_range(label: str, values: np.ndarray) -> tuple[np.ndarray, list[flo
     return np.clip(pixels, 0.0, 1.0).astype(np.float32, copy=False), [low, high]
 
 
-__all__ = ["MIN_SIDE", "XrayImage", "XrayInputError", "check_size", "normalise_pixels", "scale_by_range"]
+__all__ = [
+    "MIN_SIDE",
+    "NotAChestRadiograph",
+    "XrayImage",
+    "XrayInputError",
+    "check_size",
+    "normalise_pixels",
+    "scale_by_range",
+]

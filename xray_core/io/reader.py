@@ -33,11 +33,15 @@ from xray_core.io.source import (
 )
 
 
-def read_image(source: Source, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> XrayImage:
+def read_image(
+    source: Source, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, chest_only: bool = True
+) -> XrayImage:
     """Decode a path, bytes or binary file object (e.g. a Streamlit upload) into an :class:`XrayImage`.
 
     ``name`` overrides the label used in messages and ``meta["name"]``. Images with more than
-    ``max_pixels`` pixels are refused from their header, before any pixel is decoded.
+    ``max_pixels`` pixels are refused from their header, before any pixel is decoded. A DICOM whose header says
+    it is not a frontal chest radiograph (a CT slice, a lateral view, a knee) raises
+    :class:`~xray_core.io.dicom_scope.NotAChestRadiograph` unless ``chest_only`` is False.
     """
     data, label = load_bytes(source, name, max_bytes=max_pixels * 8 + (1 << 24))
     kind = sniff(data[:132], label)
@@ -45,7 +49,7 @@ def read_image(source: Source, *, name: str | None = None, max_pixels: int = DEF
         return read_raster(data, label, max_pixels)
     from xray_core.io.dicom import read_dicom
 
-    return read_dicom(data, label, max_pixels, force=kind == "dicom-forced")
+    return read_dicom(data, label, max_pixels, force=kind == "dicom-forced", chest_only=chest_only)
 
 
 def read_image_header(source: Source, *, name: str | None = None) -> dict[str, Any]:
