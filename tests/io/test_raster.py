@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from _contract import check_contract, write
@@ -130,3 +132,32 @@ def test_any_small_raster_meets_the_contract(height, width, dtype, seed):
     check_contract(image)
     if dtype is not np.float32:
         np.testing.assert_array_equal(image.pixels, (stored / np.iinfo(dtype).max).astype(np.float32))
+
+
+def test_tiff_pages_beyond_the_count_limit_are_never_visited(monkeypatch):
+    """Pillow's n_frames walks every page (superlinearly): a 40-page TIFF is refused after at most 9 pages."""
+    import tifffile
+    from PIL import TiffImagePlugin
+
+    from xray_core.io.raster import MAX_PAGES_COUNTED
+
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer) as writer:
+        for _ in range(40):
+            writer.write(gradient(), contiguous=False)
+    visited: list[int] = []
+    real_seek = TiffImagePlugin.TiffImageFile._seek
+
+    def spying_seek(self, frame):
+        visited.append(frame)
+        return real_seek(self, frame)
+
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "_seek", spying_seek)
+    with pytest.raises(XrayInputError, match=f"^stack.tif: the TIFF holds more than {MAX_PAGES_COUNTED} frames"):
+        read_image(buffer.getvalue(), name="stack.tif")
+    assert max(visited) <= MAX_PAGES_COUNTED
+
+
+def test_a_single_page_tiff_still_reads_after_the_page_probe():
+    image = read_image(tiff_bytes(gradient(20, 30)), name="one.tif")
+    np.testing.assert_array_equal(image.pixels, gradient(20, 30) / np.float32(255))
