@@ -49,14 +49,27 @@ def identity_line(loaded: LoadedModel) -> str:
     return f"Model **{identity['version']}** · {identity['arch']} · {status} · `{identity['sha256'][:12]}`"
 
 
+SIDEBAR_SLOT = "model_sidebar_slot"  # session state: this run's sidebar model line, redrawn once a page has the model
+
+
 def sidebar_status(loaded: LoadedModel | None, error: str = "") -> None:
-    """The model's identity; while dashboard.warmup is still loading it (``loaded`` None, no ``error``), says so."""
+    """The model's identity; while dashboard.warmup is still loading it (``loaded`` None, no ``error``), says so.
+    A page that then waits for the model itself (Diagnose) redraws the line with :func:`model_ready`."""
     with st.sidebar:
-        if loaded is not None:
-            st.caption(identity_line(loaded))
-        else:
-            st.caption(":material/error: No model loaded" if error else ":material/hourglass_top: Loading the model…")
+        st.session_state[SIDEBAR_SLOT] = st.empty()
+        model_ready(loaded, error)
         st.caption(DISCLAIMER)
+
+
+def model_ready(loaded: LoadedModel | None, error: str = "") -> None:
+    """Redraw this run's sidebar model line (drawn by :func:`sidebar_status`) from what the page now has."""
+    slot = st.session_state.get(SIDEBAR_SLOT)
+    if slot is None:
+        return
+    if loaded is not None:
+        slot.caption(identity_line(loaded))
+    else:
+        slot.caption(":material/error: No model loaded" if error else ":material/hourglass_top: Loading the model…")
 
 
 BANNER_DRAWN = "model_banner_drawn"  # session-state flag, reset by app.py at the start of every full run

@@ -217,6 +217,7 @@ def render() -> None:
         st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
         st.stop()
     loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup (issue 14)
+    banners.model_ready(loaded, error)  # the sidebar said "Loading the model…" if app.py did not wait for it
     banners.untrained_banner(loaded)  # when app.py could not draw it yet
     image, problem = components.decode(*picked)
     if image is None:

@@ -102,3 +102,26 @@ def test_server_warms_while_the_notice_is_read(tmp_path, tiny_checkpoint):
             assert page.locator("[data-testid='stException']").count() == 0
         finally:
             browser.close()
+
+
+def test_sidebar_names_the_model_once_the_first_upload_has_loaded_it(monkeypatch, tmp_path):
+    """Warm-up on but not finished: the sidebar says the model is loading, Diagnose loads it for the first upload,
+    and the sidebar then names the model rather than still saying it is loading beside the result."""
+    from _checkpoints import tiny_checkpoint
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import warmup
+
+    checkpoint = tiny_checkpoint(tmp_path / "cold.pt", "cold-start")  # a file no earlier test has loaded
+    monkeypatch.setenv("XRAY_CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("XRAY_SEGMENTER", str(tmp_path / "no_lungs.pt"))
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(warmup, "enabled", lambda: True)  # what a real server does: Diagnose does not wait
+    monkeypatch.setattr(warmup, "start", lambda: None)  # the background thread has not loaded anything yet
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600).run()
+    at.button(key="notice_ack_button").click().run()
+    assert any("Loading the model" in caption.value for caption in at.sidebar.caption)
+    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(gradient(96, 80)), "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    sidebar = " ".join(caption.value for caption in at.sidebar.caption)
+    assert "cold-start" in sidebar and "Loading the model" not in sidebar, sidebar
