@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import charts
 from xray_core.config import CLASS_TITLES
+from xray_core.evaluation.card_groups import FIGURE_WORDS, SMALL_NOTE
 from xray_core.evaluation.report_files import report_roc
 from xray_core.models.checkpoint import LoadedModel
 
@@ -20,7 +21,7 @@ CLINICAL = {
     "covid_vs_rest_auc": "COVID-19 vs rest, AUC",
     "covid_sensitivity_at_95_specificity": "COVID-19 sensitivity at 95 % specificity",
 }
-MET = {True: "met", False: "NOT met", None: "undefined"}
+VERDICT_WORDS = {"met": "met", "missed": "MISSED", "not shown": "not shown (interval straddles the target)"}
 
 
 def _with_ci(value: Any, interval: list[float] | None) -> str:
@@ -28,6 +29,29 @@ def _with_ci(value: Any, interval: list[float] | None) -> str:
         return "undefined"
     text = f"{value:.3f}" if isinstance(value, float) else str(value)
     return f"{text} ({interval[0]:.3f}–{interval[1]:.3f})" if interval else text
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    """A target's verdict (reports written before targets were judged by interval carry only ``met``)."""
+    verdict = row.get("verdict") or {True: "met", False: "missed"}.get(row.get("met"), "undefined")
+    return VERDICT_WORDS.get(verdict, verdict)
+
+
+def figure_rows(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Group figures as rows: value (95 % CI), films, patients and the small-sample note."""
+    return pd.DataFrame(
+        [
+            {
+                "figure": FIGURE_WORDS.get(name, name),
+                "value (95 % CI)": _with_ci(record.get("value"), record.get("interval_95")),
+                "films": record.get("n"),
+                "patients": record.get("n_patients"),
+                "": "small sample" if record.get("small_sample") else "",
+            }
+            for name, record in records.items()
+            if record.get("n")
+        ]
+    )
 
 
 def chosen_split(report: dict[str, Any], key: str) -> str:
@@ -64,14 +88,20 @@ def _targets(report: dict[str, Any]) -> None:
                         "measure": t["measure"],
                         "films": t["split"],
                         "target": t["target"],
-                        "achieved": _with_ci(t["value"], None),
-                        "": MET[t["met"]],
+                        "achieved (95 % CI)": _with_ci(t["value"], t.get("interval_95")),
+                        "n": t.get("n"),
+                        "": _verdict(t),
                     }
                     for t in rows
                 ]
             ),
             hide_index=True,
             key="mc_targets",
+        )
+        st.caption(
+            "Judged by the 95 % interval: **met** when the whole interval is on the right side of the target, "
+            "**missed** when it is wholly on the wrong side, **not shown** when it straddles the target. "
+            f"{SMALL_NOTE}"
         )
 
 
@@ -129,6 +159,19 @@ def _breakdown(section: dict[str, Any]) -> None:
             )
 
 
+def _groups(section: dict[str, Any]) -> None:
+    """The split's group figures, then one table per cohort (adult external films), each with n and intervals."""
+    figures = section.get("group_figures") or {}
+    if figures:
+        st.markdown("##### Group figures")
+        st.dataframe(figure_rows(figures), hide_index=True, key="mc_group_figures")
+    for cohort, values in (section.get("per_cohort") or {}).items():
+        st.markdown(f"##### Cohort `{cohort}`: {values['n']} films, {values['n_patients']} patients")
+        st.dataframe(figure_rows(values["figures"]), hide_index=True, key=f"mc_cohort_{cohort}")
+    if figures:
+        st.caption(SMALL_NOTE)
+
+
 def risk_coverage(report: dict[str, Any]) -> None:
     """Risk-coverage curves of every evaluated set in one chart, as the evaluation wrote them (never recomputed)."""
     curves = {
@@ -144,9 +187,16 @@ def risk_coverage(report: dict[str, Any]) -> None:
     st.markdown("##### Uncertain — refer")
     st.plotly_chart(charts.risk_coverage(curves), key="mc_risk_coverage", config=charts.CONFIG)
     rows = {
-        name: {"threshold": p["threshold"], "coverage": p["coverage"], "accuracy kept": p["accuracy"]}
+        f"{name}, {group} films" if group else name: {
+            "threshold": p.get("by_age", {}).get(group, p["threshold"])
+            if group and p.get("by_age")
+            else p.get("threshold"),
+            "coverage": values["coverage"],
+            "accuracy kept": values["accuracy"],
+        }
         for name, c in curves.items()
         if (p := c.get("operating_point"))
+        for group, values in [("", p), *(p.get("per_age_group") or {}).items()]
     }
     if rows:
         st.dataframe(
@@ -158,7 +208,8 @@ def risk_coverage(report: dict[str, Any]) -> None:
         )
         st.caption(
             "Films whose top probability is under the threshold are flagged **uncertain — refer**. The threshold is "
-            "chosen on validation and external films (never test) as the lowest keeping the target accuracy."
+            "chosen on validation and external films (never test) as the lowest keeping the target accuracy, per age "
+            "group as the age probe estimates it when fitted so; rows per age group use the films' recorded group."
         )
 
 
@@ -191,5 +242,6 @@ def test_metrics(loaded: LoadedModel, report: dict[str, Any] | None, problem: st
         )
     with right:
         _roc(loaded, report, split)
+    _groups(section)
     _breakdown(section)
     risk_coverage(report)

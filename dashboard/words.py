@@ -11,6 +11,7 @@ from typing import Any
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.decisions import Decision
 from xray_core.inference.predict import Prediction
+from xray_core.report.words import measured_sentence
 
 #: Why an input was refused, completing "Reason: ...". Fields: score, threshold.
 REFUSAL_WORDS: dict[str, str] = {
@@ -23,7 +24,8 @@ REFUSAL_WORDS: dict[str, str] = {
 }
 
 #: Warnings shown beside an accepted result. Fields: score, threshold, and both as percentages (…_pct); the
-#: predicted class (``label``), the film's estimated age group (``age_group``) and its probability (``age_pct``).
+#: predicted class (``label``), the film's estimated age group (``age_group``) and its probability (``age_pct``);
+#: the measured figure a decision carries, worded (``measured``).
 WARNING_WORDS: dict[str, str] = {
     "low_confidence": "**Low confidence.** No class reaches {threshold_pct:.0f} %: the image does not clearly "
     "resemble one class. Rely on clinical reading.",
@@ -33,6 +35,8 @@ WARNING_WORDS: dict[str, str] = {
     "age_support": "**Outside training support.** This film looks {age_group} ({age_pct:.0f} %), and only "
     "{score_pct:.1f} % of the training films labelled {label} were {age_group}: the model has hardly seen "
     "{label} in {age_group} patients, so this call may rest on age rather than disease.",
+    "adult_caution": "**Adult film: what was measured.** This film looks adult ({age_pct:.0f} %); {measured}. Weigh "
+    "the call of {label} with this in mind.",
     "untrained_model": "**Untrained model.** These probabilities come from a placeholder checkpoint and mean nothing.",
 }
 
@@ -52,6 +56,7 @@ def _fields(decision: Decision, prediction: Prediction | None = None) -> dict[st
         "label": CLASS_TITLES.get(prediction.label, prediction.label) if prediction is not None else "",
         "age_group": age.get("group", "unknown"),
         "age_pct": 100 * float(age.get("probability", 0.0)),
+        "measured": measured_sentence(decision.detail),
     }
 
 

@@ -33,3 +33,21 @@ def test_no_absolute_paths_in_committed_reports(path: Path) -> None:
 def test_no_home_or_work_paths_in_cards(path: Path) -> None:
     text = path.read_text()
     assert "/root/" not in text and "/home/" not in text and "/work/" not in text and "/tmp/" not in text
+
+
+# Passes only once weights/metrics.json is re-rendered with
+# `evaluate --splits test,external,external_adult` (per-cohort figures, intervals, verdicts by interval); strict, so
+# the marker must be removed then.
+@pytest.mark.xfail(strict=True, reason="weights/metrics.json predates the adult external set; re-render it")
+def test_committed_report_has_the_adult_column_with_intervals() -> None:
+    report = json.loads((WEIGHTS / "metrics.json").read_text())
+    assert list(report["splits"]) == ["test", "external", "external_adult"]
+    adult = report["splits"]["external_adult"]
+    assert {"nih", "nih_384px", "nih_originals", "ieee8023_typed"} <= set(adult["per_cohort"])
+    typed = adult["per_cohort"]["ieee8023_typed"]
+    assert typed["n"] == 22 and typed["figures"]["adult_non_covid_pneumonia_called_covid"]["small_sample"] is True
+    for section in report["splits"].values():
+        for record in section["group_figures"].values():
+            assert {"value", "n", "n_patients", "interval_95", "small_sample"} <= set(record)
+    assert all(row["verdict"] in ("met", "not shown", "missed", "undefined") for row in report["targets"])
+    assert "## Per cohort" in (WEIGHTS / "MODEL_CARD.md").read_text()

@@ -47,8 +47,18 @@ def _refer_text(loaded: LoadedModel) -> str:
     point = (loaded.meta.operating_point or {}).get("uncertain") or {}
     if point.get("threshold") is None:
         return "not fitted (no uncertain flag)"
+    target = f"accuracy ≥ {point.get('target_accuracy', 0):.0%} kept"
+    if by_age := point.get("by_age"):  # sets -> estimated age group -> coverage
+        parts = [
+            f"{group} films {value:.2f}"
+            + ("" if point.get("reached", {}).get(group, True) else " (target out of reach: all referred)")
+            + " — "
+            + ", ".join(f"{name} {v[group]['coverage']:.0%} kept" for name, v in point["sets"].items() if v[group]["n"])
+            for group, value in by_age.items()
+        ]
+        return f"top probability per estimated age group ({target}): " + "; ".join(parts)
     kept = ", ".join(f"{name} {v['coverage']:.0%} kept" for name, v in (point.get("sets") or {}).items())
-    return f"top probability {point['threshold']:.2f} (accuracy ≥ {point.get('target_accuracy', 0):.0%} kept; {kept})"
+    return f"top probability {point['threshold']:.2f} ({target}; {kept})"
 
 
 def _age_probe_text(loaded: LoadedModel) -> str:

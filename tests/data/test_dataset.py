@@ -19,6 +19,7 @@ from xray_core.data.dataset import (
     canonical_label,
     class_counts,
     data_summary,
+    external_tables,
     load_dataset,
     split_counts,
     tuning_tables,
@@ -251,11 +252,29 @@ def test_external_set_loads_with_its_masks(corpus_dir: Path) -> None:
     assert image.pixels.shape == mask.pixels.shape
 
 
-def test_tuning_tables_are_val_and_external_never_test(tiny_dataset, tmp_path):
+@pytest.mark.corpus
+def test_external_adult_loads_with_its_counts_per_cohort_and_label(corpus_dir: Path) -> None:
+    df = external_tables(corpus_dir)["external_adult"]
+    assert len(df) == 250 and set(df["split"]) == {"external_adult"}
+    counts = df.groupby(["cohort", "label"]).size().to_dict()
+    assert counts == {
+        ("nih", "normal"): 153,
+        ("nih", "pneumonia"): 75,
+        ("ieee8023_typed", "bacterial"): 16,
+        ("ieee8023_typed", "viral"): 6,
+    }
+    assert df["patient_id"].nunique() == 195 and (df["age_group"] == "adult").sum() == 242
+
+
+def test_tuning_tables_hold_val_and_both_externals_never_test(tiny_dataset, tmp_path):
     tables = tuning_tables(tiny_dataset)
-    assert list(tables) == ["val"] and set(tables["val"]["split"]) == {"val"}  # no external/ beside it
+    assert list(tables) == ["val"] and set(tables["val"]["split"]) == {"val"}  # no external set beside it
     root = tmp_path / "with_external"
     shutil.copytree(tiny_dataset, root)
     shutil.copytree(tiny_dataset, root / "external")
+    shutil.copytree(tiny_dataset, root / "external_adult")
     tables = tuning_tables(root)
-    assert list(tables) == ["val", "external"] and "test" in set(tables["external"]["split"])  # external: all rows
+    assert list(tables) == ["val", "external", "external_adult"]
+    for name in ("external", "external_adult"):  # every row of the set, named after it; no 'test' split anywhere
+        assert len(tables[name]) == len(load_dataset(tiny_dataset)) and set(tables[name]["split"]) == {name}
+    assert not any((table["split"] == "test").any() for table in tables.values())

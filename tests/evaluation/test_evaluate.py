@@ -8,7 +8,7 @@ from xray_core.cli.main import main
 from xray_core.data.dataset import load_dataset
 from xray_core.evaluation.evaluate import bootstrap_intervals, evaluate
 from xray_core.evaluation.model_card import render
-from xray_core.evaluation.shortcuts import group_figures, linear_probe
+from xray_core.evaluation.shortcuts import linear_probe
 from xray_core.models.checkpoint import load_checkpoint
 
 CLASSES = ["normal", "bacterial", "viral", "covid"]
@@ -53,34 +53,6 @@ def test_report_and_card_from_one_dict(tiny_checkpoint, partial_dataset):
     assert "UNTRAINED" in card and "not a diagnosis" in card and "side by side" in card
     for heading in ("## Model\n", "## Targets", "## Training data", "## Limitations"):
         assert card.count(heading) == 1, heading
-
-
-def test_group_figures_hand_checked():
-    import pandas as pd
-
-    part = pd.DataFrame(
-        {
-            "age_group": ["adult"] * 4 + ["pediatric"] * 2,
-            "source": ["muhammedtalo/COVID-19"] * 3 + ["other", "kids", "kids"],
-        }
-    )
-    y_true = np.array([0, 4, 4, 1, 0, 0])  # adult NIH normal, 2 adult NIH pneumonia, adult bacterial, 2 ped normals
-    y_prob = np.array(
-        [
-            [0.7, 0.1, 0.1, 0.1],
-            [0.1, 0.5, 0.3, 0.1],
-            [0.2, 0.1, 0.1, 0.6],
-            [0.1, 0.1, 0.1, 0.7],
-            [0.9, 0.05, 0.05, 0.0],
-            [0.2, 0.2, 0.5, 0.1],
-        ]
-    )
-    figures = group_figures(part, y_true, y_prob)
-    assert figures["adult_nih_normal_recall"] == 1.0 and figures["adult_nih_pneumonia_recall"] == 0.5
-    assert figures["adult_non_covid_pneumonia_called_covid"] == pytest.approx(2 / 3)
-    assert figures["pediatric_normal_recall"] == 0.5
-    # pneumonia scores (bacterial + viral) 0.8 and 0.2 against the normal's 0.2: one win, one tie -> (1 + 0.5) / 2
-    assert figures["adult_nih_pneumonia_vs_normal_auc"] == 0.75
 
 
 def test_linear_probe_reports_undefined_without_splits(tiny_checkpoint, tiny_dataset):

@@ -66,9 +66,51 @@ def test_no_threshold_when_too_few_films_would_be_kept():
 
 def test_section_and_card_rows():
     y_true = np.array([0, 0, 1, 1])
-    result = section(y_true, _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1]), threshold=0.7)
-    assert result["operating_point"] == {"threshold": 0.7, "n_kept": 3, "coverage": 0.75, "accuracy": 1.0}
-    assert section(y_true, _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1]), None)["operating_point"] is None
-    lines = markdown({"splits": {"test": {"risk_coverage": result}, "external": {}}})
-    assert any(line.startswith("| test | 0.700 | 0.750 | 1.000 |") for line in lines)
+    probs = _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1])
+    result = section(y_true, probs, {"threshold": 0.7})
+    point = result["operating_point"]
+    assert (point["n_kept"], point["coverage"], point["accuracy"], point["confident_wrong"]) == (3, 0.75, 1.0, 0)
+    assert section(y_true, probs, None)["operating_point"] is None
+    lines = markdown({"splits": {"test": {"risk_coverage": result, "n_images": 4}, "external": {}}})
+    assert any(line.startswith("| test | 0.700 | 4 | 0.750 | 1.000 | 0 |") for line in lines)
     assert markdown({"splits": {"test": {}}}) == []
+
+
+def test_section_counts_the_films_predict_kept_per_age_group():
+    y_true = np.array([0, 0, 1, 1])
+    probs = _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1])  # film 1 is wrong
+    kept = np.array([True, True, False, True])  # as predict flagged them (per-age thresholds, refusals)
+    ages = np.array(["adult", "adult", "pediatric", "pediatric"])
+    point = section(y_true, probs, {"threshold": 0.9, "by_age": {"adult": 0.5, "pediatric": 0.75}}, kept, ages)[
+        "operating_point"
+    ]
+    assert (point["n_kept"], point["confident_wrong"], point["by_age"]["adult"]) == (3, 1, 0.5)
+    adult, pediatric = point["per_age_group"]["adult"], point["per_age_group"]["pediatric"]
+    assert (adult["n"], adult["n_kept"], adult["coverage"], adult["accuracy"]) == (2, 2, 1.0, 0.5)
+    assert (pediatric["n_kept"], pediatric["coverage"], pediatric["accuracy"]) == (1, 0.5, 1.0)
+    lines = markdown({"splits": {"external_adult": {"risk_coverage": {"operating_point": point}, "n_images": 4}}})
+    assert any("adult 0.50 / pediatric 0.75" in line for line in lines)
+    assert any(line.startswith("| external_adult, adult films |") for line in lines)
+
+
+def test_thresholds_per_age_group_keep_the_target_in_every_set():
+    # set b's adult films are wrong up to a top probability of 0.80: at 0.80 one of 10 kept is wrong (90 %), from
+    # 0.81 all 9 kept are right. Every pediatric film is right, so pediatric films keep the lowest grid value.
+    grid = np.round(np.arange(0.5, 1.0, 0.01), 2)
+    adult_conf = np.round(np.arange(25) * 0.02 + 0.5, 2)  # 0.50, 0.52, ..., 0.98
+    sets = {
+        "a": Scored(np.ones(50, bool), np.linspace(0.5, 0.99, 50)),
+        "b": Scored(np.concatenate([adult_conf > 0.8, np.ones(25, bool)]), np.concatenate([adult_conf, adult_conf])),
+    }
+    ages = {"a": np.array(["pediatric"] * 50), "b": np.array(["adult"] * 25 + ["pediatric"] * 25)}
+    record = risk_coverage.choose_thresholds_by_age(sets, ages, target=0.95, grid=grid, min_kept=5)
+    assert record["by_age"] == {"adult": 0.81, "pediatric": 0.5} and record["reached"] == {
+        "adult": True,
+        "pediatric": True,
+    }
+    assert record["threshold"] == 0.81  # films without an estimate get the stricter one
+    assert record["sets"]["b"]["adult"]["accuracy"] == 1.0 and record["sets"]["a"]["pediatric"]["coverage"] == 1.0
+    never = risk_coverage.choose_thresholds_by_age(
+        {"a": Scored(np.zeros(10, bool), np.full(10, 0.99))}, {"a": np.array(["adult"] * 10)}, grid=grid, min_kept=5
+    )
+    assert never["by_age"] == {"adult": 1.0} and never["reached"] == {"adult": False}  # every adult film referred

@@ -62,3 +62,74 @@ def test_age_support_warning_from_the_data_summary(loaded, label, group, warned)
     if warned:
         assert found[0].score == 0.0 and not found[0].refuses
     assert "age_support" not in _codes(model, 0.9, label=label)  # no estimate (no probe): no verdict
+
+
+BY_AGE = {"threshold": 0.9, "by_age": {"adult": 0.9, "pediatric": 0.6}}
+
+
+@pytest.mark.parametrize("group", ["adult", "pediatric"])
+def test_per_age_group_threshold_flags_just_below_and_not_at(loaded, group):
+    model = _with(loaded, operating_point={"uncertain": BY_AGE})
+    threshold = BY_AGE["by_age"][group]
+    estimate = AgeEstimate(group, 0.9)
+    assert "uncertain" in _codes(model, float(np.nextafter(threshold, 0)), age_estimate=estimate)
+    assert "uncertain" not in _codes(model, threshold, age_estimate=estimate)
+    [decision] = [d for d in assess(model, _image(), None, threshold - 0.01, age_estimate=estimate)
+                  if d.code == "uncertain"]  # fmt: skip
+    assert decision.threshold == threshold
+
+
+def test_single_threshold_checkpoints_and_films_without_an_estimate_fall_back():
+    assert uncertain_threshold({"uncertain": {"threshold": 0.7}}, "adult") == 0.7  # fitted before per-group points
+    assert uncertain_threshold({"uncertain": BY_AGE}, None) == 0.9  # no estimate: the stricter threshold
+    assert uncertain_threshold({"uncertain": BY_AGE}, "pediatric") == 0.6
+
+
+def _report(loaded, figure_value: float) -> dict:
+    record = {"value": figure_value, "n": 22, "n_patients": 8, "interval_95": [0.25, 0.65], "small_sample": True}
+    return {
+        "model": {"sha256": loaded.sha256},
+        "splits": {
+            "external_adult": {
+                "per_cohort": {"ieee8023_typed": {"figures": {"adult_non_covid_pneumonia_called_covid": record}}},
+                "group_figures": {"adult_pneumonia_call_precision": {**record, "value": 0.41, "n": 120}},
+            }
+        },
+    }
+
+
+@pytest.fixture()
+def beside_report(tiny_checkpoint, tmp_path):
+    """A copy of the tiny checkpoint with a fixture metrics.json beside it; returns (model, write(report))."""
+    import json
+    import shutil
+
+    path = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, path)
+    model = load_checkpoint(path)
+    return model, lambda report: (tmp_path / "metrics.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize(("label", "value"), [("covid", 0.455), ("bacterial", 0.41), ("viral", 0.41)])
+def test_adult_caution_on_an_adult_film_carries_the_measured_figure(beside_report, label, value):
+    model, write = beside_report
+    write(_report(model, 0.455))
+    adult = assess(model, _image(), None, 0.95, label=label, age_estimate=AgeEstimate("adult", 0.97))
+    [caution] = [d for d in adult if d.code == "adult_caution"]
+    assert (caution.score, caution.refuses, caution.detail["n"]) == (value, False, 22 if label == "covid" else 120)
+    assert caution.detail["interval_95"] == [0.25, 0.65] and caution.to_dict()["detail"]["small_sample"] is True
+    child = assess(model, _image(), None, 0.95, label=label, age_estimate=AgeEstimate("pediatric", 0.97))
+    assert "adult_caution" not in [d.code for d in child]
+    normal = assess(model, _image(), None, 0.95, label="normal", age_estimate=AgeEstimate("adult", 0.97))
+    assert "adult_caution" not in [d.code for d in normal]
+
+
+def test_a_report_of_another_checkpoint_is_never_quoted(beside_report):
+    model, write = beside_report
+    write({**_report(model, 0.455), "model": {"sha256": "0" * 64}})
+    [caution] = [
+        d
+        for d in assess(model, _image(), None, 0.95, label="covid", age_estimate=AgeEstimate("adult", 0.9))
+        if d.code == "adult_caution"
+    ]
+    assert caution.score is None and caution.detail is None  # the caution stays, with no borrowed figure

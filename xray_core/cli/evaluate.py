@@ -15,7 +15,7 @@ from xray_core.config import default_checkpoint, default_data_dir
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "evaluate",
-        help="score a checkpoint on the test split and the external films; render its model card",
+        help="score a checkpoint on the test split and both external sets; render its model card",
         description="Per-class and clinical figures with patient-bootstrap 95 % CIs on each set side by side, "
         "recall per age group x label, calibration, the shortcut audit (linear probe for age group and "
         "source; adult NIH films) and the project's targets.",
@@ -26,9 +26,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--splits",
-        default="test,external",
-        help="comma-separated: train, val, test, and 'external' for <data>/external (default: "
-        "test,external; missing external is skipped)",
+        default="test,external,external_adult",
+        help="comma-separated: train, val, test, and the external sets 'external' (<data>/external, pediatric) "
+        "and 'external_adult' (<data>/external_adult); default: test,external,external_adult (a missing external "
+        "set is skipped)",
     )
     parser.add_argument("--no-probe", action="store_true", help="skip the linear probe on features (train/val)")
     parser.add_argument("--json", default=None, metavar="OUT", help="write the report (metrics.json) here")
@@ -65,14 +66,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _tables(data: Path, names: list[str]):
-    from xray_core.data.dataset import load_dataset
+    from xray_core.data.dataset import EXTERNAL_SETS, external_tables, load_dataset
 
     table = load_dataset(data)
+    externals = external_tables(data)
     tables = {}
     for name in names:
-        if name == "external":
-            if (data / "external").exists():
-                tables[name] = load_dataset(data / "external")
+        if name in EXTERNAL_SETS:
+            if name in externals:
+                tables[name] = externals[name]
         else:
             tables[name] = table[table["split"] == name] if name else table
     return table, tables

@@ -1,4 +1,4 @@
-"""``python -m xray_core operating-point``: refit a checkpoint's normal-logit offset and temperature on val + external.
+"""``python -m xray_core operating-point``: refit the normal-logit offset and temperature on val + both external sets.
 
 Training does this at the end of every run; this command applies the same step to an existing checkpoint
 (e.g. one trained before the step existed) and writes a new, re-signed checkpoint. The test split is never read.
@@ -17,12 +17,16 @@ from xray_core.config import LABELS, default_checkpoint, default_data_dir
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "operating-point",
-        help="choose the normal-logit offset and temperature on val + external films",
+        help="choose the normal-logit offset and temperature on val + both external sets",
         description=__doc__.split("\n\n", 1)[0],
     )
     parser.add_argument("--checkpoint", default=None, help=f"starting checkpoint (default: {default_checkpoint()})")
     parser.add_argument("--out", required=True, help="where to write the new checkpoint")
-    parser.add_argument("--data", default=None, help=f"dataset root with external/ (default: {default_data_dir()})")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help=f"dataset root holding external/ and external_adult/ (default: {default_data_dir()})",
+    )
     parser.add_argument(
         "--by-age",
         action="store_true",

@@ -172,15 +172,24 @@ def load_dataset(path: str | Path) -> pd.DataFrame:
     return load_directory(path)
 
 
-def tuning_tables(data: str | Path) -> dict[str, pd.DataFrame]:
-    """The films operating points and thresholds are chosen on: the val split of ``data`` and, when present,
-    ``data/external``. Never the test split, which stays for the card."""
+EXTERNAL_SETS = (
+    "external",
+    "external_adult",
+)  # held-out folders beside the corpus: scored and tuned on, never trained on
+
+
+def external_tables(data: str | Path) -> dict[str, pd.DataFrame]:
+    """Each external set present under ``data`` (``external``: pediatric Kermany test films; ``external_adult``:
+    adult NIH and ieee8023 films), keyed by its folder name, with ``split`` set to that name."""
     data = Path(data)
+    return {name: load_dataset(data / name).assign(split=name) for name in EXTERNAL_SETS if (data / name).exists()}
+
+
+def tuning_tables(data: str | Path) -> dict[str, pd.DataFrame]:
+    """The films operating points and thresholds are chosen on: the val split of ``data`` and every external set
+    present beside it (:data:`EXTERNAL_SETS`). Never the test split, which stays for the card."""
     table = load_dataset(data)
-    tables = {"val": table[table["split"] == "val"]}
-    if (data / "external").exists():
-        tables["external"] = load_dataset(data / "external")
-    return tables
+    return {"val": table[table["split"] == "val"], **external_tables(data)}
 
 
 def present_labels(df: pd.DataFrame) -> list[str]:
@@ -239,11 +248,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CORE_COLUMNS",
+    "EXTERNAL_SETS",
     "DatasetError",
     "XrayDataset",
     "canonical_label",
     "class_counts",
     "data_summary",
+    "external_tables",
     "load_dataset",
     "present_labels",
     "split_counts",

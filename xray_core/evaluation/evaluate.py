@@ -1,4 +1,4 @@
-"""Score a checkpoint on the test split and the external set: one report dict renders metrics.json and the card.
+"""Score a checkpoint on the test split and the external sets: one report dict renders metrics.json and the card.
 
 Predictions go through :func:`xray_core.inference.batch.predict_sources`, the code path the app and the CLI
 use, so the card describes what users get. Confidence intervals resample patients, not images (images of one
@@ -15,29 +15,38 @@ import pandas as pd
 from tqdm import tqdm
 
 from xray_core.config import LABELS
-from xray_core.evaluation import metrics, risk_coverage
-from xray_core.evaluation.shortcuts import group_figures, linear_probe
+from xray_core.evaluation import groups, metrics, risk_coverage
+from xray_core.evaluation.shortcuts import linear_probe
 from xray_core.evaluation.targets import check_targets
 from xray_core.inference.batch import predict_sources
 from xray_core.inference.calibration import apply_temperature
-from xray_core.inference.refusal import uncertain_threshold
 from xray_core.models.checkpoint import LoadedModel
 
 CI_METRICS = ("sensitivity", "specificity", "ppv", "npv", "f1", "auc")
 
 
 def predict_table(loaded: LoadedModel, table: pd.DataFrame, batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Logits, OOD scores and refusals for every row of ``table`` (with a progress bar); unreadable rows raise."""
-    logits, scores, refused = [], [], []
+    """Logits, OOD scores, refusals, 'uncertain' flags and the age probe's group ('' without a probe) for every
+    row of ``table`` (with a progress bar); unreadable rows raise."""
+    logits, scores, refused, uncertain, ages = [], [], [], [], []
     with tqdm(total=len(table), desc="predicting", unit="img") as bar:
         items = ((str(path), str(path)) for path in table["path"])
         for scored in predict_sources(loaded, items, batch_size, progress=lambda n: bar.update(n - bar.n)):
-            if scored.prediction is None:
+            prediction = scored.prediction
+            if prediction is None:
                 raise ValueError(f"cannot evaluate: {scored.error}")
-            logits.append(scored.prediction.logits)
-            scores.append(np.nan if scored.prediction.ood_score is None else scored.prediction.ood_score)
-            refused.append(scored.prediction.refused)
-    return {"logits": np.asarray(logits), "ood_score": np.asarray(scores), "refused": np.asarray(refused, bool)}
+            logits.append(prediction.logits)
+            scores.append(np.nan if prediction.ood_score is None else prediction.ood_score)
+            refused.append(prediction.refused)
+            uncertain.append(prediction.uncertain)
+            ages.append((prediction.age_group_estimate or {}).get("group", ""))
+    return {
+        "logits": np.asarray(logits),
+        "ood_score": np.asarray(scores),
+        "refused": np.asarray(refused, bool),
+        "uncertain": np.asarray(uncertain, bool),
+        "estimated_age": np.asarray(ages, str),
+    }
 
 
 def bootstrap_intervals(
@@ -54,6 +63,7 @@ def bootstrap_intervals(
         flat = {
             "macro_auc": result["macro_auc"],
             "accuracy": result["accuracy"],
+            "calibration.ece": (result["calibration"] or {}).get("ece"),
             **{f"clinical.{k}": v for k, v in result["clinical"].items()},
         }
         for name, values in result["per_class"].items():
@@ -82,31 +92,33 @@ def breakdown(table: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray, colum
 
 
 def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed: int = 0) -> dict[str, Any]:
-    """Everything measured on one split: metrics with CIs, calibration, groups, ROC points, refusals."""
+    """Everything measured on one split: metrics with CIs, calibration, groups and cohorts with n and CIs, ROC
+    points, refusals and the films kept by the uncertain threshold."""
     part = part.reset_index(drop=True)
     predicted = predict_table(loaded, part)
     names = list(loaded.class_names)
     y_true = np.asarray([LABELS.index(label) for label in part["label"]])
     calibrated = apply_temperature(predicted["logits"], loaded.temperature)
-    groups = np.where(
-        part["patient_id"].astype(str) != "", part["patient_id"].astype(str), "image:" + part["path"].astype(str)
-    )
-    ages = part["age_group"].fillna("").astype(str).tolist() if "age_group" in part else [""] * len(part)
+    ages = part["age_group"].fillna("").astype(str).to_numpy() if "age_group" in part else np.full(len(part), "")
+    kept = ~(predicted["refused"] | predicted["uncertain"])
+    point = (loaded.meta.operating_point or {}).get("uncertain")
+    figures = groups.group_figures(part, y_true, calibrated, kept if point else None, reps=reps, seed=seed)
     before = metrics.summary(y_true, apply_temperature(predicted["logits"], 1.0), names)["calibration"]
     return {
         "n_images": int(len(part)),
-        "n_patient_groups": int(np.unique(groups).size),
+        "n_patient_groups": int(np.unique(groups.patient_groups(part)).size),
         "metrics": metrics.summary(y_true, calibrated, names),
         "calibration_before": None if before is None else {k: before[k] for k in ("ece", "nll", "brier")},
-        "intervals_95": bootstrap_intervals(y_true, calibrated, groups, names, reps=reps, seed=seed),
+        "intervals_95": bootstrap_intervals(y_true, calibrated, groups.patient_groups(part), names, reps, seed),
         "per_source": breakdown(part, y_true, calibrated, "source", names),
-        "per_age_group": breakdown(part.fillna({"age_group": ""}), y_true, calibrated, "age_group", names)
-        if "age_group" in part
-        else {},
-        "cells": metrics.cell_recalls(y_true, calibrated, ages, LABELS),
-        "groups": group_figures(part, y_true, calibrated),
+        "per_age_group": breakdown(part.assign(age_group=ages), y_true, calibrated, "age_group", names),
+        "cells": groups.cell_figures(part, y_true, calibrated, reps=reps, seed=seed),
+        "groups": {name: figure["value"] for name, figure in figures.items()}
+        | {"n_adult_non_covid_pneumonia": figures["adult_non_covid_pneumonia_called_covid"]["n"]},
+        "group_figures": figures,
+        "per_cohort": groups.per_cohort(part, y_true, calibrated, kept if point else None, reps=reps, seed=seed),
         "roc": metrics.roc_points(y_true, calibrated, names),
-        "risk_coverage": risk_coverage.section(y_true, calibrated, uncertain_threshold(loaded.meta.operating_point)),
+        "risk_coverage": risk_coverage.section(y_true, calibrated, point, kept, ages),
         "ood": {
             "refused": int(predicted["refused"].sum()),
             "n": int(len(part)),

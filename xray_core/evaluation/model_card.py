@@ -6,6 +6,7 @@ from typing import Any
 
 from xray_core.config import CLASS_TITLES, LABELS
 from xray_core.evaluation import risk_coverage
+from xray_core.evaluation.card_groups import SMALL_NOTE, cells_section, cohort_section, figure_text, groups_section
 from xray_core.evaluation.card_words import (
     INTENDED_USE,
     LIMITATIONS,
@@ -31,10 +32,12 @@ SIDE_BY_SIDE = (
         ("metrics", "clinical", "covid_sensitivity_at_95_specificity"),
         "clinical.covid_sensitivity_at_95_specificity",
     ),
-    ("pediatric normal recall", ("groups", "pediatric_normal_recall"), None),
-    ("adult non-COVID pneumonia called COVID-19", ("groups", "adult_non_covid_pneumonia_called_covid"), None),
-    ("adult pneumonia vs adult normal AUC (NIH)", ("groups", "adult_nih_pneumonia_vs_normal_auc"), None),
-    ("adult normal recall (NIH)", ("groups", "adult_nih_normal_recall"), None),
+    ("pediatric normal recall", ("group_figures", "pediatric_normal_recall"), None),
+    ("adult non-COVID pneumonia called COVID-19", ("group_figures", "adult_non_covid_pneumonia_called_covid"), None),
+    ("adult pneumonia vs adult normal AUC (NIH)", ("group_figures", "adult_nih_pneumonia_vs_normal_auc"), None),
+    ("adult normal recall (NIH)", ("group_figures", "adult_nih_normal_recall"), None),
+    ("adult films kept (not uncertain, not refused)", ("group_figures", "adult_coverage"), None),
+    ("confident wrong calls among adult films kept", ("group_figures", "adult_kept_error"), None),
     ("ECE after calibration", ("metrics", "calibration", "ece"), None),
     ("ECE before (T = 1)", ("calibration_before", "ece"), None),
     ("refused as not chest-X-ray-like", ("ood", "rate"), None),
@@ -62,6 +65,8 @@ def _get(section: dict, path: tuple[str, ...]) -> Any:
 
 def _cell(section: dict, path: tuple[str, ...], ci_key: str | None) -> str:
     value, interval = _get(section, path), (section.get("intervals_95") or {}).get(ci_key) if ci_key else None
+    if isinstance(value, dict):  # a group figure: value, interval, n and the small-sample mark
+        return figure_text(value)
     return _fmt(value) + (f" ({interval[0]:.3f}–{interval[1]:.3f})" if interval and value is not None else "")
 
 
@@ -71,15 +76,23 @@ def targets_section(report: dict[str, Any]) -> list[str]:
             t["measure"],
             t["split"],
             t["target"],
-            t["value"],
-            {True: "met", False: "**not met**", None: "undefined"}[t["met"]],
+            figure_text(t, with_n=bool(t.get("n"))),
+            {"met": "met", "missed": "**missed**", "not shown": "not shown"}.get(t.get("verdict"), "undefined"),
         ]
         for t in report["targets"]
     ]
     return (
-        ["## Targets", "", "External films first: they are what the model meets outside its corpus.", ""]
-        + _table(["measure", "films", "target", "achieved", ""], rows)
-        + [""]
+        [
+            "## Targets",
+            "",
+            "External films first: they are what the model meets outside its corpus. Judged by the 95 % interval, "
+            "not the point: a target is **met** when the whole interval is on the right side of it, **missed** when "
+            "the whole interval is on the wrong side, and **not shown** when the interval straddles it (too few "
+            "films to tell). A figure without an interval is judged by its point.",
+            "",
+        ]
+        + _table(["measure", "films", "target", "achieved (95 % CI)", ""], rows)
+        + ["", SMALL_NOTE, ""]
     )
 
 
@@ -101,7 +114,7 @@ def comparison_section(report: dict[str, Any]) -> list[str]:
             "",
         ]
         + _table(header, rows)
-        + [""]
+        + ["", SMALL_NOTE, ""]
     )
     return lines + _gap_sentence(splits)
 
@@ -130,24 +143,6 @@ def _gap_sentence(splits: dict[str, Any]) -> list[str]:
         f"on the external films: {tail}",
         "",
     ]
-
-
-def cells_section(report: dict[str, Any]) -> list[str]:
-    rows = [
-        [name, cell, value["n"], value["recall"]]
-        for name, section in report["splits"].items()
-        for cell, value in sorted(section["cells"].items(), key=lambda item: item[1]["recall"])
-    ]
-    return (
-        [
-            "## Recall per age group x label (worst first within each set)",
-            "",
-            "Recall of a partial `pneumonia` film: the top class is bacterial or viral.",
-            "",
-        ]
-        + _table(["films", "age group / label", "n", "recall"], rows)
-        + [""]
-    )
 
 
 def probe_section(report: dict[str, Any]) -> list[str]:
@@ -271,7 +266,8 @@ def render(report: dict[str, Any], meta: CheckpointMeta, command: str = "", trai
     ):
         if text:
             lines += [title, "", "```", text, "```", ""]
-    lines += targets_section(report) + comparison_section(report) + cells_section(report) + probe_section(report)
+    lines += targets_section(report) + comparison_section(report) + cells_section(report)
+    lines += groups_section(report) + cohort_section(report) + probe_section(report)
     lines += risk_coverage.markdown(report)
     for name, section in report["splits"].items():
         lines += per_class_section(name, section)

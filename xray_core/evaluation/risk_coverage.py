@@ -1,4 +1,4 @@
-"""Risk-coverage curves and the 'uncertain - refer' operating point on the top probability (issue 13).
+"""Risk-coverage curves and the 'uncertain - refer' operating point on the top probability.
 
 Selective classification (Geifman & El-Yaniv, 2017): keep the films whose top calibrated probability is at least
 a threshold, refer the rest. Coverage is the share kept; risk is the error rate among the films kept. A film is
@@ -93,36 +93,137 @@ def _lowest(sets: list[Scored], target: float, grid: np.ndarray, min_kept: int) 
     return None
 
 
-def section(y_true: np.ndarray, y_prob: np.ndarray, threshold: float | None) -> dict[str, Any]:
-    """One evaluated split's curve, plus coverage and accuracy at the checkpoint's threshold (if it has one)."""
-    films = scored(y_true, y_prob)
+def choose_thresholds_by_age(
+    sets: dict[str, Scored],
+    ages: dict[str, np.ndarray],
+    target: float = TARGET_ACCURACY,
+    grid: np.ndarray = GRID,
+    min_kept: int = MIN_KEPT,
+) -> dict[str, Any]:
+    """One threshold per estimated age group (``ages[set]``: (N,) group names from the age probe).
+
+    For each group, the lowest grid value at which, in every set, the films of that group kept are at least
+    ``target`` accurate (a set keeping none of them passes) and the sets together keep ``min_kept`` of them. A
+    group no grid value serves gets 1.0: every film of it is referred, and ``reached`` says so. ``threshold``
+    (the highest of them) is for films without an age estimate.
+    """
+    groups = sorted({str(g) for values in ages.values() for g in values if g})
+    by_age, reached = {}, {}
+    for group in groups:
+        cells = [_subset(films, ages[name] == group) for name, films in sets.items()]
+        chosen = _lowest_by_cell(cells, target, grid, min_kept)
+        by_age[group], reached[group] = (1.0, False) if chosen is None else (chosen, True)
     return {
-        **curve(films),
-        "operating_point": None if threshold is None else {"threshold": threshold, **kept(films, threshold)},
+        "threshold": max(by_age.values()) if by_age else None,
+        "by_age": by_age,
+        "reached": reached,
+        "target_accuracy": target,
+        "min_kept": min_kept,
+        "fitted_on": "+".join(sets),
+        "rule": "per age group estimated by the age probe: the lowest top-probability threshold (0.01 grid) at "
+        "which the films of that group kept are at least the target accuracy in every set",
+        "sets": {
+            name: {
+                g: {"n": int((ages[name] == g).sum()), **kept(_subset(f, ages[name] == g), by_age[g])} for g in groups
+            }
+            for name, f in sets.items()
+        },
     }
 
 
+def _subset(films: Scored, rows: np.ndarray) -> Scored:
+    return Scored(films.correct[rows], films.confidence[rows])
+
+
+def _lowest_by_cell(cells: list[Scored], target: float, grid: np.ndarray, min_kept: int) -> float | None:
+    for threshold in grid:
+        figures = [kept(films, float(threshold)) for films in cells]
+        enough = sum(f["n_kept"] for f in figures) >= min_kept
+        if enough and all(f["accuracy"] is None or f["accuracy"] >= target for f in figures):
+            return float(threshold)
+    return None
+
+
+def section(
+    y_true: np.ndarray,
+    y_prob: np.ndarray,
+    point: dict[str, Any] | None,
+    kept_films: np.ndarray | None = None,
+    ages: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """One evaluated split's curve and, when the checkpoint has an uncertain threshold (``point``, its
+    ``operating_point['uncertain']``), the films kept: ``kept_films`` (N,) bool, neither uncertain nor refused, as
+    predict flagged them (per age group when the threshold is); without it, top probability >= the threshold.
+    ``ages`` (N,) age group per film adds coverage and accuracy kept per group."""
+    films = scored(y_true, y_prob)
+    threshold = (point or {}).get("threshold")
+    if threshold is None:
+        return {**curve(films), "operating_point": None}
+    keep = films.confidence >= threshold if kept_films is None else np.asarray(kept_films, bool)
+    n_kept = int(keep.sum())
+    return {
+        **curve(films),
+        "operating_point": {
+            "threshold": float(threshold),
+            "by_age": point.get("by_age"),
+            "n_kept": n_kept,
+            "coverage": float(keep.mean()) if len(keep) else None,
+            "accuracy": float(films.correct[keep].mean()) if n_kept else None,
+            "confident_wrong": int((keep & ~films.correct).sum()),
+            "per_age_group": {
+                str(g): {"n": int((ages == g).sum()), **kept(_subset(films, keep & (ages == g)), 0.0)}
+                | {"coverage": float(keep[ages == g].mean())}
+                for g in sorted(set(ages))
+            }
+            if ages is not None
+            else {},
+        },
+    }
+
+
+def _threshold_words(point: dict[str, Any]) -> str:
+    by_age = point.get("by_age") or {}
+    if by_age:
+        return " / ".join(f"{group} {value:.2f}" for group, value in by_age.items())
+    return f"{point['threshold']:.3f}"
+
+
+def _row(name: str, point: dict[str, Any], threshold: str, aurc: float | None) -> str:
+    cells = [point.get("coverage"), point.get("accuracy")]
+    figures = " | ".join("n/a" if v is None else f"{v:.3f}" for v in cells)
+    wrong = point.get("confident_wrong", "n/a")
+    return (
+        f"| {name} | {threshold} | {point.get('n', point.get('n_kept'))} | {figures} | {wrong} | "
+        + ("n/a" if aurc is None else f"{aurc:.3f}")
+        + " |"
+    )
+
+
 def markdown(report: dict[str, Any]) -> list[str]:
-    """The card's section: coverage, accuracy kept and AURC per evaluated set ([] when the report has none)."""
+    """The card's section: coverage, accuracy kept, confident wrong calls and AURC per evaluated set and per age
+    group ([] when the report has none)."""
     rows = []
     for name, split in report.get("splits", {}).items():
         rc = split.get("risk_coverage")
-        if not rc:
+        point = (rc or {}).get("operating_point")
+        if not point:
             continue
-        point = rc.get("operating_point") or {}
-        cells = [point.get("threshold"), point.get("coverage"), point.get("accuracy"), rc.get("aurc")]
-        rows.append(f"| {name} | " + " | ".join("n/a" if v is None else f"{v:.3f}" for v in cells) + " |")
+        rows.append(_row(name, {**point, "n": split.get("n_images")}, _threshold_words(point), rc.get("aurc")))
+        for group, values in (point.get("per_age_group") or {}).items():
+            rows.append(_row(f"{name}, {group or 'unknown'} films", values, "", None))
     if not rows:
         return []
     return [
         "## Uncertain — refer",
         "",
         "Films whose top probability is under the operating point (chosen on validation and external films, "
-        "never test) are flagged `uncertain` and should be referred. Coverage is the share of films kept; "
-        "accuracy is measured on those; AURC is the area under the risk-coverage curve (lower is better).",
+        "never test; per age group as the age probe estimates it, when the threshold says so) are flagged "
+        "`uncertain` and should be referred. Coverage is the share of films kept (neither uncertain nor refused); "
+        "accuracy and confident wrong calls are counted on those; AURC is the area under the risk-coverage curve "
+        "(lower is better). Age-group rows use the films' recorded age group.",
         "",
-        "| films | threshold | coverage | accuracy kept | AURC |",
-        "|---|---|---|---|---|",
+        "| films | threshold | n | coverage | accuracy kept | confident wrong | AURC |",
+        "|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
@@ -134,6 +235,7 @@ __all__ = [
     "TARGET_ACCURACY",
     "Scored",
     "choose_threshold",
+    "choose_thresholds_by_age",
     "curve",
     "kept",
     "markdown",

@@ -2,8 +2,8 @@
 
 * A linear probe on the penultimate features (fitted on train films, scored on val): an AUC near 1 for age group
   or source means the features encode them, so a class decision *could* rest on them.
-* Figures on the films that break the confounding: adult NIH pneumonia against adult NIH normals (one hospital),
-  how often adult non-COVID pneumonia is called COVID-19, and pediatric normal recall.
+* The figures on the films that break the confounding (adult NIH pneumonia against adult NIH normals, adult
+  non-COVID pneumonia called COVID-19...) live in :mod:`xray_core.evaluation.groups`, with their intervals.
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from xray_core.config import CLASS_NAMES, LABELS
-from xray_core.evaluation.metrics import clinical_groupings, label_recall
 from xray_core.inference.features import features_and_logits
 from xray_core.models.checkpoint import LoadedModel
 
-NIH_SOURCE = "muhammedtalo/COVID-19"  # NIH ChestX-ray14: adult pneumonia and adult normals from one hospital
 MIN_SOURCE_FILMS = 20  # sources with fewer val films are left out of the source probe
 
 
@@ -71,39 +68,10 @@ def _probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: n
     return float(roc_auc_score(y_val, scores, multi_class="ovr", average="macro", labels=classes))
 
 
-def group_figures(part: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, Any]:
-    """The confounding-breaking figures of one split; None where the split has no such films."""
-    age = part["age_group"].fillna("").to_numpy() if "age_group" in part else np.full(len(part), "")
-    labels = np.asarray(LABELS)[y_true]
-    called = np.asarray(CLASS_NAMES)[y_prob.argmax(axis=1)]
-    adult, nih = age == "adult", part["source"].to_numpy() == NIH_SOURCE
-    adult_pneumonia = adult & np.isin(labels, ["bacterial", "viral", "pneumonia"])
-    nih_rows = adult & nih & np.isin(labels, ["normal", "pneumonia"])
-    return {
-        "adult_nih_pneumonia_vs_normal_auc": clinical_groupings(y_true[nih_rows], y_prob[nih_rows], CLASS_NAMES)[
-            "pneumonia_vs_normal_auc"
-        ],
-        "adult_nih_normal_recall": _rate(called[adult & nih & (labels == "normal")] == "normal"),
-        "adult_nih_pneumonia_recall": _rate(
-            label_recall(y_true[adult & nih & (labels == "pneumonia")], y_prob[adult & nih & (labels == "pneumonia")])
-            > 0
-        ),
-        "adult_non_covid_pneumonia_called_covid": _rate(called[adult_pneumonia] == "covid"),
-        "n_adult_non_covid_pneumonia": int(adult_pneumonia.sum()),
-        "pediatric_normal_recall": _rate(called[(age == "pediatric") & (labels == "normal")] == "normal"),
-    }
-
-
-def _rate(hits: np.ndarray) -> float | None:
-    return float(np.mean(hits)) if len(hits) else None
-
-
 __all__ = [
-    "NIH_SOURCE",
     "features",
     "features_and_logits",
     "fit_probe",
-    "group_figures",
     "linear_probe",
     "probe_train_films",
 ]

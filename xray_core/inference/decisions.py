@@ -6,7 +6,7 @@ English ``message``; the message is there for logs and plain-text output.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["refuse", "warn"]
@@ -20,18 +20,24 @@ CODES: dict[str, Severity] = {
     "low_confidence": "warn",  # top-class probability below the limit
     "uncertain": "warn",  # top-class probability under the checkpoint's fitted operating point: refer (issue 13)
     "age_support": "warn",  # the predicted class has (almost) no training films of the film's estimated age group
+    "adult_caution": "warn",  # an adult-looking film called COVID-19, bacterial or viral: the measured adult figure
     "untrained_model": "warn",  # a placeholder checkpoint: probabilities are meaningless
+    "outside_lungs": "warn",  # most of the heatmap's weight lies outside the lungs: a likely shortcut
 }
 
 
 @dataclass(frozen=True)
 class Decision:
-    """One finding about one prediction: ``score`` compared with ``threshold`` gave ``code``."""
+    """One finding about one prediction: ``score`` compared with ``threshold`` gave ``code``.
+
+    ``detail``: the measured figure behind a warning that quotes one (``adult_caution``: value, n, interval...).
+    """
 
     code: str
     message: str
     score: float | None = None
     threshold: float | None = None
+    detail: dict[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -46,12 +52,19 @@ class Decision:
         return self.severity == "refuse"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "severity": self.severity}
+        values = asdict(self)
+        if values["detail"] is None:  # only decisions that quote a figure carry the key
+            del values["detail"]
+        return {**values, "severity": self.severity}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Decision:
         return cls(
-            code=values["code"], message=values["message"], score=values.get("score"), threshold=values.get("threshold")
+            code=values["code"],
+            message=values["message"],
+            score=values.get("score"),
+            threshold=values.get("threshold"),
+            detail=values.get("detail"),
         )
 
 

@@ -30,6 +30,7 @@ FLAG_WORDS: dict[str, str] = {
     "low_confidence": "low confidence",
     "uncertain": "uncertain — refer",
     "age_support": "class unseen in this age group",
+    "adult_caution": "adult film: see the measured adult figure",
     "untrained_model": "untrained model",
 }
 

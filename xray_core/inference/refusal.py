@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xray_core.inference import age, ood
+from xray_core.inference import age, measured, ood
 from xray_core.inference.decisions import Decision
 from xray_core.inference.input_checks import input_checks
 from xray_core.io.reader import XrayImage
@@ -25,9 +25,12 @@ if TYPE_CHECKING:  # annotations only: the ONNX engine assesses predictions with
 LOW_CONFIDENCE = 0.5  # top-class probability under this is flagged for the user
 
 
-def uncertain_threshold(operating_point: dict[str, Any] | None) -> float | None:
-    """The fitted 'uncertain' threshold on the top probability, or None when the checkpoint has none."""
-    value = ((operating_point or {}).get("uncertain") or {}).get("threshold")
+def uncertain_threshold(operating_point: dict[str, Any] | None, group: str | None = None) -> float | None:
+    """The fitted 'uncertain' threshold on the top probability for a film of estimated age ``group``: the group's
+    own when it was fitted per age group (``fit-uncertain --by-age``), else the single one (also for a film without
+    an estimate, and for checkpoints fitted before per-group thresholds); None when the checkpoint has none."""
+    point = (operating_point or {}).get("uncertain") or {}
+    value = (point.get("by_age") or {}).get(group, point.get("threshold")) if group else point.get("threshold")
     return None if value is None else float(value)
 
 
@@ -64,7 +67,7 @@ def assess(
                 LOW_CONFIDENCE,
             )
         )
-    refer = uncertain_threshold(loaded.meta.operating_point)
+    refer = uncertain_threshold(loaded.meta.operating_point, age_estimate.group if age_estimate else None)
     if refer is not None and top_probability < refer:
         decisions.append(
             Decision(
@@ -76,6 +79,7 @@ def assess(
         )
     if label is not None and age_estimate is not None:
         decisions.extend(_age_support(loaded, label, age_estimate))
+        decisions.extend(_adult_caution(loaded, label, age_estimate))
     if not loaded.trained:
         decisions.append(
             Decision("untrained_model", "UNTRAINED placeholder checkpoint: these probabilities are meaningless")
@@ -103,4 +107,42 @@ def _age_support(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> 
     ]
 
 
-__all__ = ["LOW_CONFIDENCE", "assess", "uncertain_threshold"]
+def _adult_caution(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
+    """An ``adult_caution`` warning on an adult-looking film called COVID-19, bacterial or viral, carrying the
+    adult figure measured for this checkpoint (score: its value; detail: value, n, interval; None when the
+    checkpoint's evaluation report lacks it, so the caution still shows)."""
+    if estimate.group != "adult" or label not in measured.ADULT_FIGURES:
+        return []
+    figure = measured.adult_figure(loaded, label)
+    value = None if figure is None else figure["value"]
+    said = (
+        "no adult figure measured for this checkpoint"
+        if figure is None
+        else (f"{figure['figure']} = {value:.3f} on {figure['n']} {figure['films']} films")
+    )
+    return [Decision("adult_caution", f"looks adult (p {estimate.probability:.2f}), called {label}: {said}", value,
+                     None, figure)]  # fmt: skip
+
+
+OUTSIDE_LUNGS = 0.5  # under this share of the heatmap's weight inside the lungs, most of the evidence lies outside
+
+
+def assess_lungs(lung_fraction: float | None) -> list[Decision]:
+    """An ``outside_lungs`` warning when under ``OUTSIDE_LUNGS`` of the heatmap's weight lies inside the lungs.
+
+    A map that points mostly at text markers, the abdomen, devices or the film's edges shows a likely shortcut
+    (DeGrave et al., Nature Machine Intelligence 2021), not evidence about the lungs. ``lung_fraction`` None (no
+    figure may be given: see ``explain.lung_findings``) decides nothing."""
+    if lung_fraction is None or lung_fraction >= OUTSIDE_LUNGS:
+        return []
+    return [
+        Decision(
+            "outside_lungs",
+            f"most of the heatmap lies outside the lungs ({lung_fraction:.2f} inside, under {OUTSIDE_LUNGS})",
+            lung_fraction,
+            OUTSIDE_LUNGS,
+        )
+    ]
+
+
+__all__ = ["LOW_CONFIDENCE", "OUTSIDE_LUNGS", "assess", "assess_lungs", "uncertain_threshold"]

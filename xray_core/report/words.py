@@ -28,8 +28,34 @@ DECISION_WORDS: dict[str, str] = {
     "low_confidence": "Low confidence: no class reaches {threshold_pct:.0f} % (top class {score_pct:.1f} %).",
     "uncertain": "Uncertain - refer: the top probability {score_pct:.1f} % is under the operating point "
     "{threshold_pct:.1f} % chosen for 95 % accuracy on the films kept.",
+    "adult_caution": "Adult film: {measured}.",
     "untrained_model": "Untrained model: these probabilities come from a placeholder checkpoint and mean nothing.",
 }
+
+#: measured figure -> what it says; fields: n, n_patients, value_pct, low_pct, high_pct.
+FIGURE_SENTENCES: dict[str, str] = {
+    "adult_non_covid_pneumonia_called_covid": "of {n} adult non-COVID pneumonia films from a COVID-19 repository "
+    "(external films, never trained on), this model called {value_pct:.0f} % COVID-19 (95 % CI {low_pct:.0f}-"
+    "{high_pct:.0f} %)",
+    "adult_pneumonia_call_precision": "of {n} adult external films this model called bacterial or viral pneumonia, "
+    "{value_pct:.0f} % were pneumonias (95 % CI {low_pct:.0f}-{high_pct:.0f} %); the rest were normal films",
+}
+NOT_MEASURED = (
+    "no adult figure was measured for this model (its evaluation report is missing or scored another checkpoint); "
+    "its calls on adult films are not validated"
+)
+
+
+def measured_sentence(detail: dict[str, Any] | None) -> str:
+    """The measured figure a decision carries (``Decision.detail``) as a clause, with the small-sample caveat."""
+    template = FIGURE_SENTENCES.get((detail or {}).get("figure", ""))
+    if template is None or detail.get("value") is None:
+        return NOT_MEASURED
+    low, high = detail.get("interval_95") or (detail["value"], detail["value"])
+    text = template.format(n=detail.get("n"), value_pct=100 * detail["value"], low_pct=100 * low, high_pct=100 * high)
+    if detail.get("small_sample"):
+        text += f"; a small sample ({detail.get('n')} films, {detail.get('n_patients')} patients)"
+    return text
 
 
 def _fields(decision: Decision) -> dict[str, Any]:
@@ -39,6 +65,7 @@ def _fields(decision: Decision) -> dict[str, Any]:
         "threshold": threshold,
         "score_pct": None if score is None else 100 * score,
         "threshold_pct": None if threshold is None else 100 * threshold,
+        "measured": measured_sentence(decision.detail),
     }
 
 
@@ -73,4 +100,13 @@ def latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-__all__ = ["DECISION_WORDS", "DISCLAIMER", "decision_sentence", "label_title", "latin1", "similar_summary"]
+__all__ = [
+    "DECISION_WORDS",
+    "DISCLAIMER",
+    "FIGURE_SENTENCES",
+    "decision_sentence",
+    "label_title",
+    "latin1",
+    "measured_sentence",
+    "similar_summary",
+]

@@ -1,11 +1,11 @@
-"""The shipped operating point: an offset on the normal logit and a temperature, chosen on val and external films.
+"""The shipped operating point: an offset on the normal logit and a temperature, chosen on val and external sets.
 
 Class-balanced training leaves the decision boundary where the training mix put it; on films from elsewhere
 (Kermany's own test films) the model called half of the healthy children pneumonia. One scalar added to the
 normal logit moves that boundary; it is chosen to maximise the worst recall over age group x label cells of the
-validation split and the external set (never the test split), then folded into the final layer's bias so every
-path that reads logits (predict, Grad-CAM, faithfulness, OOD) sees the same model. The temperature is fitted
-afterwards, against the larger ECE of the two sets.
+validation split and the external sets, pediatric and adult (never the test split), then folded into the final
+layer's bias so every path that reads logits (predict, Grad-CAM, faithfulness, OOD) sees the same model. The
+temperature is fitted afterwards, against the largest ECE of the sets.
 """
 
 from __future__ import annotations

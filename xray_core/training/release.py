@@ -1,4 +1,4 @@
-"""The release checkpoint of a run: calibrated on val and external, with its refusal statistics and history."""
+"""The release checkpoint of a run: calibrated on val and both external sets, with refusal statistics and history."""
 
 from __future__ import annotations
 
@@ -21,20 +21,20 @@ from xray_core.models.meta import CheckpointMeta
 from xray_core.training import operating_point
 from xray_core.training.config import TrainConfig
 from xray_core.training.operating_point import LogitSet
-from xray_core.training.splits import SplitArrays, infer
+from xray_core.training.splits import EXTERNAL_SETS, SplitArrays, infer
 
 
 def finalize(
     model: nn.Module, cfg: TrainConfig, splits: dict[str, SplitArrays], table, state: dict, out: Path, seconds: float
 ) -> Path:
-    """Operating point and temperature on val and external, OOD and image statistics; writes ``model.pt``."""
+    """Operating point and temperature on val and the external sets, OOD and image statistics; writes ``model.pt``."""
     train_subset = torch.randperm(len(splits["train"].labels), generator=torch.Generator().manual_seed(cfg.seed))[:6000]
     train_features, _ = infer(model, splits["train"].pixels[train_subset], cfg, show=True)
     val_features, val_logits = infer(model, splits["val"].pixels, cfg, show=True)
     sets = {"val": LogitSet(val_logits, splits["val"].labels.numpy(), splits["val"].groups)}
-    if "external" in splits:
-        external = splits["external"]
-        sets["external"] = LogitSet(infer(model, external.pixels, cfg)[1], external.labels.numpy(), external.groups)
+    for name in (name for name in EXTERNAL_SETS if name in splits):
+        external = splits[name]
+        sets[name] = LogitSet(infer(model, external.pixels, cfg)[1], external.labels.numpy(), external.groups)
     sets, operating = operating_point.apply(model, sets)
     temperature, calibration = operating_point.calibrate(sets)
     val_after = metrics.summary(sets["val"].labels, apply_temperature(sets["val"].logits, temperature), CLASS_NAMES)
