@@ -52,12 +52,46 @@ def test_two_epoch_smoke_run_writes_a_usable_checkpoint(tiny_dataset, tmp_path):
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_resume_continues_where_it_stopped(tiny_dataset, tmp_path):
-    out = tmp_path / "run"
-    run(_config(tiny_dataset, out, epochs=1))
-    run(_config(tiny_dataset, out, epochs=2, resume=True))
-    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert epochs == [1, 2]
+def _logged_lr(out) -> list[float]:
+    return [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_resume_with_more_epochs_anneals_to_the_new_last_step(tiny_dataset, tmp_path):
+    """Stopped after epoch 1 of 2 (patience 0), resumed as a 3-epoch run: from the resume on, the LR per epoch is
+    the 3-epoch schedule's (as if so configured from the start); it decays after warm-up and ends near the final
+    LR instead of climbing back past the first schedule's end."""
+    small = dict(samples_per_epoch=32, batch_size=8)
+    run(_config(tiny_dataset, tmp_path / "run", epochs=2, patience=0, **small))
+    run(_config(tiny_dataset, tmp_path / "run", epochs=3, resume=True, **small))
+    run(_config(tiny_dataset, tmp_path / "straight", epochs=3, **small))
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    resumed, straight = _logged_lr(tmp_path / "run"), _logged_lr(tmp_path / "straight")
+    assert epochs == [1, 2, 3]
+    assert resumed[1:] == pytest.approx(straight[1:], rel=1e-9)
+    assert resumed[0] > resumed[1] > resumed[2] and resumed[2] < 0.05 * TrainConfig().lr
+
+
+def test_processes_join_over_gloo_even_where_cuda_exists(monkeypatch):
+    """Model and batches stay on the CPU, which nccl cannot carry: the process group is gloo on any machine."""
+    from xray_core.training import loop
+
+    backends = []
+
+    def record(backend, **kwargs):
+        backends.append(backend)
+        raise _Joined
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(loop.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(loop.dist, "init_process_group", record)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(_Joined):
+        loop._init_distributed()
+    assert backends == ["gloo"]
+
+
+class _Joined(Exception):
+    """Stops _init_distributed once the backend is chosen (no second rank to meet)."""
 
 
 def test_seeded_runs_are_identical(tiny_dataset, tmp_path):

@@ -5,8 +5,9 @@ members, a weight average (EMA) is what gets validated, and the epoch kept is th
 selection score over validation *and* the external set, worst group included
 (:func:`xray_core.training.selection.evaluate_epoch`).
 
-Runs as a single process or under ``torchrun --nproc_per_node=N`` (DDP; gloo
-on CPU, nccl on GPU). The run folder gets ``config.json``, ``metrics.jsonl``
+Runs as a single process or under ``torchrun --nproc_per_node=N`` (DDP over gloo).
+Training is CPU only: the model and batches stay on the CPU, so a CUDA machine trains on its
+CPU cores too (nccl would need them on the GPU). The run folder gets ``config.json``, ``metrics.jsonl``
 (one line per epoch), ``last.pt`` (resumable state) and ``model.pt`` (the
 release checkpoint of the best epoch, calibrated, with OOD statistics).
 """
@@ -165,7 +166,6 @@ def run(cfg: TrainConfig) -> Path:
     state = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "stale": 0, "history": []}
     if cfg.resume and (out / "last.pt").is_file():
         state = _load_resume(out / "last.pt", model, optimizer, scheduler, average)
-        _stretch_schedule(scheduler, total_steps)
     if show:
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     started = time.time() - sum(h["seconds"] for h in state["history"])
@@ -212,16 +212,21 @@ def run(cfg: TrainConfig) -> Path:
 def _init_distributed() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("gloo")  # CPU tensors only (module docstring)
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def _stretch_schedule(scheduler, total_steps: int) -> None:
-    """Let a resumed run end at the new config's last step (e.g. when --epochs was raised)."""
-    if hasattr(scheduler, "total_steps"):
-        scheduler.total_steps = max(scheduler.total_steps, total_steps)
-    elif hasattr(scheduler, "T_max"):
-        scheduler.T_max = max(scheduler.T_max, total_steps)
+_SCHEDULE_SHAPE = ("total_steps", "_schedule_phases", "T_max")  # what this run's config decides, not the saved run
+
+
+def _resume_schedule(scheduler, saved: dict) -> None:
+    """Continue a saved schedule at its step, on the shape built for this run's total steps.
+
+    OneCycleLR fixes its phase boundaries at construction; loading only the saved position onto the freshly built
+    shape makes a run resumed with more epochs anneal to its new last step, as if configured so from the start
+    (raising ``total_steps`` alone leaves the old boundaries, and past them the LR climbs back up)."""
+    shape = {key: value for key, value in scheduler.state_dict().items() if key in _SCHEDULE_SHAPE}
+    scheduler.load_state_dict({**saved, **shape})
 
 
 def _save_resume(path: Path, model, optimizer, scheduler, average, state: dict) -> None:
@@ -240,7 +245,7 @@ def _load_resume(path: Path, model, optimizer, scheduler, average) -> dict:
     saved = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
+    _resume_schedule(scheduler, saved["scheduler"])
     if average is not None and saved.get("average"):
         average.load_state_dict(saved["average"])
     return json.loads(saved["state"])
