@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit import delta_generator
 
-from dashboard import notice, warmup  # streamlit only: the notice paints before anything else is imported
+from dashboard import notice, sign_in, warmup  # streamlit only: the notice paints before anything else is imported
 
 # `streamlit run` is never a REPL, yet Streamlit checks once per process, at the first element, with an
 # inspect.stack() that resolves the file of every loaded module: 0.3-2.5 s before the first page of a busy
@@ -43,7 +43,10 @@ def main() -> None:
         layout="wide",
         menu_items={"About": "Chest X-ray decision support. Not a diagnosis."},
     )
+    if not sign_in.gate():  # before any page: on a network address nothing is shown until a user signs in
+        st.stop()
     page = st.navigation(PAGES)
+    sign_in.sidebar()
     acknowledged = notice.acknowledged()  # painted first: a new session is interactive before torch loads
     warmup.start()  # once per process: imports torch and loads the models while the user reads the notice
     from dashboard import banners, components  # no torch either (the warm-up thread imports it)

@@ -10,12 +10,16 @@ heatmap or a check.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from dashboard import budget, dataset_choice, safe_text
+from dashboard.display import shrink
+from xray_core import config
 from xray_core.config import default_checkpoint, default_data_dir
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 from xray_core.io import XrayImage, XrayInputError, read_image
@@ -78,44 +82,68 @@ def digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
-def _decode(key: str, _data: bytes, name: str) -> XrayImage | str:
-    """Decoded once per content (cache_resource: large arrays are shared, never copied; never mutated)."""
+FILMS = budget.ByteBudgetCache(lambda: config.SERVER_BUDGET.film_cache_bytes)  # full-size films, every session
+MAPS = budget.ByteBudgetCache(lambda: config.SERVER_BUDGET.display_cache_bytes)  # display-size maps and outlines
+
+
+def _label(name: str) -> str:
+    """The name a shared entry is decoded under: only the extension, which tells the reader a header-less DICOM."""
+    return "upload" + Path(name).suffix.lower()[:8]
+
+
+def _read(data: bytes, label: str) -> XrayImage | str:
     try:
-        return read_image(_data, name=name)
+        return read_image(data, name=label, max_pixels=config.SERVER_BUDGET.max_pixels)
     except XrayInputError as error:
         return str(error)
 
 
+def named(image: XrayImage, name: str) -> XrayImage:
+    """The same pixels (no copy) under this session's file name."""
+    return XrayImage(image.pixels, {**image.meta, "name": name})
+
+
 def decode(name: str, data: bytes) -> tuple[XrayImage | None, str]:
-    """(image, "") or (None, the reader's message naming the file and what is accepted)."""
-    result = _decode(digest(data), data, name)
-    return (None, result) if isinstance(result, str) else (result, "")
+    """(image named ``name``, "") or (None, the reader's message naming the file and what is accepted).
+
+    Decoded once per content for every session; the name is attached per call, never stored in the shared cache.
+    """
+    label = _label(name)
+    result = FILMS.get((digest(data), label), lambda: _read(data, label))
+    if isinstance(result, str):
+        return None, f"{safe_text.name(name)}: {result.removeprefix(label + ': ')}"
+    return named(result, name), ""
+
+
+def _anonymous(image: XrayImage) -> XrayImage:
+    return named(image, _label(str(image.meta.get("name", ""))))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _predict(model: str, key: str, _loaded: LoadedModel, _image: XrayImage) -> Prediction:
     from xray_core.inference.predict import predict_image
 
-    return predict_image(_loaded, _image)
+    return predict_image(_loaded, _anonymous(_image))
 
 
 def predict(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
-    """Calibrated prediction for decoded content ``key`` (cached per model and content)."""
-    return _predict(model_key(loaded), key, loaded, image)
+    """Calibrated prediction for decoded content ``key`` (cached per model and content), named as ``image``."""
+    return dataclasses.replace(_predict(model_key(loaded), key, loaded, image), name=image.meta.get("name", ""))
 
 
 def audit_once(data: bytes | Path, prediction: Prediction, loaded: LoadedModel, key: str) -> None:
     """One audit-log line per shown prediction of content ``key`` and session ($XRAY_AUDIT_LOG), not per rerun.
 
-    ``data``: the input's bytes, or the file holding them (read only when a line is due).
+    ``data``: the input's bytes, or the file holding them (read only when a line is due). The line names the
+    signed-in user (never a file name).
     """
     logged = st.session_state.setdefault("audited", set())
     entry = f"{model_key(loaded)}:{key}"
     if entry not in logged:
         from xray_core.inference.audit import audit_prediction
 
-        audit_prediction(data.read_bytes() if isinstance(data, Path) else data, prediction, loaded)
+        raw = data.read_bytes() if isinstance(data, Path) else data
+        audit_prediction(raw, prediction, loaded, user=st.session_state.get("signed_in_user", ""))
         logged.add(entry)
 
 
@@ -132,24 +160,30 @@ def cam_methods() -> dict[str, str]:
     }
 
 
-@st.cache_resource(max_entries=48, show_spinner="Computing the heatmap…")
-def _explain(
-    model: str, key: str, method: str, target: str | None, _loaded: LoadedModel, _image: XrayImage
-) -> Explanation:
-    """Cached per model, content, method and target (xray_core.explain.cam is thread-safe: one replica per call)."""
+def _explain(loaded: LoadedModel, image: XrayImage, method: str, target: str | None) -> Explanation:
+    """The map of an unnamed film, kept at display size (xray_core.explain.cam is thread-safe)."""
     from xray_core.explain.cam import explain as explain_image
 
-    return explain_image(_loaded, _image, method=method, target=target)
+    with st.spinner("Computing the heatmap…"):
+        found = explain_image(loaded, _anonymous(image), method=method, target=target)
+    return dataclasses.replace(found, cam=shrink(found.cam, config.SERVER_BUDGET.display_side))
 
 
 def explain(
     loaded: LoadedModel, key: str, image: XrayImage, method: str, target: str | None
 ) -> tuple[Explanation | None, str]:
-    """(Explanation, "") or (None, why this image has no heatmap)."""
+    """(Explanation, "") or (None, why this image has no heatmap); ``cam`` at display size, named as ``image``.
+
+    Cached per model, content, method and target; the prediction gets this session's file name on the way out.
+    """
     try:
-        return _explain(model_key(loaded), key, method, target, loaded, image), ""
+        found = MAPS.get(
+            ("cam", model_key(loaded), key, method, target), lambda: _explain(loaded, image, method, target)
+        )
     except (ValueError, RuntimeError) as error:
         return None, f"The heatmap could not be computed: {error}"
+    prediction = dataclasses.replace(found.prediction, name=image.meta.get("name", ""))
+    return dataclasses.replace(found, prediction=prediction), ""
 
 
 @st.cache_data(max_entries=64, show_spinner="Checking faithfulness…")
@@ -200,7 +234,9 @@ def load_table(path: str) -> tuple[pd.DataFrame | None, str]:
     from xray_core.data.dataset import DatasetError
 
     if not path.strip():
-        return None, "No dataset configured: set `XRAY_DATA_DIR` or type a folder (or manifest CSV) above."
+        return None, "No dataset configured: set `XRAY_DATA_DIR` (or list datasets in `XRAY_DATASETS`)."
+    if not dataset_choice.is_allowed(path):
+        return None, dataset_choice.REFUSED
     target = Path(path.strip()).expanduser()
     manifest = target / "manifest.csv" if target.is_dir() else target
     try:

@@ -66,9 +66,31 @@ def fit(array: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
 
+def shrink(array: np.ndarray, side: int) -> np.ndarray:
+    """H x W float or bool array with its longest side at most ``side`` (float: area mean; bool: nearest).
+
+    What a shared cache keeps of a film-size map or mask: the same shape as :func:`fit` gives the film.
+    """
+    if max(array.shape[:2]) <= side:
+        return array
+    if array.dtype == bool:
+        return fit(array.view(np.uint8), side).astype(bool)
+    return fit(np.asarray(array, np.float32), side)
+
+
+def resize_to(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """H x W bool or uint8 ``array`` resized (nearest) to ``shape[:2]``: an outline onto a zoomed display."""
+    if array.shape[:2] == tuple(shape[:2]):
+        return array
+    resized = cv2.resize(
+        array.view(np.uint8) if array.dtype == bool else array, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST
+    )
+    return resized.astype(bool) if array.dtype == bool else resized
+
+
 def thumbnail(pixels: np.ndarray, side: int = 192, square: bool = False) -> np.ndarray:
     """uint8 copy of H x W [0, 1] pixels whose longest side is at most ``side``; ``square`` pads it with black."""
-    small = fit(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8), side)
+    small = np.round(np.clip(shrink(pixels, side), 0, 1) * 255).astype(np.uint8)  # shrunk first: no film-size copy
     if not square or small.shape[0] == small.shape[1]:
         return small
     size = max(small.shape)

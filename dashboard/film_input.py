@@ -9,26 +9,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
-from dashboard import components
-from dashboard.display import apply_window, default_window, fit, needs_window, zoom_crop
+from dashboard import budget, components
+from dashboard.display import apply_window, default_window, needs_window, resize_to, shrink, zoom_crop
 from dashboard.sampling import sample_rows
+from xray_core import config
 from xray_core.config import CLASS_TITLES, LABELS
 from xray_core.io import XrayImage
 
-DISPLAY_SIDE = 1024  # pixels sent to the browser per image; the model always sees the full-resolution image
-
 
 def upload() -> tuple[str, bytes] | None:
+    """(name, bytes) of the uploaded film (the per-file cap is ``server.maxUploadSize``), or None."""
     file = st.file_uploader(
         "Chest radiograph: PNG, JPEG, TIFF or DICOM (frontal PA/AP view)",
         key="dx_upload",
-        max_upload_size=100,
         help="DICOM files without an extension are accepted too. "
         "Patient fields in DICOM headers are never read into the app.",
     )
-    return None if file is None else (file.name, file.getvalue())
+    if file is None:
+        return None
+    problem = budget.upload_problem(budget.session_upload_sizes(st.session_state, budget.UPLOADERS))
+    if problem:
+        st.error(problem, icon=":material/block:")
+        return None
+    return file.name, file.getvalue()
 
 
 def sample() -> tuple[str, bytes] | None:
@@ -83,9 +89,21 @@ def viewer(image: XrayImage, key: str) -> tuple[Any, dict[str, float]]:
             pan_x, pan_y = st.columns(2)
             view["x"] = pan_x.slider("Horizontal centre", 0.0, 1.0, 0.5, 0.05, key=f"dx_pan_x_{key[:10]}")
             view["y"] = pan_y.slider("Vertical centre", 0.0, 1.0, 0.5, 0.05, key=f"dx_pan_y_{key[:10]}")
-    display = apply_window(image.pixels, (low + high) / 2, max(high - low, 0.01), invert)
+    shown = zoomed(image.pixels, view)  # the zoomed part, shrunk to the screen before any per-pixel work
+    display = apply_window(shown, (low + high) / 2, max(high - low, 0.01), invert)
     return display, view
 
 
-def show(array: Any, view: dict[str, float], caption: str) -> None:
-    st.image(fit(zoom_crop(array, view["zoom"], view["x"], view["y"]), DISPLAY_SIDE), caption=caption, width="stretch")
+def zoomed(array: np.ndarray, view: dict[str, float]) -> np.ndarray:
+    """The zoom view of an H x W film, map or mask, at most ``display_side`` pixels long."""
+    return shrink(zoom_crop(array, view["zoom"], view["x"], view["y"]), config.SERVER_BUDGET.display_side)
+
+
+def fitted(mask: np.ndarray, view: dict[str, float], shape: tuple[int, ...]) -> np.ndarray:
+    """A bool mask or outline (any size) cut to the zoom view and sized to a display array of ``shape``."""
+    return resize_to(zoom_crop(mask, view["zoom"], view["x"], view["y"]), shape)
+
+
+def show(array: Any, caption: str) -> None:
+    """A display array (already zoomed and shrunk by :func:`viewer`) with its caption (names escaped by callers)."""
+    st.image(array, caption=caption, width="stretch")

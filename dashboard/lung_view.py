@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard.display import outline_width, paint
+from dashboard import components
+from dashboard.display import outline_width, paint, shrink
+from xray_core import config
 from xray_core.explain.cam import Explanation
 from xray_core.explain.localisation import lung_fraction
 from xray_core.inference.lungs import load_segmenter, lung_outline, segment
@@ -43,11 +45,15 @@ class Lungs:
     problem: str = ""
 
 
-@st.cache_resource(max_entries=24, show_spinner="Outlining the lungs…")
 def _segment(segmenter: str, key: str, _segmenter: LoadedSegmenter, _image: XrayImage) -> tuple[np.ndarray, ...]:
-    """(mask, outline) per segmenter and content (cache_resource: shared, never mutated)."""
-    mask = segment(_segmenter, _image)
-    return mask, lung_outline(mask, outline_width(mask.shape))
+    """(mask, outline) per segmenter and content, at display size (the shared byte-budget cache; never mutated)."""
+
+    def compute() -> tuple[np.ndarray, ...]:
+        with st.spinner("Outlining the lungs…"):
+            mask = shrink(segment(_segmenter, _image), config.SERVER_BUDGET.display_side)
+        return mask, lung_outline(mask, outline_width(mask.shape))
+
+    return components.MAPS.get(("lungs", segmenter, key), compute)
 
 
 def lungs(key: str, image: XrayImage) -> Lungs:

@@ -56,6 +56,35 @@ CLASS_TITLES: dict[str, str] = {
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "weights" / "xray_resnet.pt"
 DEFAULT_MAX_PIXELS = 50_000_000  # decompression-bomb cap for read_image (about 7000 x 7000)
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ServerBudget:
+    """The dashboard's memory budget on a shared server, in one place (Streamlit's per-file upload cap, in MB, is
+    ``server.maxUploadSize`` in ``.streamlit/config.toml``). The pages read these numbers, never their own copies."""
+
+    max_pixels: int = 25_000_000  # a CR/DX detector is at most ~4,300 x 4,300 px; 5,000 x 5,000 keeps a film ~100 MB
+    display_side: int = 1024  # longest side of every array the page caches for display (maps, masks, films)
+    film_cache_bytes: int = 768 * MIB  # decoded full-size films shared by every session (least recently used go)
+    display_cache_bytes: int = 256 * MIB  # display-size heatmaps and lung outlines shared by every session
+    session_upload_bytes: int = 200 * MIB  # all files one browser session holds in its uploaders, ZIPs expanded
+
+    def film_bytes(self, width: int, height: int) -> int:
+        """Bytes of one decoded film (float32 pixels) of ``width`` x ``height``."""
+        return 4 * width * height
+
+    def display_bytes(self, width: int, height: int) -> int:
+        """Bytes of one cached heatmap entry (float32 map, bool mask and outline) at display size."""
+        scale = min(1.0, self.display_side / max(width, height, 1))
+        return 6 * round(width * scale) * round(height * scale)
+
+    def pinned_bytes(self, sessions: int) -> int:
+        """The most the shared caches and ``sessions`` sessions' uploads can hold at once."""
+        return self.film_cache_bytes + self.display_cache_bytes + sessions * self.session_upload_bytes
+
+
+SERVER_BUDGET = ServerBudget()
 
 
 def default_data_dir() -> Path:
@@ -135,6 +164,8 @@ __all__ = [
     "LABELS",
     "PARTIAL_LABELS",
     "Preprocessing",
+    "SERVER_BUDGET",
+    "ServerBudget",
     "cache_dir",
     "default_checkpoint",
     "default_data_dir",

@@ -8,14 +8,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import banners, components, probability_view, words
-from dashboard.display import apply_window, thumbnail
+from dashboard import banners, budget, components, probability_view, safe_text, words
+from dashboard.display import thumbnail
+from xray_core import config
 from xray_core.config import CLASS_TITLES
 from xray_core.explain.methods import DEFAULT_METHOD
 from xray_core.inference.audit import audit_prediction
 from xray_core.inference.batch import predict_sources
 from xray_core.inference.export import batch_row, flag_words, percentages, prediction_flags, results_csv
 from xray_core.inference.predict import Prediction
+from xray_core.io import XrayImage, XrayInputError, read_image
 from xray_core.io.uploads import MAX_ZIP_FILES, expand_uploads
 from xray_core.models.checkpoint import LoadedModel
 
@@ -28,38 +30,59 @@ def _signature(files: list[Any]) -> str:
     return hashlib.sha1("|".join(f"{f.file_id}:{f.name}:{f.size}" for f in files).encode()).hexdigest()
 
 
+def _expand(files: list[Any]) -> Any:
+    """The uploads with ZIPs opened, inflating no more than this session's upload budget."""
+    uploads = [(f.name, f.getvalue()) for f in files]
+    return expand_uploads(uploads, max_bytes=config.SERVER_BUDGET.session_upload_bytes)
+
+
+def _read(name: str, data: bytes) -> XrayImage | XrayInputError:
+    """A film under the dashboard's pixel limit (read lazily: one chunk of films in memory at a time)."""
+    try:
+        return read_image(data, name=name, max_pixels=config.SERVER_BUDGET.max_pixels)
+    except XrayInputError as error:
+        return error
+
+
 def _analyse(loaded: LoadedModel, files: list[Any]) -> dict[str, Any]:
-    """Decode and predict every file in chunks, with a progress bar; unreadable files become flagged rows."""
-    expanded = expand_uploads((f.name, f.getvalue()) for f in files)
+    """Decode and predict every file in chunks, with a progress bar; unreadable files become flagged rows.
+
+    Keeps thumbnails, predictions and content keys, never the uploaded bytes (the uploader holds those).
+    """
+    expanded = _expand(files)
     total = len(expanded.files)
     bar = st.progress(0.0, text=f"Analysing {total} image(s)…")
     items: list[dict[str, Any]] = []
     data_by_name = dict(expanded.files)  # names are unique after expand_uploads
+    user = st.session_state.get("signed_in_user", "")
 
     def progress(done: int) -> None:
         bar.progress(done / max(total, 1), text=f"Analysed {done} of {total} image(s)")
 
-    for scored in predict_sources(loaded, expanded.files, CHUNK, progress):  # the one read-and-predict loop
+    films = ((name, _read(name, data)) for name, data in expanded.files)
+    for scored in predict_sources(loaded, films, CHUNK, progress):  # the one read-and-predict loop
         if scored.prediction is None:
-            items.append({"name": scored.name, "data": None, "thumb": None, "prediction": None, "error": scored.error})
+            items.append({"name": scored.name, "key": "", "thumb": None, "prediction": None, "error": scored.error})
             continue
-        data = data_by_name[scored.name]
-        audit_prediction(data, scored.prediction, loaded)  # one line per prediction, as on Diagnose (README)
+        data = data_by_name.pop(scored.name)
+        audit_prediction(data, scored.prediction, loaded, user=user)  # one line per prediction, as on Diagnose
         thumb = thumbnail(scored.image.pixels, square=True)
-        items.append({"name": scored.name, "data": data, "thumb": thumb, "prediction": scored.prediction, "error": ""})
+        item = {"name": scored.name, "key": components.digest(data), "thumb": thumb, "error": ""}
+        items.append({**item, "prediction": scored.prediction})
     bar.empty()
     rows = [batch_row(i["name"], i["prediction"], loaded.class_names, i["error"]) for i in items]
     return {"items": items, "rows": rows, "skipped": expanded.skipped}
 
 
 @st.dialog("Heatmap", width="large")
-def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
-    image, problem = components.decode(item["name"], item["data"])
+def _overlay_dialog(loaded: LoadedModel, files: list[Any], item: dict[str, Any]) -> None:
+    data = dict(_expand(files).files).get(item["name"], b"")  # the bytes again, from the uploader (not kept)
+    image, problem = components.decode(item["name"], data)
     if image is None:
         st.error(problem)
         return
     prediction = item["prediction"]
-    st.markdown(f"**{item['name']}**: most similar to {CLASS_TITLES[prediction.label]}")
+    st.markdown(f"**{safe_text.name(item['name'])}**: most similar to {CLASS_TITLES[prediction.label]}")
     if prediction.refused:
         st.error(
             "**Refused: this does not look like a frontal chest radiograph.** "
@@ -67,9 +90,9 @@ def _overlay_dialog(loaded: LoadedModel, item: dict[str, Any]) -> None:
             icon=":material/block:",
         )
     left, right = st.columns(2)
-    display = apply_window(image.pixels, 0.5, 1.0)
-    left.image(thumbnail(image.pixels, 640), caption="Original", width="stretch")
-    explanation, message = components.explain(loaded, components.digest(item["data"]), image, DEFAULT_METHOD, None)
+    display = thumbnail(image.pixels, 640)
+    left.image(display, caption="Original", width="stretch")
+    explanation, message = components.explain(loaded, item["key"], image, DEFAULT_METHOD, None)
     if explanation is None:
         right.info(message)
     else:
@@ -95,7 +118,7 @@ def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
     st.dataframe(frame, hide_index=True, column_config=config, key="batch_table")
     st.download_button(
         "Download results (CSV)",
-        results_csv(rows),
+        results_csv(safe_text.csv_rows(rows)),  # no cell a spreadsheet would run as a formula
         "xray_batch_results.csv",
         "text/csv",
         key="batch_csv",
@@ -108,10 +131,11 @@ def _caption(name: str, prediction: Prediction) -> str:
     """'file · top class NN % · ⚠ flags', the flags worded from the decision codes."""
     share = percentages(prediction.probabilities)[prediction.label]
     flags = flag_words(prediction_flags(prediction))
-    return f"{name[-28:]} · {CLASS_TITLES[prediction.label]} {share:.0f} %" + (f" · ⚠ {flags}" if flags else "")
+    short = safe_text.name(name[-28:])
+    return f"{short} · {CLASS_TITLES[prediction.label]} {share:.0f} %" + (f" · ⚠ {flags}" if flags else "")
 
 
-def _grid(loaded: LoadedModel, items: list[dict[str, Any]]) -> None:
+def _grid(loaded: LoadedModel, files: list[Any], items: list[dict[str, Any]]) -> None:
     readable = [i for i in items if i["prediction"] is not None]
     choices = ["All", "Flagged", *[CLASS_TITLES[c] for c in loaded.class_names]]
     shown = st.selectbox("Show", choices, key="batch_grid_filter")
@@ -126,7 +150,7 @@ def _grid(loaded: LoadedModel, items: list[dict[str, Any]]) -> None:
         with columns[index % GRID_COLUMNS]:
             st.image(item["thumb"], width="stretch", caption=_caption(item["name"], item["prediction"]))
             if st.button("Heatmap", key=f"batch_open_{index}", icon=":material/visibility:", width="stretch"):
-                _overlay_dialog(loaded, item)
+                _overlay_dialog(loaded, files, item)
 
 
 def render() -> None:
@@ -144,6 +168,10 @@ def render() -> None:
     if not files:
         st.info("Upload several images, or a ZIP of images, to analyse them together.", icon=":material/upload:")
         st.stop()
+    problem = budget.upload_problem(budget.session_upload_sizes(st.session_state, budget.UPLOADERS))
+    if problem:
+        st.error(problem, icon=":material/block:")
+        st.stop()
     signature = _signature(files)
     stored = st.session_state.get("batch_result")
     if stored is None or stored["signature"] != (signature, loaded.sha256):
@@ -154,7 +182,7 @@ def render() -> None:
         stored = {"signature": (signature, loaded.sha256), **_analyse(loaded, files)}
         st.session_state["batch_result"] = stored
     for message in stored["skipped"]:
-        st.warning(f"Skipped: {message}", icon=":material/warning:")
+        st.warning(f"Skipped: {safe_text.name(message)}", icon=":material/warning:")
     if not stored["rows"]:
         st.error("None of the uploads contained a readable image.")
         st.stop()
@@ -167,7 +195,7 @@ def render() -> None:
     )
     _table(loaded, stored["rows"])
     st.subheader("Thumbnails")
-    _grid(loaded, stored["items"])
+    _grid(loaded, files, stored["items"])
     banners.confounding_note(loaded)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, components, probability_view, words
-from dashboard.display import fit
+from dashboard import budget, charts, components, probability_view, words
+from dashboard.display import thumbnail
 from xray_core.config import CLASS_TITLES
 from xray_core.explain.cam import Explanation
 from xray_core.explain.compare import Comparison, compare
@@ -23,8 +23,12 @@ FILMS = (("prior", "Prior film (earlier)"), ("current", "Current film (later)"))
 
 def _film(slot: str, label: str) -> tuple[str, XrayImage] | None:
     """(content key, decoded film) of one uploader, or None (with the reason shown) when there is none yet."""
-    file = st.file_uploader(label, key=f"cmp_{slot}", max_upload_size=100, help="PNG, JPEG, TIFF or DICOM")
+    file = st.file_uploader(label, key=f"cmp_{slot}", help="PNG, JPEG, TIFF or DICOM")
     if file is None:
+        return None
+    problem = budget.upload_problem(budget.session_upload_sizes(st.session_state, budget.UPLOADERS))
+    if problem:
+        st.error(problem, icon=":material/block:")
         return None
     image, problem = components.decode(file.name, file.getvalue())
     if image is None:
@@ -56,7 +60,7 @@ def change_bars(change: dict[str, float]) -> go.Figure:
 
 def _column(slot: str, image: XrayImage, explanation: Explanation, heat, alpha: float) -> None:
     prediction = explanation.prediction
-    display = fit((image.pixels * 255).round().astype("uint8"), SIDE)
+    display = thumbnail(image.pixels, SIDE)
     shown = display if prediction.refused else components.overlay(display, heat, alpha)  # no map on a refused film
     st.image(shown, width="stretch", caption=f"{image.width} x {image.height} px")
     if prediction.refused:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from dashboard import banners, components, film_input, probability_view, result_flags, words
+from dashboard import banners, components, film_input, probability_view, result_flags, safe_text, words
 from dashboard.display import png_bytes
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
@@ -122,12 +123,12 @@ def _heatmap(
     if explanation is None:
         slot.info(problem, icon=":material/info:")
         return None, None
-    rgb = components.overlay(display, explanation.cam, alpha, outline)
-    if lungs is not None and show_lungs:
-        rgb = lung_view.draw(rgb, lungs)
+    rgb = components.overlay(display, film_input.zoomed(explanation.cam, view), alpha, outline)
+    if lungs is not None and show_lungs and lungs.outline is not None:
+        rgb = lung_view.draw(rgb, dataclasses.replace(lungs, outline=film_input.fitted(lungs.outline, view, rgb.shape)))
     summary = {k: v for k, v in explanation.summary().items() if k != "prediction"}  # the JSON has it once
     with slot:
-        film_input.show(rgb, view, f"{components.cam_methods()[method]} for {CLASS_TITLES[explanation.target]}")
+        film_input.show(rgb, f"{components.cam_methods()[method]} for {CLASS_TITLES[explanation.target]}")
         st.markdown(
             f"Heatmap strength: **{explanation.strength}** · evidence {explanation.evidence:.2f} log-odds",
             help=STRENGTH_HELP,
@@ -229,7 +230,8 @@ def render() -> None:
         slot = st.container(key="dx_original")
         display, view = film_input.viewer(image, key)
         with slot:
-            film_input.show(display, view, f"{image.meta.get('name', 'image')} · {image.width} x {image.height} px")
+            caption = f"{safe_text.name(image.meta.get('name', 'image'))} · {image.width} x {image.height} px"
+            film_input.show(display, caption)
         with st.expander("Image details", icon=":material/info:"):
             st.json({k: image.meta[k] for k in META_FIELDS if k in image.meta}, expanded=True)
     if loaded is None:

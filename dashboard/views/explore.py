@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, explore_images
+from dashboard import charts, components, dataset_choice, explore_images
 from xray_core.config import CLASS_TITLES
 from xray_core.data import stats
 from xray_core.data.dataset import ACCEPTED_LAYOUTS, split_counts
@@ -104,18 +106,25 @@ def _patients(table: pd.DataFrame) -> None:
 
 
 def _dataset_path() -> str:
-    return st.text_input(
-        "Dataset: a folder or manifest CSV",
-        value=components.default_dataset(),
-        key="ex_path",
-        placeholder="/path/to/dataset",
-        help=f"Accepted: {ACCEPTED_LAYOUTS}",
+    """The chosen dataset among those this server offers (dashboard.dataset_choice), or '' when there is none."""
+    choices = [str(p) for p in dataset_choice.allowed_datasets()]
+    if not choices:
+        return ""
+    return st.selectbox(
+        "Dataset",
+        choices,
+        key="ex_dataset",
+        format_func=lambda p: dataset_choice.label(Path(p)),
+        help=f"The data folder, the folders inside it and those an administrator lists. Layouts: {ACCEPTED_LAYOUTS}",
     )
 
 
 def render() -> None:
     st.title("Dataset explorer")
     path = _dataset_path()
+    if path and not dataset_choice.is_allowed(path):  # a value planted in session state never reaches the disk
+        st.error(dataset_choice.REFUSED, icon=":material/block:")
+        st.stop()
     table, error = components.load_table(path)
     if table is None:
         (st.info if not path.strip() else st.error)(error, icon=":material/dataset:")

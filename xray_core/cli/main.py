@@ -26,6 +26,7 @@ from xray_core.cli import (
     similar,
     stats,
     train,
+    users,
 )
 
 COMMANDS = (
@@ -45,6 +46,7 @@ COMMANDS = (
     reliability.add_parser,
     report.add_parser,
     sign_weights.add_parser,
+    users.add_parser,
 )
 
 

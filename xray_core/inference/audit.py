@@ -1,7 +1,8 @@
 """An optional local audit log: one JSON line per prediction, never any patient data.
 
 Enabled by setting ``XRAY_AUDIT_LOG`` to a file path (the CLI and the dashboard call :func:`from_env`).
-Each line holds only: UTC time, the SHA-256 of the input file's bytes, the model version and weights SHA-256,
+Each line holds only: UTC time, who asked (the signed-in user name; '' where the app is open), the SHA-256 of the
+input file's bytes, the model version and weights SHA-256,
 the calibrated probabilities, the top class, the out-of-distribution score and the decisions (codes with their
 scores and thresholds, never free text).
 The file name is *not* logged: names of clinical files often contain patient names or record numbers, and
@@ -28,6 +29,7 @@ ENV_VAR = "XRAY_AUDIT_LOG"
 #: The only keys a record ever has (tests assert this whitelist).
 RECORD_KEYS: tuple[str, ...] = (
     "time",
+    "user",
     "input_sha256",
     "model_version",
     "model_sha256",
@@ -53,13 +55,14 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def record(
-        self, input_sha256: str, prediction: Prediction, model_version: str, model_sha256: str = ""
+        self, input_sha256: str, prediction: Prediction, model_version: str, model_sha256: str = "", user: str = ""
     ) -> dict[str, Any]:
-        """Append one line for ``prediction`` and return the record written."""
+        """Append one line for ``prediction`` asked for by ``user`` and return the record written."""
         if len(input_sha256) != 64 or any(c not in "0123456789abcdef" for c in input_sha256):
             raise ValueError("input_sha256 must be a 64-character lower-case hex SHA-256 (use sha256_hex(bytes))")
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "user": str(user),
             "input_sha256": input_sha256,
             "model_version": str(model_version),
             "model_sha256": str(model_sha256),
@@ -100,15 +103,16 @@ def from_env() -> AuditLog | None:
         return _SHARED.setdefault(path, AuditLog(path))
 
 
-def audit_prediction(data: bytes, prediction: Prediction, loaded: Any) -> dict[str, Any] | None:
+def audit_prediction(data: bytes, prediction: Prediction, loaded: Any, user: str = "") -> dict[str, Any] | None:
     """Log one prediction of input ``data`` when ``$XRAY_AUDIT_LOG`` is set; a no-op returning None otherwise.
 
-    ``loaded``: the :class:`~xray_core.models.checkpoint.LoadedModel` that produced ``prediction``.
+    ``loaded``: the :class:`~xray_core.models.checkpoint.LoadedModel` that produced ``prediction``; ``user``: who
+    asked for it (a sign-in name, never a file name).
     """
     log = from_env()
     if log is None:
         return None
-    return log.record(sha256_hex(data), prediction, loaded.version, getattr(loaded, "sha256", ""))
+    return log.record(sha256_hex(data), prediction, loaded.version, getattr(loaded, "sha256", ""), user)
 
 
 __all__ = ["ENV_VAR", "RECORD_KEYS", "AuditLog", "audit_prediction", "from_env", "sha256_hex"]
