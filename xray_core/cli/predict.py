@@ -11,7 +11,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,37 +70,54 @@ def load_engine(checkpoint: str | None, engine: str = "auto") -> Any:
 def _run(args: argparse.Namespace) -> int:
     from xray_core.inference.audit import audit_prediction
     from xray_core.inference.batch import predict_sources
-    from xray_core.io.reader import XrayInputError
 
-    if args.out is not None or any(Path(file).is_dir() for file in args.files):
+    if args.out is not None or (len(args.files) == 1 and Path(args.files[0]).is_dir()):
         return _run_folder(args)
     loaded = load_engine(args.checkpoint, args.engine)
     if loaded is None:
         return 2
-    rows, failed, contents = [], 0, {}
-
-    def items():
-        for file in args.files:
-            try:
-                contents[file] = read_bytes(file)  # the audit log hashes these bytes
-            except XrayInputError:
-                yield file, file  # read_image reports why this path cannot be read, as that file's row
-                continue
-            yield file, contents[file]
-
-    for scored in predict_sources(loaded, items(), args.batch_size):  # the one read-and-predict loop
+    rows, failed = [], 0
+    contents: dict[str, deque[bytes]] = defaultdict(deque)  # per name, in order: a file given twice is read twice
+    for scored in predict_sources(loaded, _sources(args.files, contents), args.batch_size):  # the one loop
+        data = contents[scored.name].popleft()
         if scored.prediction is None:
             failed += 1
             rows.append({"file": scored.name, "error": scored.error})
             continue
-        # One audit line per prediction; a no-op unless XRAY_AUDIT_LOG is set.
-        audit_prediction(contents.pop(scored.name, b""), scored.prediction, loaded)
+        # One audit line per prediction, hashing the bytes that were scored; a no-op unless XRAY_AUDIT_LOG is set.
+        audit_prediction(data, scored.prediction, loaded)
         rows.append({"file": scored.name, **scored.prediction.to_dict()})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         _print_table(rows, loaded.class_names)
     return 1 if failed else 0
+
+
+def _sources(files: Sequence[str], contents: dict[str, deque[bytes]]) -> Iterator[tuple[str, Any]]:
+    """(name, bytes or the error reading them) per argument; each one's bytes queued in ``contents`` for the
+    audit log. A folder among files is that argument's error row, so the other files are still scored."""
+    from xray_core.io.reader import XrayInputError
+
+    for file in files:
+        if Path(file).is_dir():
+            contents[file].append(b"")
+            yield (
+                file,
+                XrayInputError(
+                    f"{file}: a folder among files; expected image files, or score a folder alone with "
+                    f"'predict {file} --recursive --out results.parquet'"
+                ),
+            )
+            continue
+        try:
+            data = read_bytes(file)
+        except XrayInputError:
+            contents[file].append(b"")
+            yield file, file  # read_image reports why this path cannot be read, as that file's row
+            continue
+        contents[file].append(data)
+        yield file, data
 
 
 def _print_table(rows: list[dict], class_names: Sequence[str]) -> None:
@@ -114,18 +132,36 @@ def _print_table(rows: list[dict], class_names: Sequence[str]) -> None:
 
 
 def _run_folder(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
     from xray_core.inference import folder
 
     if len(args.files) != 1 or not Path(args.files[0]).is_dir() or args.out is None:
         print("error: folder scoring takes one folder and --out TABLE, e.g. 'predict DIR --recursive --out "
               "results.parquet'", file=sys.stderr)  # fmt: skip
         return 2
+    try:
+        folder.check_output(args.out)
+    except folder.OutputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     rank, world_size = folder.distributed_rank()
     model = load_engine(args.checkpoint, args.engine)
     if model is None:
         return 2
+    try:
+        with folder.output_lock(args.out, rank):  # a second run on the same table is refused, not interleaved
+            summary = _score_and_merge(args, model, rank, world_size)
+    except folder.OutputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def _score_and_merge(args: argparse.Namespace, model: Any, rank: int, world_size: int) -> dict[str, Any]:
+    from tqdm.auto import tqdm
+
+    from xray_core.inference import folder
+
     engine = getattr(model, "engine", "torch")
     bar = tqdm(unit="film", disable=args.no_progress or rank != 0, desc=f"scoring ({engine})")
 
@@ -144,7 +180,5 @@ def _run_folder(args: argparse.Namespace) -> int:
         folder.wait_for_all_ranks()  # every rank's parts are written before rank 0 merges them
     rows = folder.merge(args.out) if rank == 0 else 0
     rate = (counts["scored"] + counts["errors"]) / seconds if seconds > 0 else 0.0
-    summary = {**counts, "rank": rank, "world_size": world_size, "seconds": round(seconds, 2),
-               "films_per_second": round(rate, 1), "rows_in_table": rows, "table": str(args.out)}  # fmt: skip
-    print(json.dumps(summary), file=sys.stderr)
-    return 0
+    return {**counts, "rank": rank, "world_size": world_size, "seconds": round(seconds, 2),
+            "films_per_second": round(rate, 1), "rows_in_table": rows, "table": str(args.out)}  # fmt: skip
