@@ -75,6 +75,21 @@ def test_fit_uncertain_stores_the_threshold_and_keeps_the_operating_point(capsys
     assert point["uncertain"]["fitted_on"] == "val" and point["uncertain"]["sets"]["val"]["coverage"] == 1.0
 
 
+def test_fit_uncertain_by_age_stores_one_threshold_per_estimated_group(capsys, checkpoint, tiny_dataset, tmp_path):
+    assert main(["fit-uncertain", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset), "--by-age"]) == 2
+    assert "fit-age-probe" in capsys.readouterr().err  # needs the probe first
+    probe = {"classes": ["adult", "pediatric"], "mean": [0.0] * 512, "scale": [1.0] * 512, "weights": [0.0] * 512}
+    update_meta(checkpoint, age_probe={**probe, "bias": -3.0})  # every film looks adult
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    shutil.copytree(tiny_dataset, data / "external_adult")
+    args = ["fit-uncertain", "--checkpoint", str(checkpoint), "--data", str(data), "--by-age", "--target", "0"]
+    assert main(args) == 0
+    point = load_checkpoint(checkpoint).meta.operating_point["uncertain"]
+    assert point["fitted_on"] == "val+external_adult" and point["by_age"] == {"adult": 0.25}
+    assert point["threshold"] == 0.25 and point["sets"]["external_adult"]["adult"]["n"] == 96
+
+
 def test_fit_uncertain_refuses_an_unreachable_target(capsys, checkpoint, tiny_dataset):
     before = load_checkpoint(checkpoint).sha256
     assert (
