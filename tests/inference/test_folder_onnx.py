@@ -64,14 +64,6 @@ def test_folder_rows_equal_one_film_predict(tree: Path, onnx_model, tmp_path: Pa
         assert row["ood_score"] == pytest.approx(alone.ood_score, rel=1e-6)
 
 
-def test_ood_scores_unchanged_by_the_cached_statistics(onnx_model) -> None:
-    """The engine converts the OOD statistics once; the scores equal ``ood.score`` on the stored JSON lists."""
-    from xray_core.inference import ood
-
-    features = np.random.default_rng(0).standard_normal((5, len(onnx_model.meta.ood["precision"])))
-    np.testing.assert_array_equal(ood.score(onnx_model._ood_stats, features), ood.score(onnx_model.meta.ood, features))
-
-
 def test_read_ahead_keeps_order_and_turns_failures_into_errors(tree: Path) -> None:
     names = folder.list_films(tree, recursive=True) + ["missing.png"]
     for workers in (0, 2):

@@ -4,6 +4,7 @@ Lung-cropped checkpoints on this engine: tests/inference/test_onnx_segmenter.py.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from xray_core.config import Preprocessing
 from xray_core.inference import input_checks, ood
 from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_sha256, load_onnx
 from xray_core.inference.onnx_export import export_onnx
+from xray_core.inference.onnx_records import record_export
 from xray_core.inference.predict import predict_batch
-from xray_core.io.reader import XrayImage
-from xray_core.models.checkpoint import load_checkpoint, update_meta
+from xray_core.io.reader import XrayImage, read_image
+from xray_core.models.checkpoint import load_checkpoint, read_payload, update_meta
+from xray_core.models.meta import OodStats
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import to_tensor
 from xray_core.models.resize import to_array
@@ -136,8 +139,9 @@ def test_export_is_keyed_to_the_checkpoint_file(checkpoint: Path, exported: tupl
 def test_a_corrupt_export_is_never_used(checkpoint: Path, tmp_path) -> None:
     path = export_path(checkpoint, file_sha256(checkpoint), tmp_path)
     path.write_bytes(b"not an onnx file")
-    with pytest.raises(OnnxUnavailable, match="not a readable ONNX export"):
+    with pytest.raises(OnnxUnavailable, match="is ignored") as caught:
         load_onnx(checkpoint, tmp_path)
+    assert not caught.value.quiet
 
 
 def test_onnx_cli_predict_never_imports_torch(checkpoint: Path, exported: tuple[Path, dict], tmp_path) -> None:
@@ -179,3 +183,123 @@ def test_per_age_group_offsets_survive_the_export(checkpoint: Path, exported: tu
         np.testing.assert_allclose(np.delete(m.logits, normal), np.delete(p.logits, normal), atol=1e-4)
         shifts.append(m.logits[normal] - p.logits[normal])
     assert all(-1.0 - 1e-4 <= s <= 2.0 + 1e-4 for s in shifts) and np.ptp(shifts) > 1e-3  # blended per film
+
+
+def _forged_graph(path: Path, checkpoint: Path, **meta_changes) -> Path:
+    """A tiny graph that calls every film normal with certainty, whose metadata names ``checkpoint`` exactly as a
+    real export's does and carries a copy of its metadata without the refusal statistics."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    payload = read_payload(checkpoint)
+    meta = {**payload["meta"], "ood": None, "input_stats": None, "temperature": 1.0, **meta_changes}
+    bias = np.array([50.0 if name == "normal" else 0.0 for name in meta["class_names"]], np.float32)
+    initialisers = [
+        helper.make_tensor("to_features", TensorProto.FLOAT, (1, 512), np.zeros(512, np.float32)),
+        helper.make_tensor("to_logits", TensorProto.FLOAT, (1, len(bias)), np.zeros(len(bias), np.float32)),
+        helper.make_tensor("bias", TensorProto.FLOAT, (len(bias),), bias),
+    ]
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "to_features"], ["features"]),
+        helper.make_node("MatMul", ["flat", "to_logits"], ["raw"]),
+        helper.make_node("Add", ["raw", "bias"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "forged",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 64, 64])],
+        [
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 512]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(bias)]),
+        ],
+        initialisers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    info = {
+        "format": "xray-core-onnx",
+        "format_version": 1,
+        "checkpoint": checkpoint.name,
+        "checkpoint_file_sha256": file_sha256(checkpoint),
+        "checkpoint_sha256": payload["sha256"],
+        "meta": meta,
+    }
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "xray_core", json.dumps(info)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_forged_export_is_ignored_and_torch_scores(checkpoint: Path, exported, tmp_path, monkeypatch, capsys) -> None:
+    """A graph placed in the export folder under the right name, with metadata naming the checkpoint, is never run:
+    predict says so on one line and scores with torch, refusals included."""
+    from PIL import Image
+
+    from xray_core.cli.main import main
+
+    forged = tmp_path / "forged"
+    _forged_graph(export_path(checkpoint, file_sha256(checkpoint), forged), checkpoint)
+    with pytest.raises(OnnxUnavailable, match="is ignored: it is not a file 'export-onnx' verified") as caught:
+        load_onnx(checkpoint, forged)
+    assert not caught.value.quiet
+    images = []
+    for index, film in enumerate(_films(seed=1)[:6]):
+        images.append(tmp_path / f"film{index}.png")
+        Image.fromarray((film.pixels * 255).astype(np.uint8)).save(images[-1])
+    monkeypatch.setenv("XRAY_ONNX_DIR", str(forged))
+    capsys.readouterr()
+    assert main(["predict", "--json", "--checkpoint", str(checkpoint), *map(str, images)]) in (0, 1)
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "ignored" in notes[0] and "scoring with torch" in notes[0], captured.err
+    rows = json.loads(captured.out)
+    expected = predict_batch(load_checkpoint(checkpoint), [read_image(path) for path in images])
+    assert any(row["refused"] for row in rows)  # the forged graph would have passed every film as normal
+    assert [row["label"] for row in rows] == [p.label for p in expected]
+    assert [row["refused"] for row in rows] == [p.refused for p in expected]
+
+
+def test_a_genuine_export_replaced_by_a_forged_one_is_ignored(checkpoint: Path, exported, tmp_path) -> None:
+    folder, report = exported
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    genuine = copy / Path(report["path"]).name
+    genuine.write_bytes(Path(report["path"]).read_bytes())
+    assert load_onnx(checkpoint, copy).onnx_path == str(genuine)  # a verified export still loads from any folder
+    _forged_graph(genuine, checkpoint)
+    with pytest.raises(OnnxUnavailable, match="is ignored"):
+        load_onnx(checkpoint, copy)
+
+
+def test_the_engine_reads_metadata_from_the_checkpoint_never_from_the_graph(checkpoint: Path, tmp_path) -> None:
+    """Even a graph the records vouch for cannot change a number the prediction uses: its metadata is not read."""
+    graph = _forged_graph(export_path(checkpoint, file_sha256(checkpoint), tmp_path), checkpoint, temperature=40.0)
+    record_export(checkpoint, file_sha256(checkpoint), file_sha256(graph), graph)
+    engine, loaded = load_onnx(checkpoint, tmp_path), load_checkpoint(checkpoint)
+    assert engine.meta == loaded.meta and engine.sha256 == loaded.sha256
+    assert engine.temperature == loaded.temperature != 40.0 and engine.meta.ood == loaded.meta.ood
+
+
+def test_records_inside_the_export_folder_vouch_for_nothing(checkpoint, exported, tmp_path, monkeypatch) -> None:
+    folder, report = exported
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    graph = shared / Path(report["path"]).name
+    graph.write_bytes(Path(report["path"]).read_bytes())
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(shared))  # records at shared/onnx-verified: writable by the exporters
+    record_export(checkpoint, file_sha256(checkpoint), file_sha256(graph), graph)
+    with pytest.raises(OnnxUnavailable, match="holds the records"):
+        load_onnx(checkpoint, shared)
+
+
+def test_ood_statistics_are_converted_once_per_loaded_model(checkpoint, exported, monkeypatch) -> None:
+    calls = []
+    original = OodStats.from_dict.__func__
+    monkeypatch.setattr(OodStats, "from_dict", classmethod(lambda cls, stats: calls.append(1) or original(cls, stats)))
+    engine = load_onnx(checkpoint, exported[0])
+    for _ in range(3):
+        engine.predict_batch(_films(seed=2), batch_size=4)
+    assert len(calls) == 1

@@ -138,3 +138,45 @@ def test_new_metadata_on_the_same_weights_reuses_the_features(tmp_path, monkeypa
     assert again.checkpoint_sha256 == refit.sha256 and similar.index_path(refit).is_file()
     np.testing.assert_array_equal(again.features, index.features)
     assert similar.index_is_current(refit, tiny_dataset)
+
+
+def test_rewritten_columns_are_never_shown(tmp_path, monkeypatch, tiny_dataset) -> None:
+    """A cache file whose shown columns were rewritten (an absolute path outside the corpus, with a freshly
+    computed content hash, as anyone who can write the cache could) is rebuilt from the training table."""
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    loaded = load_checkpoint(tiny_checkpoint(tmp_path / "a.pt", "one"))
+    builds: list[int] = []
+    index = load_index(loaded, tiny_dataset, on_build=builds.append)
+    honest = index.files.copy()
+    for forged in ("/etc/passwd", "../../outside.png", str(tiny_dataset / index.files[1])):
+        index.files = np.array([forged, *honest[1:]])
+        similar_store.save_file(similar.index_path(loaded), index)  # header, fingerprint and content hash agree
+        assert not similar.index_is_current(loaded, tiny_dataset)
+        again = load_index(loaded, tiny_dataset, on_build=builds.append)
+        np.testing.assert_array_equal(again.files, honest)
+    assert len(builds) == 4
+
+
+def test_a_damaged_index_file_is_rebuilt(tmp_path, monkeypatch, tiny_dataset) -> None:
+    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
+    loaded = load_checkpoint(tiny_checkpoint(tmp_path / "a.pt", "one"))
+    builds: list[int] = []
+    load_index(loaded, tiny_dataset, on_build=builds.append)
+    file = similar.index_path(loaded)
+    with np.load(file, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["features"] = arrays["features"].copy()
+    arrays["features"][3, 0] += 0.5  # header untouched: only the content hash notices
+    np.savez(file, **arrays)
+    assert similar_store.load_file(file) is None
+    load_index(loaded, tiny_dataset, on_build=builds.append)
+    assert len(builds) == 2
+
+
+@pytest.mark.parametrize("entry", ["/etc/passwd", "../secret.png", "images/../../secret.png", ""])
+def test_query_refuses_an_entry_outside_the_data_folder(entry: str) -> None:
+    index = _index(np.eye(2), ["a", "b"])
+    index.files = np.array([entry, "images/ok.png"])
+    with pytest.raises(ValueError, match="not a path inside the data folder"):
+        query(index, np.array([1.0, 0.0]), k=2)
+    assert [case.path for case in query(index, np.array([0.0, 1.0]), k=1)] == ["/data/images/ok.png"]

@@ -109,7 +109,7 @@ def explain(
     with borrow_replica(loaded.model, CAM_METHODS[key].stage) as replica:
         cam_input, raw, logits, features, index, evidence = _run(replica, CAM_METHODS[key], tensor, wanted)
     probabilities = calibrated_softmax(logits, loaded.temperature)[0].numpy()
-    ood_scores = None if features is None else ood.score(loaded.meta.ood, features)
+    ood_scores = None if features is None else ood.score(loaded.meta.ood_stats, features)
     cam = cam_to_image(cam_input, xray.height, xray.width, box)
     elapsed = (time.perf_counter() - began) * 1000
     prediction = build_prediction(

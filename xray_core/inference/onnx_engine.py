@@ -13,20 +13,22 @@ segmenter (:mod:`xray_core.inference.onnx_segmenter`, written beside the classif
 segmenter the checkpoint records) gives each film's crop box, and ``to_array(..., box=box)`` crops before resizing,
 as ``crop.model_input`` does on torch.
 
-An export is keyed to the SHA-256 of the checkpoint *file*: its name carries a prefix, its metadata the whole hash,
-and a checkpoint that changed (retrained, re-calibrated, ``update_meta``) finds no export and is never scored
-by a stale one: :class:`OnnxUnavailable` says why and the caller falls back to torch.
+An export is keyed to the SHA-256 of the checkpoint *file*: its name carries a prefix, and a checkpoint that
+changed (retrained, re-calibrated, ``update_meta``) finds no export and is never scored by a stale one:
+:class:`OnnxUnavailable` says why and the caller falls back to torch. A graph runs only when the export step
+recorded its own SHA-256 as verified for that checkpoint file (:mod:`xray_core.inference.onnx_records`, which
+also says what someone who can write the export folder can and cannot do), and the metadata it runs with
+(temperature, OOD statistics, operating point, age probe, preprocessing) is read from the checkpoint file itself
+(:func:`~xray_core.models.signed.read_header`, no torch), never from the graph.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,40 +37,23 @@ import numpy as np
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
 from xray_core.inference.calibration import apply_temperature
-from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmenter, read_info
+from xray_core.inference.onnx_records import OnnxUnavailable, verified_graph
+from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmenter
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.meta import CheckpointMeta
+from xray_core.models.pinned import check_pinned, file_sha256
 from xray_core.models.resize import box_from_mask, to_array
+from xray_core.models.signed import read_header
 
 ENV_DIR = "XRAY_ONNX_DIR"  # where exports go (default: <cache dir>/onnx, never inside the repository)
 FORMAT_NAME = "xray-core-onnx"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the graph no longer carries the checkpoint's metadata (it is read from the checkpoint)
 INPUT, OUTPUTS = "input", ("features", "logits")
-
-
-class OnnxUnavailable(RuntimeError):
-    """The ONNX engine cannot score with this checkpoint; the message says why and what to do.
-
-    ``quiet``: the ordinary case (no export yet, onnxruntime not installed), where ``auto`` uses torch silently.
-    """
-
-    def __init__(self, message: str, quiet: bool = False) -> None:
-        super().__init__(message)
-        self.quiet = quiet
 
 
 def export_dir() -> Path:
     return Path(os.environ.get(ENV_DIR) or cache_dir() / "onnx")
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_path(checkpoint: str | Path, checkpoint_file_sha256: str, directory: str | Path | None = None) -> Path:
@@ -102,17 +87,6 @@ class OnnxModel:
     temperature = property(lambda self: self.meta.temperature)
     trained = property(lambda self: self.meta.trained)
     version = property(lambda self: self.meta.version)
-
-    @cached_property
-    def _ood_stats(self) -> dict[str, Any] | None:
-        """The checkpoint's OOD statistics with means and precision as float64 arrays, converted once: from the
-        JSON lists, ``ood.score`` spent about 18 ms per batch turning a 512 x 512 list into an array (issue 14).
-        The same float64 values, so the same scores."""
-        stats = self.meta.ood
-        if not stats:
-            return stats
-        arrays = {key: np.asarray(stats[key], dtype=np.float64) for key in ("means", "precision") if key in stats}
-        return {**stats, **arrays}
 
     def identity(self) -> dict[str, Any]:
         """As ``LoadedModel.identity()``, plus the engine."""
@@ -169,7 +143,7 @@ class OnnxModel:
             return []
         features, logits = forward.result()
         probabilities = apply_temperature(logits, self.temperature).astype(np.float32)
-        scores = ood.score(self._ood_stats, features)
+        scores = ood.score(self.meta.ood_stats, features)
         elapsed = (time.perf_counter() - began) * 1000 / len(images)
         results = []
         for index, image in enumerate(images):  # build_prediction reads only fields OnnxModel shares
@@ -193,18 +167,18 @@ def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threa
     if not path.is_file():
         _require_onnxruntime()
         raise OnnxUnavailable(_missing_message(checkpoint, path), quiet=not _stale_exports(checkpoint, path))
-    session = open_session(path, threads)
-    info = read_info(session)
-    if info.get("format") != FORMAT_NAME or info.get("checkpoint_file_sha256") != sha:
-        raise OnnxUnavailable(f"{path.name} was not exported from {checkpoint.name} (SHA-256 differs); re-export")
-    meta = CheckpointMeta.from_dict(info["meta"])
+    check_pinned(checkpoint, OnnxUnavailable, sha)
+    graph = verified_graph(path, sha, checkpoint.name, _export_command(checkpoint))
+    header = read_header(checkpoint)  # these bytes hash to the file export-onnx loaded and verified with torch
+    meta = CheckpointMeta.from_dict(header["meta"])
     reason = unsupported_reason(meta.preprocessing)
     if reason:
         raise OnnxUnavailable(reason)
+    session = open_session(graph, threads, path.name)
     segmenter = None
     if meta.preprocessing.crop != "none":
         segmenter = load_onnx_segmenter(meta.preprocessing, path.parent, threads, checkpoint)
-    return OnnxModel(session, meta, info["checkpoint_sha256"], str(checkpoint), str(path), segmenter=segmenter)
+    return OnnxModel(session, meta, header["sha256"], str(checkpoint), str(path), segmenter=segmenter)
 
 
 def _require_onnxruntime() -> Any:
@@ -215,17 +189,17 @@ def _require_onnxruntime() -> Any:
     return onnxruntime
 
 
-def open_session(path: str | Path, threads: int = 0) -> Any:
-    """An ONNX Runtime CPU session of ``path`` (``threads``: intra-op threads, 0 = its default); a file it cannot
-    read raises :class:`OnnxUnavailable`, never a session that scores with it."""
+def open_session(graph: bytes, threads: int = 0, name: str = "the export") -> Any:
+    """An ONNX Runtime CPU session of the ``graph`` bytes (``threads``: intra-op threads, 0 = its default); bytes it
+    cannot read raise :class:`OnnxUnavailable` naming the file ``name``, never a session that scores with them.
+    Bytes, not a path: the session runs exactly the bytes the caller hashed."""
     onnxruntime = _require_onnxruntime()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3  # warnings about unused initialisers are noise here
     try:
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # a truncated or foreign file: say so, never score with it
-        name = Path(path).name
         raise OnnxUnavailable(f"{name}: not a readable ONNX export ({type(error).__name__}); re-export") from error
 
 
@@ -233,9 +207,13 @@ def _stale_exports(checkpoint: Path, current: Path) -> list[Path]:
     return sorted(p for p in current.parent.glob(f"{checkpoint.stem}-*.onnx") if p != current)
 
 
+def _export_command(checkpoint: Path) -> str:
+    return f"python -m xray_core export-onnx --checkpoint {checkpoint}"
+
+
 def _missing_message(checkpoint: Path, path: Path) -> str:
     stale = _stale_exports(checkpoint, path)
-    command = f"python -m xray_core export-onnx --checkpoint {checkpoint}"
+    command = _export_command(checkpoint)
     if stale:
         return (
             f"the ONNX export(s) {', '.join(p.name for p in stale)} were made from an earlier {checkpoint.name} "

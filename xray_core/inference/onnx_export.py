@@ -1,10 +1,11 @@
 """Export a classifier checkpoint to ONNX for :mod:`xray_core.inference.onnx_engine`, verified against torch.
 
 The graph returns the penultimate features and the logits (the OOD score and the age probe read the features).
-The checkpoint's metadata and the SHA-256 of the checkpoint file travel inside the ONNX file
-(``metadata_props``), so one file is all the engine needs and a changed checkpoint never finds it. Before the
-file is put in place, every verification film is scored by both engines: probabilities, logits, features and
-OOD scores must agree within ``tolerance`` and the decisions must be the same, else nothing is written.
+Its name carries the checkpoint file's SHA-256, so a changed checkpoint never finds it. Before the file is put in
+place, every verification film is scored by both engines: probabilities, logits, features and OOD scores must
+agree within ``tolerance`` and the decisions must be the same, else nothing is written. Then the graph's own
+SHA-256 is recorded as verified for that checkpoint file (:mod:`xray_core.inference.onnx_records`): the engine
+runs no other graph, and reads all metadata from the checkpoint.
 
 A lung-cropped checkpoint also needs its lung segmenter on ONNX Runtime: :func:`export_segmenter` writes it beside
 the classifier (keyed to the segmenter's SHA-256 and its file's, see :mod:`xray_core.inference.onnx_segmenter`),
@@ -34,6 +35,7 @@ from xray_core.inference.onnx_engine import (
     open_session,
     unsupported_reason,
 )
+from xray_core.inference.onnx_records import record_export
 from xray_core.inference.onnx_segmenter import load_onnx_segmenter
 from xray_core.inference.onnx_segmenter_export import export_segmenter
 from xray_core.inference.onnx_writer import OPSET, write_graph, write_verified
@@ -88,22 +90,23 @@ def export_onnx(
         "checkpoint": checkpoint.name,
         "checkpoint_file_sha256": sha,
         "checkpoint_sha256": loaded.sha256,
-        "meta": loaded.meta.to_dict(),
         "torch": torch.__version__,
-    }
+    }  # for people reading the file; the engine trusts only the record and the checkpoint
     prep = loaded.preprocessing
     example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
 
-    def check(tmp: Path) -> dict[str, Any]:
-        engine = OnnxModel(open_session(tmp), loaded.meta, loaded.sha256, str(checkpoint), str(path), "onnx", segmenter)
+    def check(graph: bytes) -> dict[str, Any]:
+        session = open_session(graph, name=path.name)
+        engine = OnnxModel(session, loaded.meta, loaded.sha256, str(checkpoint), str(path), "onnx", segmenter)
         differences = compare(predict_batch(loaded, films), engine.predict_batch(films))
         if differences["probabilities"] > tolerance or not differences["same_decisions"]:
             raise ValueError(f"the ONNX export disagrees with torch: {differences}; nothing written")
         return differences
 
-    differences = write_verified(
+    differences, graph_sha = write_verified(
         path, lambda tmp: write_graph(_FeaturesAndLogits(loaded.model), example, tmp, [INPUT], OUTPUTS, info), check
     )
+    record_export(checkpoint, sha, graph_sha, path)
     keys = ("checkpoint", "checkpoint_file_sha256", "checkpoint_sha256")
     report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
     if segmenter_report is not None:

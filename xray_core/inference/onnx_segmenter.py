@@ -9,14 +9,15 @@ through the same numpy steps: :func:`~xray_core.models.resize.to_array` for its 
 :func:`~xray_core.models.resize.box_from_mask`.
 
 An export is keyed to the segmenter twice: ``lung-segmenter-<its SHA-256>-<its file's SHA-256>.onnx`` (16 hex
-each; the metadata holds both in full). The file hash finds the export of the installed segmenter without
-reading the ``.pt`` (which needs torch); the segmenter's own hash is what a cropping checkpoint records
-(``Preprocessing.crop_segmenter``) and is checked as :func:`xray_core.inference.crop.crop_segmenter` checks it.
+each). The segmenter's own hash is what a cropping checkpoint records (``Preprocessing.crop_segmenter``) and is
+checked as :func:`xray_core.inference.crop.crop_segmenter` checks it. As for the classifier, a graph runs only
+when the export step recorded it as verified for the installed segmenter file
+(:mod:`xray_core.inference.onnx_records`), and the segmenter's metadata (input size, threshold,
+post-processing) and hash are read from that ``.pt`` file (without torch), never from the graph.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,10 +28,13 @@ import numpy as np
 
 from xray_core.config import Preprocessing
 from xray_core.inference.lung_masks import default_segmenter, probability_to_mask, segmenter_mismatch
+from xray_core.inference.onnx_records import OnnxUnavailable, verified_graph
+from xray_core.models.pinned import check_pinned, file_sha256
 from xray_core.models.resize import cam_to_image, to_array
+from xray_core.models.signed import read_header
 
 FORMAT_NAME = "xray-core-onnx-segmenter"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the graph no longer carries the segmenter's metadata (it is read from the .pt)
 METADATA_KEY = "xray_core"  # the metadata_props entry holding an export's JSON description (both exports)
 PREFIX = "lung-segmenter"
 INPUT, OUTPUT = "input", "probability"  # (N, C, S, S) normalised film → (N, 1, S, S) sigmoid lung probability
@@ -73,46 +77,43 @@ class OnnxSegmenter:
         return [probability_to_mask(lung, self.threshold, settings) for lung in self.probabilities(films)]
 
 
-def read_info(session: Any) -> dict[str, Any]:
-    """The JSON metadata an export carries (empty when it carries none)."""
-    return json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "{}"))
-
-
 def load_onnx_segmenter(
     prep: Preprocessing, directory: str | Path, threads: int = 0, checkpoint: str | Path = "CHECKPOINT"
 ) -> OnnxSegmenter:
     """The export of the installed segmenter (:func:`~xray_core.inference.lung_masks.default_segmenter`) for a
     cropping ``prep``, checked against ``prep.crop_segmenter``; raises ``OnnxUnavailable`` saying why not (quiet
     when there is simply no export yet, as for the classifier). ``checkpoint`` names the file in the advice."""
-    from xray_core.inference.onnx_engine import OnnxUnavailable, file_sha256, open_session  # it imports this module
+    from xray_core.inference.onnx_engine import open_session  # it imports this module
 
     installed = default_segmenter()
     if not installed.is_file():
         raise OnnxUnavailable(f"lung segmenter not found: {installed}; a lung-cropped model needs it")
     file_sha, expected = file_sha256(installed), prep.crop_segmenter
-    found = sorted(Path(directory).glob(f"{PREFIX}-*-{file_sha[:16]}.onnx"))
-    command = f"run 'python -m xray_core export-onnx --checkpoint {checkpoint}'"
-    if not found:
+    command = f"python -m xray_core export-onnx --checkpoint {checkpoint}"
+    try:
+        header = read_header(installed)  # trusted below, once a record vouches for this very file
+    except ValueError as error:
+        raise OnnxUnavailable(f"{installed}: not a lung segmenter the ONNX engine can read ({error})") from error
+    path = segmenter_export_path(str(header.get("sha256")), file_sha, directory)
+    if not path.is_file():
         if expected and list(Path(directory).glob(f"{PREFIX}-{expected[:16]}-*.onnx")):
             raise OnnxUnavailable(  # maybe the right segmenter in other bytes: torch reads the .pt and decides
                 f"{installed} is not the file the ONNX export of segmenter {expected[:12]} was made from; "
-                f"if it is the segmenter this model was trained with, {command}"
+                f"if it is the segmenter this model was trained with, run '{command}'"
             )
-        missing = f"no ONNX export of the lung segmenter {installed.name} in {directory}; {command}"
+        missing = f"no ONNX export of the lung segmenter {installed.name} in {directory}; run '{command}'"
         raise OnnxUnavailable(missing, quiet=True)
-    session = open_session(found[0], threads)
-    info = read_info(session)
-    if info.get("format") != FORMAT_NAME or info.get("segmenter_file_sha256") != file_sha:
-        raise OnnxUnavailable(f"{found[0].name} was not exported from {installed}; {command}")
-    if expected and info["segmenter_sha256"] != expected:
-        raise OnnxUnavailable(segmenter_mismatch(expected, installed, info["segmenter_sha256"]))
-    return OnnxSegmenter(session, info["meta"], info["segmenter_sha256"], str(installed), str(found[0]))
+    check_pinned(installed, OnnxUnavailable, file_sha)
+    graph = verified_graph(path, file_sha, installed.name, command)
+    if expected and header["sha256"] != expected:
+        raise OnnxUnavailable(segmenter_mismatch(expected, installed, header["sha256"]))
+    session = open_session(graph, threads, path.name)
+    return OnnxSegmenter(session, header["meta"], header["sha256"], str(installed), str(path))
 
 
 __all__ = [
     "FORMAT_NAME",
     "OnnxSegmenter",
     "load_onnx_segmenter",
-    "read_info",
     "segmenter_export_path",
 ]

@@ -4,7 +4,7 @@ The graph is the U-Net plus its sigmoid: a normalised (N, C, S, S) film in, (N, 
 Everything around it (input, resize to the film, threshold, post-processing, box) is the numpy code both engines
 share, so what is verified here is the network: on every verification film the ONNX lung probability must be
 within ``tolerance`` of torch's (``lungs.lung_probability``) and the crop boxes the same, else nothing is written.
-The segmenter's metadata and both its hashes travel inside the file (see :mod:`xray_core.inference.onnx_segmenter`).
+Then the graph's SHA-256 is recorded as verified for the segmenter's file (:mod:`xray_core.inference.onnx_records`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch import nn
 from xray_core.inference.lung_masks import probability_to_mask
 from xray_core.inference.lungs import lung_probability
 from xray_core.inference.onnx_engine import file_sha256, open_session
+from xray_core.inference.onnx_records import record_export
 from xray_core.inference.onnx_segmenter import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -61,22 +62,23 @@ def export_segmenter(
         "segmenter": Path(segmenter.path).name,
         "segmenter_sha256": segmenter.sha256,
         "segmenter_file_sha256": file_sha,
-        "meta": segmenter.meta.to_dict(),
         "torch": torch.__version__,
-    }
+    }  # for people reading the file; the engine trusts only the record and the .pt
     prep = segmenter.preprocessing
     example = torch.zeros(1, prep.in_channels, prep.image_size, prep.image_size)
 
-    def check(tmp: Path) -> dict[str, Any]:
-        engine = OnnxSegmenter(open_session(tmp), info["meta"], segmenter.sha256, segmenter.path, str(path))
+    def check(graph: bytes) -> dict[str, Any]:
+        session = open_session(graph, name=path.name)
+        engine = OnnxSegmenter(session, segmenter.meta.to_dict(), segmenter.sha256, segmenter.path, str(path))
         differences = compare_segmenters(segmenter, engine, [film.pixels for film in films])
         if differences["probability"] > tolerance or not differences["same_boxes"]:
             raise ValueError(f"the segmenter's ONNX export disagrees with torch: {differences}; nothing written")
         return differences
 
-    differences = write_verified(
+    differences, graph_sha = write_verified(
         path, lambda tmp: write_graph(_Probability(segmenter.model), example, tmp, [INPUT], [OUTPUT], info), check
     )
+    record_export(segmenter.path, file_sha, graph_sha, path)
     keys = ("segmenter", "segmenter_sha256", "segmenter_file_sha256")
     report = {"path": str(path), **{k: info[k] for k in keys}, "films": len(films), "tolerance": tolerance}
     return {**report, "max_abs_difference": differences}

@@ -7,6 +7,7 @@ unverified file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -52,13 +53,15 @@ def write_graph(
     onnx.save(model, str(path))
 
 
-def write_verified(path: Path, write: Callable[[Path], None], check: Callable[[Path], Checked]) -> Checked:
-    """``write`` a temporary file beside ``path``, ``check`` it (raising when it disagrees), then move it into place
-    atomically; nothing is left behind when either step fails. Returns what ``check`` returned."""
+def write_verified(path: Path, write: Callable[[Path], None], check: Callable[[bytes], Checked]) -> tuple[Checked, str]:
+    """``write`` a temporary file beside ``path``, ``check`` its bytes (raising when they disagree), then move it
+    into place atomically; nothing is left behind when either step fails. Returns what ``check`` returned and the
+    SHA-256 of the bytes it checked (read once: the hash the engine will require is of exactly what was checked)."""
     with atomic_path(path) as tmp:
         write(tmp)
-        checked = check(tmp)
-    return checked
+        graph = tmp.read_bytes()
+        checked = check(graph)
+    return checked, hashlib.sha256(graph).hexdigest()
 
 
 __all__ = ["METADATA_KEY", "OPSET", "write_graph", "write_verified"]

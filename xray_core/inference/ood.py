@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from xray_core.models.meta import OodStats
+
 DEFAULT_PERCENTILE = 99.5  # val radiographs above this score are refused (expected ~0.5 % false refusals)
 
 
@@ -42,19 +44,18 @@ def fit(
     return stats
 
 
-def score(stats: dict[str, Any] | None, features: np.ndarray) -> np.ndarray | None:
-    """Distance to the nearest class centre (higher = less like training radiographs); None without stats."""
+def score(stats: OodStats | dict[str, Any] | None, features: np.ndarray) -> np.ndarray | None:
+    """Distance of each of the (N, D) ``features`` to the nearest class centre, (N,) float64 (higher = less like
+    training radiographs); None without stats. Predictions pass ``meta.ood_stats`` (converted once per checkpoint);
+    a dict of JSON lists is converted on every call."""
     if not stats:
         return None
+    typed = stats if isinstance(stats, OodStats) else OodStats.from_dict(stats)
     features = np.asarray(features, dtype=np.float64)
-    means = np.asarray(stats["means"], dtype=np.float64)
-    precision = np.asarray(stats["precision"], dtype=np.float64)
     # (x - m)' P (x - m) = x'Px - 2 x'Pm + m'Pm: one N x D x D product for all classes instead of one per class
-    projected = features @ precision
-    own = np.sum(projected * features, axis=1)[:, None]  # (N, 1)
-    cross = features @ (precision @ means.T)  # (N, K)
-    centre = np.sum((means @ precision) * means, axis=1)[None, :]  # (1, K)
-    return np.sqrt(np.maximum(np.min(own - 2 * cross + centre, axis=1), 0.0))
+    own = np.sum((features @ typed.precision) * features, axis=1)[:, None]  # (N, 1)
+    cross = features @ typed.precision_means  # (N, K)
+    return np.sqrt(np.maximum(np.min(own - 2 * cross + typed.centre[None, :], axis=1), 0.0))
 
 
 def threshold(stats: dict[str, Any] | None) -> float | None:

@@ -92,7 +92,7 @@ def predict_batch(loaded: LoadedModel, images: Sequence[XrayImage], batch_size: 
         with torch.inference_mode():
             features, logits = penultimate_features(loaded.model, image_batch(loaded, chunk))
         probabilities = calibrated_softmax(logits, loaded.temperature).numpy()
-        scores = ood.score(loaded.meta.ood, features.numpy())
+        scores = ood.score(loaded.meta.ood_stats, features.numpy())
         elapsed = (time.perf_counter() - began) * 1000 / len(chunk)
         for index, image in enumerate(chunk):
             results.append(

@@ -34,6 +34,7 @@ from xray_core.inference.similar_store import (
     SimilarIndex,
     features_key,
     index_path,
+    inside,
     load_file,
     reuse_features,
     save_file,
@@ -95,10 +96,17 @@ def query(index: SimilarIndex, feature: np.ndarray, k: int = DEFAULT_K) -> list[
             source=str(index.sources[i]),
             age_group=str(index.age_groups[i]),
             distance=float(max(0.0, 1.0 - similarity[i])),
-            path=os.path.join(index.root, str(index.files[i])),
+            path=_under(index.root, str(index.files[i])),
         )
         for i in nearest
     ]
+
+
+def _under(root: str, file: str) -> str:
+    """``root/file`` for a relative ``file`` inside ``root``; anything else is refused, never read or shown."""
+    if not inside(file):
+        raise ValueError(f"similar-case index entry {file!r} is not a path inside the data folder; rebuild the index")
+    return os.path.join(root, file)
 
 
 def image_feature(loaded: LoadedModel, image: XrayImage) -> np.ndarray:
@@ -135,7 +143,9 @@ def thumbnail(case: SimilarCase, side: int = 160) -> np.ndarray:
     return np.clip(np.rint(small * 255), 0, 255).astype(np.uint8)
 
 
-def _train_table(data_dir: Path) -> tuple[pd.DataFrame, Path]:
+def _train_table(data_dir: Path) -> tuple[pd.DataFrame, Path, np.ndarray]:
+    """The train split, the data folder and each film's path relative to it; films outside the folder are left
+    out (the index shows only relative paths inside the data folder)."""
     if not data_dir.exists():
         raise SimilarCasesUnavailable(
             f"No dataset at {data_dir}: similar cases need the training films. Set XRAY_DATA_DIR to the corpus "
@@ -145,10 +155,14 @@ def _train_table(data_dir: Path) -> tuple[pd.DataFrame, Path]:
         table = load_dataset(data_dir)
     except DatasetError as error:
         raise SimilarCasesUnavailable(f"The dataset at {data_dir} cannot be read: {error}") from error
+    root = data_dir if data_dir.is_dir() else data_dir.parent
     train = table[table["split"] == "train"].reset_index(drop=True)
+    files = np.array([os.path.relpath(p, root) for p in train["path"].astype(str)], dtype=str)
+    kept = np.array([inside(file) for file in files], dtype=bool)
+    train, files = train[kept].reset_index(drop=True), files[kept]
     if train.empty:
         raise SimilarCasesUnavailable(f"The dataset at {data_dir} has no 'train' films to compare with.")
-    return train, data_dir if data_dir.is_dir() else data_dir.parent
+    return train, root, files
 
 
 def _column(table: pd.DataFrame, name: str) -> np.ndarray:
@@ -156,11 +170,23 @@ def _column(table: pd.DataFrame, name: str) -> np.ndarray:
     return np.asarray(values.fillna("").astype(str).tolist(), dtype=str)  # never object arrays: no pickle
 
 
-def _fingerprint(files: np.ndarray, table: pd.DataFrame) -> str:
+def _fingerprint(files: np.ndarray, labels: np.ndarray, sources: np.ndarray, age_groups: np.ndarray) -> str:
     digest = hashlib.sha256()
-    for row in zip(files, *(_column(table, c) for c in ("label", "source", "age_group"))):
-        digest.update(("|".join(row) + "\n").encode())
+    for row in zip(files, labels, sources, age_groups, strict=True):
+        digest.update(("|".join(str(value) for value in row) + "\n").encode())
     return digest.hexdigest()
+
+
+def _table_fingerprint(files: np.ndarray, table: pd.DataFrame) -> str:
+    return _fingerprint(files, *(_column(table, c) for c in ("label", "source", "age_group")))
+
+
+def _usable(stored: SimilarIndex | None, loaded: LoadedModel, fingerprint: str) -> bool:
+    """A stored index serves ``loaded`` over this training table only when its header says so and its own
+    columns (the ones shown) hash to the table's fingerprint: a header cannot vouch for rewritten columns."""
+    if stored is None or stored.checkpoint_sha256 != loaded.sha256 or stored.fingerprint != fingerprint:
+        return False
+    return _fingerprint(stored.files, stored.labels, stored.sources, stored.age_groups) == fingerprint
 
 
 def index_is_current(loaded: LoadedModel, data_dir: str | Path | None = None) -> bool:
@@ -169,16 +195,10 @@ def index_is_current(loaded: LoadedModel, data_dir: str | Path | None = None) ->
     if not file.is_file():
         return False
     try:
-        train, root = _train_table(Path(data_dir or default_data_dir()).expanduser())
+        train, _, files = _train_table(Path(data_dir or default_data_dir()).expanduser())
     except SimilarCasesUnavailable:
         return False
-    stored = load_file(file)
-    files = np.array([os.path.relpath(p, root) for p in train["path"].astype(str)])
-    return (
-        stored is not None
-        and stored.checkpoint_sha256 == loaded.sha256
-        and stored.fingerprint == _fingerprint(files, train)
-    )
+    return _usable(load_file(file), loaded, _table_fingerprint(files, train))
 
 
 def load_index(
@@ -190,22 +210,20 @@ def load_index(
 ) -> SimilarIndex:
     """The similar-case index of ``loaded`` over the train split of ``data_dir`` (default: the corpus).
 
-    Reused from disk when it was built for this checkpoint's SHA-256 and this training table; otherwise built
-    (a forward pass over every training film; ``on_build(n_films)`` is called first) and saved.
+    Reused from disk when it was built for this checkpoint's SHA-256 and this training table (its stored columns
+    equal the table's; a damaged or rewritten file is rebuilt); otherwise built (a forward pass over every training
+    film; ``on_build(n_films)`` is called first) and saved. Only films inside ``data_dir`` are indexed.
     Raises :class:`SimilarCasesUnavailable` with what to do when the dataset is missing.
     """
-    train, root = _train_table(Path(data_dir or default_data_dir()).expanduser())
-    files = np.array([os.path.relpath(p, root) for p in train["path"].astype(str)])
-    fingerprint = _fingerprint(files, train)
+    train, root, files = _train_table(Path(data_dir or default_data_dir()).expanduser())
+    fingerprint = _table_fingerprint(files, train)
     file = index_path(loaded)
     stored = None if rebuild or not file.is_file() else load_file(file)
-    if stored is not None and stored.checkpoint_sha256 == loaded.sha256 and stored.fingerprint == fingerprint:
+    if not _usable(stored, loaded, fingerprint):
+        stored = None if rebuild else reuse_features(loaded, fingerprint)  # same weights, new metadata
+    if _usable(stored, loaded, fingerprint):
         stored.root = str(root)
         return stored
-    reused = None if rebuild else reuse_features(loaded, fingerprint)  # same weights, new metadata
-    if reused is not None:
-        reused.root = str(root)
-        return reused
     if on_build is not None:
         on_build(len(train))
     features, _ = features_and_logits(loaded, train, progress=progress)

@@ -5,12 +5,18 @@ the weights and the preprocessing, which alone decide the features). A checkpoin
 its weights (a refitted temperature, operating point or age probe) gets a new SHA-256 and so a new index file,
 but its features are copied from the older file with the same ``features_key`` instead of recomputed: minutes
 of forward passes saved, and the index still follows the checkpoint hash.
+
+The header also holds ``content_sha256``, the hash of every column, so a damaged file is rebuilt rather than
+shown. That hash catches corruption, not someone who rewrites the cache (they can recompute it): what is *shown*
+is held to the training table by the caller, which requires the stored table columns to equal the table's
+(:func:`xray_core.inference.similar.load_index`), and to relative paths inside the data folder (:func:`inside`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,9 +24,10 @@ import numpy as np
 
 from xray_core.config import cache_dir
 from xray_core.files import atomic_path
-from xray_core.models.checkpoint import LoadedModel, weights_sha256
+from xray_core.models.checkpoint import LoadedModel
+from xray_core.models.signed import weights_sha256
 
-INDEX_FORMAT = 2  # bump when the file's layout changes: older files are rebuilt
+INDEX_FORMAT = 3  # bump when the file's layout changes: older files are rebuilt (3: content_sha256)
 COLUMNS = ("features", "files", "labels", "sources", "age_groups")
 
 
@@ -54,6 +61,23 @@ def features_key(loaded: LoadedModel) -> str:
     return digest.hexdigest()
 
 
+def inside(file: str) -> bool:
+    """True for a relative path that stays inside the folder it is relative to (no absolute path, no '..' out)."""
+    if not file or os.path.isabs(file) or os.path.splitdrive(file)[0]:
+        return False
+    return not os.path.normpath(file).startswith(os.pardir)
+
+
+def content_sha256(index: SimilarIndex) -> str:
+    """SHA-256 over every column's dtype, shape and bytes, in ``COLUMNS`` order."""
+    digest = hashlib.sha256()
+    for name in COLUMNS:
+        column = np.ascontiguousarray(getattr(index, name))
+        digest.update(f"{name}|{column.dtype.str}|{column.shape}|".encode())
+        digest.update(column.tobytes())
+    return digest.hexdigest()
+
+
 def _header(file: Path) -> dict | None:
     try:
         with np.load(file, allow_pickle=False) as stored:
@@ -64,7 +88,8 @@ def _header(file: Path) -> dict | None:
 
 
 def load_file(file: Path) -> SimilarIndex | None:
-    """The index stored in ``file``, or None when it is missing, unreadable or of another format."""
+    """The index stored in ``file``, or None when it is missing, unreadable, of another format, when its columns do
+    not hash to the header's ``content_sha256`` or a file path leaves the data folder."""
     header = _header(file)
     if header is None:
         return None
@@ -73,12 +98,15 @@ def load_file(file: Path) -> SimilarIndex | None:
             columns = {name: stored[name] for name in COLUMNS}
     except (OSError, ValueError, KeyError):
         return None
-    return SimilarIndex(
+    index = SimilarIndex(
         **columns,
         checkpoint_sha256=header["checkpoint_sha256"],
         fingerprint=header["fingerprint"],
         features_key=header.get("features_key", ""),
     )
+    if header.get("content_sha256") != content_sha256(index) or not all(inside(str(f)) for f in index.files):
+        return None
+    return index
 
 
 def save_file(file: Path, index: SimilarIndex) -> None:
@@ -88,6 +116,7 @@ def save_file(file: Path, index: SimilarIndex) -> None:
         "checkpoint_sha256": index.checkpoint_sha256,
         "fingerprint": index.fingerprint,
         "features_key": index.features_key,
+        "content_sha256": content_sha256(index),
     }
     with atomic_path(file) as tmp:
         np.savez(tmp, header=np.array(json.dumps(header)), **{name: getattr(index, name) for name in COLUMNS})
@@ -108,4 +137,14 @@ def reuse_features(loaded: LoadedModel, fingerprint: str) -> SimilarIndex | None
     return None
 
 
-__all__ = ["INDEX_FORMAT", "SimilarIndex", "features_key", "index_path", "load_file", "reuse_features", "save_file"]
+__all__ = [
+    "INDEX_FORMAT",
+    "SimilarIndex",
+    "content_sha256",
+    "features_key",
+    "index_path",
+    "inside",
+    "load_file",
+    "reuse_features",
+    "save_file",
+]

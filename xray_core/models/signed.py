@@ -135,17 +135,18 @@ def _nothing(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def read_header(data: bytes) -> dict[str, Any]:
-    """A signed file's dict from its bytes with every tensor None, without importing torch.
+def read_header(source: str | Path | bytes) -> dict[str, Any]:
+    """A signed file's dict (from its path or its bytes) with every tensor None, without importing torch.
 
-    It does not verify the embedded SHA-256 (that needs the tensors): call it only on bytes whose file hash matches
-    a file that :func:`read_signed` verified. Raises ``ValueError`` for bytes that are not a ``torch.save`` archive.
+    It does not verify the embedded SHA-256 (that needs the tensors): trust what it returns only for a file whose
+    hash matches one that :func:`read_signed` verified. Raises ``ValueError`` for anything but a ``torch.save``
+    archive.
     """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
             name = next(n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1)
             payload = _MetadataOnly(io.BytesIO(archive.read(name))).load()
-    except (zipfile.BadZipFile, StopIteration, pickle.UnpicklingError, EOFError) as error:
+    except (OSError, zipfile.BadZipFile, StopIteration, pickle.UnpicklingError, EOFError) as error:
         raise ValueError(f"not a torch.save archive ({type(error).__name__})") from error
     if not isinstance(payload, dict):
         raise ValueError("not a signed weight file")
