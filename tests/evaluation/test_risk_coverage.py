@@ -86,7 +86,13 @@ def test_section_counts_the_films_predict_kept_per_age_group():
     ]
     assert (point["n_kept"], point["confident_wrong"], point["by_age"]["adult"]) == (3, 1, 0.5)
     adult, pediatric = point["per_age_group"]["adult"], point["per_age_group"]["pediatric"]
-    assert (adult["n"], adult["n_kept"], adult["coverage"], adult["accuracy"]) == (2, 2, 1.0, 0.5)
+    assert (adult["n"], adult["n_kept"], adult["coverage"], adult["accuracy"], adult["confident_wrong"]) == (
+        2,
+        2,
+        1.0,
+        0.5,
+        1,
+    )
     assert (pediatric["n_kept"], pediatric["coverage"], pediatric["accuracy"]) == (1, 0.5, 1.0)
     lines = markdown({"splits": {"external_adult": {"risk_coverage": {"operating_point": point}, "n_images": 4}}})
     assert any("adult 0.50 / pediatric 0.75" in line for line in lines)

@@ -107,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
         train_command = args.train_command or loaded.meta.extra.get("train_command", "")
         Path(args.card).write_text(render(report, loaded.meta, command=command, train_command=train_command))
     print(
-        json.dumps({t["split"] + ": " + t["measure"]: [t["value"], t["target"]] for t in report["targets"]}, indent=2)
+        json.dumps(
+            {t["split"] + ": " + t["measure"]: [t["value"], t["target"], t.get("verdict")] for t in report["targets"]},
+            indent=2,
+        )
     )
     return 0
 

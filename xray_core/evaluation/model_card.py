@@ -38,7 +38,7 @@ SIDE_BY_SIDE = (
     ("adult normal recall (NIH)", ("group_figures", "adult_nih_normal_recall"), None),
     ("adult films kept (not uncertain, not refused)", ("group_figures", "adult_coverage"), None),
     ("confident wrong calls among adult films kept", ("group_figures", "adult_kept_error"), None),
-    ("ECE after calibration", ("metrics", "calibration", "ece"), None),
+    ("ECE after calibration", ("metrics", "calibration", "ece"), "calibration.ece"),
     ("ECE before (T = 1)", ("calibration_before", "ece"), None),
     ("refused as not chest-X-ray-like", ("ood", "rate"), None),
 )

@@ -172,7 +172,10 @@ def section(
             "confident_wrong": int((keep & ~films.correct).sum()),
             "per_age_group": {
                 str(g): {"n": int((ages == g).sum()), **kept(_subset(films, keep & (ages == g)), 0.0)}
-                | {"coverage": float(keep[ages == g].mean())}
+                | {
+                    "coverage": float(keep[ages == g].mean()),
+                    "confident_wrong": int((keep & ~films.correct)[ages == g].sum()),
+                }
                 for g in sorted(set(ages))
             }
             if ages is not None
