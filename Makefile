@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PORT ?= 8501
 
-.PHONY: run test test-fast browser-deps bench lint format clean-venv sign-weights
+.PHONY: run test test-fast browser-deps bench soak lint format clean-venv sign-weights
 
 # requirements.txt pins every version; the project itself is installed editable (no sys.path tricks anywhere).
 $(STAMP): requirements.txt pyproject.toml
@@ -42,6 +42,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP) browser-deps
 	for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# 4 concurrent browser sessions with hostile files against one server: memory, latency, no names across users.
+soak: $(STAMP) browser-deps
+	$(PY) bench/bench_soak.py
 
 # After replacing a file in weights/: verify each file's own hash and re-pin them all in weights/SHA256SUMS.
 sign-weights: $(STAMP)
