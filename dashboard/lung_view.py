@@ -1,13 +1,12 @@
-"""Lung-aware display on Diagnose (issue 12): the lung outline on the heatmap and the map's share inside the lungs.
+"""Lung-aware display on Diagnose: the lung outline on the heatmap, the map's share inside the lungs, the warning.
 
-A heatmap whose weight lies mostly outside the lungs points at text markers, the abdomen, devices or the film's
-edges: a likely shortcut (DeGrave et al., Nature Machine Intelligence 2021), not evidence about the lungs.
-Refused inputs get no lung claims: a segmenter trained on chest films outlines "lungs" on anything.
+What may be claimed, and the ``outside_lungs`` warning with its limit, come from
+:mod:`xray_core.explain.lung_findings` (the CLI and the PDF use the same); this module caches the segmentation
+and renders the findings by their codes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,32 +16,30 @@ from dashboard import components
 from dashboard.display import outline_width, paint, shrink
 from xray_core import config
 from xray_core.explain.cam import Explanation
-from xray_core.explain.localisation import lung_fraction
-from xray_core.inference.lungs import load_segmenter, lung_outline, segment
+from xray_core.explain.lung_findings import FilmLungs, film_lungs, lung_findings
+from xray_core.inference.lungs import lung_outline, segment
 from xray_core.io import XrayImage
-from xray_core.models.unet import LoadedSegmenter, SegmenterError
+from xray_core.models.unet import LoadedSegmenter
 
-OUTSIDE_LIMIT = 0.5  # below this share of the map inside the lungs, most of the evidence lies outside them
 OUTLINE_RGB = (0, 229, 255)  # cyan: apart from every colour of the JET heatmap's hot end
 SHARE_HELP = (
     "Share of the heatmap's total weight inside the lungs found by the lung segmenter (tick 'Lungs' to "
     "see their outline). A map spread evenly over the film would score the lungs' share of its area."
 )
-SHORTCUT_WARNING = (
-    "**Most of the heatmap lies outside the lungs.** The model may be responding to something "
+#: Why no share is shown, by the core's reason code. Fields: ``detail`` (the segmenter's own error).
+REASON_WORDS: dict[str, str] = {
+    "refused": "No lung outline or lung share for a refused input.",
+    "no_segmenter": "No lung outline: {detail}",
+    "untrained_segmenter": "No lung outline: the lung segmenter is an untrained placeholder.",
+    "no_lungs": "The lung segmenter found no lungs on this film: no share is given.",
+    "flat_map": "The map is flat: no share inside the lungs is given.",
+}
+#: Warnings about the map on the lungs, by decision code.
+DECISION_WORDS: dict[str, str] = {
+    "outside_lungs": "**Most of the heatmap lies outside the lungs.** The model may be responding to something "
     "other than the lungs, such as text markers, the abdomen, devices or the film's edges (a likely "
-    "shortcut). Do not read this result as evidence about the lungs."
-)
-
-
-@dataclass(frozen=True)
-class Lungs:
-    """The film's lungs: ``mask`` and ``outline`` H x W bool at the film's size, or ``problem`` saying why not."""
-
-    mask: np.ndarray | None = None
-    outline: np.ndarray | None = None
-    segmenter: dict[str, Any] | None = None
-    problem: str = ""
+    "shortcut). Do not read this result as evidence about the lungs.",
+}
 
 
 def _segment(segmenter: str, key: str, _segmenter: LoadedSegmenter, _image: XrayImage) -> tuple[np.ndarray, ...]:
@@ -56,52 +53,33 @@ def _segment(segmenter: str, key: str, _segmenter: LoadedSegmenter, _image: Xray
     return components.MAPS.get(("lungs", segmenter, key), compute)
 
 
-def lungs(key: str, image: XrayImage) -> Lungs:
+def lungs(key: str, image: XrayImage, refused: bool) -> FilmLungs:
     """The lungs of decoded content ``key`` from the shipped segmenter (``$XRAY_SEGMENTER``), or why not."""
-    try:
-        segmenter = load_segmenter()
-    except SegmenterError as error:
-        return Lungs(problem=f"No lung outline: {error}")
-    if not segmenter.meta.trained:
-        return Lungs(problem="No lung outline: the lung segmenter is an untrained placeholder.")
-    mask, outline = _segment(segmenter.sha256[:16], key, segmenter, image)
-    return Lungs(mask, outline, segmenter.identity())
+
+    def cached(segmenter: LoadedSegmenter, film: Any) -> tuple[np.ndarray, ...]:
+        return _segment(segmenter.sha256[:16], key, segmenter, film)
+
+    return film_lungs(image, refused, segmentation=cached)
 
 
-def draw(rgb: np.ndarray, found: Lungs) -> np.ndarray:
-    """The lung outline painted on an H x W x 3 uint8 overlay of the same film (unchanged without a mask)."""
+def draw(rgb: np.ndarray, found: FilmLungs) -> np.ndarray:
+    """The lung outline painted on an H x W x 3 uint8 overlay of the same film (unchanged without an outline)."""
     return rgb if found.outline is None else paint(rgb, found.outline, OUTLINE_RGB)
 
 
-def figures(mask: np.ndarray, cam: np.ndarray, flat: bool) -> dict[str, Any]:
-    """What may be claimed about H x W map ``cam`` and H x W bool lung ``mask``: ``lung_area`` (share of the film),
-    ``inside_lungs`` (share of the map's weight; None when there are no lungs or the map is flat) and
-    ``shortcut`` (most of the weight outside the lungs)."""
-    share = None if flat or not mask.any() else lung_fraction(cam, mask)
-    return {
-        "lung_area": float(mask.mean()),
-        "inside_lungs": share,
-        "shortcut": share is not None and share < OUTSIDE_LIMIT,
-    }
-
-
-def report(found: Lungs, explanation: Explanation) -> dict[str, Any] | None:
-    """The share of the map inside the lungs, and the shortcut warning; returns the figures for the result JSON."""
-    if found.mask is None:
-        st.caption(f":material/pulmonology: {found.problem}")
-        return None
-    result = {**figures(found.mask, explanation.cam, explanation.flat), "segmenter": found.segmenter}
-    share = result["inside_lungs"]
-    if not found.mask.any():
-        st.caption(":material/pulmonology: The lung segmenter found no lungs on this film: no share is given.")
-    elif share is None:
-        st.caption(":material/pulmonology: The map is flat: no share inside the lungs is given.")
+def report(found: FilmLungs, explanation: Explanation) -> dict[str, Any]:
+    """The share of the map inside the lungs (or why none is given) and the warning; returns the findings for the
+    result JSON (the same dict as ``explain --json``)."""
+    findings = lung_findings(found, explanation.cam, explanation.flat)
+    if findings.reason is not None:
+        reason = REASON_WORDS[findings.reason].format(detail=findings.lungs.detail)
+        st.caption(f":material/pulmonology: {reason}")
     else:
         st.markdown(
-            f":material/pulmonology: **{100 * share:.0f} %** of the heatmap lies inside the lungs "
-            f"(the lungs cover {100 * result['lung_area']:.0f} % of the film).",
+            f":material/pulmonology: **{100 * findings.lung_fraction:.0f} %** of the heatmap lies inside the lungs "
+            f"(the lungs cover {100 * findings.lung_area:.0f} % of the film).",
             help=SHARE_HELP,
         )
-    if result["shortcut"]:
-        st.warning(SHORTCUT_WARNING, icon=":material/warning:")
-    return result
+    for decision in findings.decisions:
+        st.warning(DECISION_WORDS.get(decision.code, decision.message), icon=":material/warning:")
+    return findings.to_dict()

@@ -161,8 +161,8 @@ def _run_models(steps: dict[str, Any]) -> None:
     prediction = explanation.prediction
     probability_view.bars_html(percentages(prediction.probabilities), prediction.label)
     steps["first_pass_s"], lap = time.perf_counter() - lap, time.perf_counter()
-    lungs = lung_view.lungs("warmup", film)  # loads the segmenter; one pass (cached under a key no upload has)
-    if lungs.mask is not None:
+    lungs = lung_view.lungs("warmup", film, refused=False)  # loads the segmenter; one pass (a key no upload has)
+    if lungs.outline is not None:
         lung_view.draw(rgb, lungs)
     steps["lungs_s"] = time.perf_counter() - lap
     steps["film_shape"] = list(np.shape(film.pixels))

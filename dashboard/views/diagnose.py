@@ -115,16 +115,14 @@ def _heatmap(
     from dashboard import lung_view  # torch: imported once a film is picked (preloaded by dashboard.warmup)
 
     slot = st.container(key="dx_heatmap")  # image first, controls below it, aligned with the original
-    lungs = None if prediction.refused else lung_view.lungs(key, image)  # no lung claims on a refused input
-    method, target, alpha, outline, show_lungs = _heatmap_controls(
-        lung_aware=lungs is not None and lungs.mask is not None
-    )
+    lungs = lung_view.lungs(key, image, prediction.refused)  # no lung claims on a refused input
+    method, target, alpha, outline, show_lungs = _heatmap_controls(lung_aware=lungs.outline is not None)
     explanation, problem = components.explain(loaded, key, image, method, target)
     if explanation is None:
         slot.info(problem, icon=":material/info:")
         return None, None
     rgb = components.overlay(display, film_input.zoomed(explanation.cam, view), alpha, outline)
-    if lungs is not None and show_lungs and lungs.outline is not None:
+    if show_lungs and lungs.outline is not None:
         rgb = lung_view.draw(rgb, dataclasses.replace(lungs, outline=film_input.fitted(lungs.outline, view, rgb.shape)))
     summary = {k: v for k, v in explanation.summary().items() if k != "prediction"}  # the JSON has it once
     with slot:
@@ -135,10 +133,7 @@ def _heatmap(
         )
         for note in _map_notes(explanation):
             st.caption(f":material/info: {note}")
-        if lungs is None:
-            st.caption(":material/pulmonology: No lung outline or lung share for a refused input.")
-        else:
-            summary["lungs"] = lung_view.report(lungs, explanation)
+        summary["lungs"] = lung_view.report(lungs, explanation)
     if st.toggle("Faithfulness check", key="dx_faithfulness", help=FAITHFULNESS_HELP):
         summary["faithfulness"] = _faithfulness(loaded, key, image, explanation)
     return rgb, summary

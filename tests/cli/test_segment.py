@@ -76,9 +76,9 @@ def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, fil
         assert picture.mode == "L" and np.asarray(picture).shape == shape
     rows = json.loads(report.read_text())
     assert [row["target"] for row in rows] == ["viral", "viral"] and rows[0]["method"] == DEFAULT_METHOD
-    for row in rows:
-        assert row["lung_fraction"] is None or 0 <= row["lung_fraction"] <= 1
-        assert row["pointing_hit"] in (True, False, None) and row["map"].endswith(".png")
+    for row in rows:  # noise films (often refused) and an untrained segmenter: no lung claims, as on Diagnose
+        assert row["lungs"]["reason"] in ("refused", "untrained_segmenter") and row["lungs"]["lung_fraction"] is None
+        assert row["lungs"]["pointing_hit"] is None and row["map"].endswith(".png")
 
 
 def test_explain_json_says_why_lungs_are_missing(tiny_checkpoint, films, tmp_path, capsys):
@@ -95,8 +95,8 @@ def test_explain_json_says_why_lungs_are_missing(tiny_checkpoint, films, tmp_pat
     )
     rows = json.loads(capsys.readouterr().out)
     assert code == 1 and "error" in rows[1]
-    assert rows[0]["lung_fraction"] is None and rows[0]["pointing_hit"] is None
-    assert "not found" in rows[0]["lungs_note"]
+    assert rows[0]["lungs"]["lung_fraction"] is None and rows[0]["lungs"]["pointing_hit"] is None
+    assert rows[0]["lungs"]["reason"] == "no_segmenter" and "not found" in rows[0]["lungs"]["note"]
     assert (
         explain_main(
             [

@@ -3,8 +3,9 @@
 ``localisation`` lives in :mod:`xray_core.cli.localisation`; this module's :func:`main` still accepts all three.
 
 ``explain --maps DIR`` writes each map as an 8-bit grayscale PNG at the film's own size (255 = hottest), named by
-the film's stem; ``--json`` adds per film the share of the map inside the lungs and whether the hottest point
-is inside (from the lung segmenter; null with the reason when it is unavailable).
+the film's stem; ``--json`` adds per film ``lungs``: the share of the map inside the lungs (``lung_fraction``),
+whether the hottest point is inside, the ``outside_lungs`` warning, or null figures and the reason code where Diagnose
+withholds them too (:mod:`xray_core.explain.lung_findings`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         const="-",
         default=None,
         metavar="OUT",
-        help="JSON with lung fraction and pointing hit per film: bare --json prints it instead of "
+        help="JSON with the map's lung findings per film: bare --json prints it instead of "
         "text (an object for one FILE, else a list); --json OUT writes the list to OUT",
     )
     parser.set_defaults(run=run_explain)
@@ -117,10 +118,9 @@ def run_explain(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    lungs = _lung_context(args.segmenter) if args.json else None
     used: set[str] = set()
     names = [unique_stem(Path(file).stem, used) for file in args.files]  # a.png twice: a.png, a-2.png
-    records = [_explain_one(args, loaded, file, name, lungs) for file, name in zip(args.files, names)]
+    records = [_explain_one(args, loaded, file, name) for file, name in zip(args.files, names)]
     if args.json == "-":
         print(json.dumps(records[0] if len(records) == 1 else records, indent=2))
     elif args.json:
@@ -129,7 +129,7 @@ def run_explain(args: argparse.Namespace) -> int:
     return 1 if any("error" in record for record in records) else 0
 
 
-def _explain_one(args: argparse.Namespace, loaded, file: str, name: str, lungs: dict | None) -> dict:
+def _explain_one(args: argparse.Namespace, loaded, file: str, name: str) -> dict:
     """Explain one file, write its overlay/map, print text unless JSON goes to stdout; a record for --json."""
     from xray_core.cli.common import read_bytes
     from xray_core.explain.cam import explain
@@ -146,8 +146,8 @@ def _explain_one(args: argparse.Namespace, loaded, file: str, name: str, lungs: 
         summary["overlay"] = _write_overlay(args, image.pixels, result.cam)
     if args.maps:
         summary["map"] = _write_map(Path(args.maps) / f"{name}.png", result.cam)
-    if lungs is not None:
-        summary.update(_lung_figures(lungs, image, result.cam))
+    if args.json:
+        summary["lungs"] = _lung_findings(args.segmenter, image, result)
     if args.json != "-":
         _print_summary(summary)
     return summary
@@ -163,39 +163,12 @@ def _write_map(path: Path, cam) -> str:
     return str(path)
 
 
-def _lung_context(segmenter_path: str | None) -> dict:
-    """The lung segmenter, or why there is none (the JSON then says null and this reason)."""
-    from xray_core.inference.lungs import load_segmenter
-    from xray_core.models.unet import SegmenterError
+def _lung_findings(segmenter: str | None, image, result) -> dict:
+    """The same lung findings as Diagnose's result JSON (figures withheld for the same reasons)."""
+    from xray_core.explain.lung_findings import film_lungs, lung_findings
 
-    try:
-        segmenter = load_segmenter(segmenter_path)
-    except SegmenterError as error:
-        return {"segmenter": None, "reason": str(error)}
-    return {"segmenter": segmenter, "reason": None}
-
-
-def _lung_figures(lungs: dict, image, cam) -> dict:
-    from xray_core.explain.localisation import lung_fraction, pointing_hit
-    from xray_core.inference.lungs import segment
-
-    if lungs["segmenter"] is None:
-        return {"lung_fraction": None, "pointing_hit": None, "lungs_note": lungs["reason"]}
-    mask = segment(lungs["segmenter"], image)
-    figures = {"segmenter": lungs["segmenter"].identity()}
-    if not mask.any():
-        return {
-            **figures,
-            "lung_fraction": None,
-            "pointing_hit": None,
-            "lungs_note": "the segmenter found no lungs on this film",
-        }
-    return {
-        **figures,
-        "lung_fraction": lung_fraction(cam, mask),
-        "pointing_hit": pointing_hit(cam, mask),
-        "lungs_note": None,
-    }
+    found = film_lungs(image, result.prediction.refused, segmenter)
+    return lung_findings(found, result.cam, result.flat).to_dict()
 
 
 def _write_overlay(args: argparse.Namespace, pixels, cam) -> str:

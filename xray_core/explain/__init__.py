@@ -6,10 +6,13 @@
 * :mod:`~xray_core.explain.overlay`: pure image maths that draws a map on a radiograph.
 * :mod:`~xray_core.explain.faithfulness`: ROAD and keep-only scores against a random map.
 * :mod:`~xray_core.explain.localisation`: where maps fall relative to the lungs, per map variant.
+* :mod:`~xray_core.explain.lung_findings`: one film's map on its lungs (share inside, pointing, the
+  ``outside_lungs`` warning, or why none is given), for Diagnose, ``explain --json`` and the PDF.
 
 Names are imported on first use (PEP 562): using one submodule does not import the others (pytorch-grad-cam,
-pandas, the lung segmenter). Two functions are not re-exported because a submodule has the same name:
-reach them as ``xray_core.explain.overlay.overlay`` and ``xray_core.explain.faithfulness.faithfulness``
+pandas, the lung segmenter). Three functions are not re-exported because a submodule has the same name:
+reach them as ``xray_core.explain.overlay.overlay``, ``xray_core.explain.faithfulness.faithfulness`` and
+``xray_core.explain.lung_findings.lung_findings``
 (re-exporting them would make ``xray_core.explain.overlay`` the function or the module depending on import
 order). ``BASELINE`` exists in both faithfulness (a method key) and localisation (a map-variant key): use the
 module's.
@@ -43,6 +46,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "pointing_hit",
         "variant_map",
     ),
+    "lung_findings": ("REASONS", "FilmLungs", "LungFindings", "film_lungs"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

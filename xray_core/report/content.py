@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation, explain
+from xray_core.explain.lung_findings import LungFindings, film_lungs, lung_findings
 from xray_core.explain.overlay import overlay
-from xray_core.inference.lungs import load_segmenter, lung_outline, segment
 from xray_core.inference.predict import Prediction
 from xray_core.inference.similar import (
     DEFAULT_K,
@@ -29,7 +29,6 @@ from xray_core.inference.similar import (
 )
 from xray_core.io.reader import XrayImage, XrayInputError
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.unet import SegmenterError
 from xray_core.report.words import label_title
 
 DISPLAY_SIDE = 768  # longer side of the film and heatmap in the PDF (about 220 dpi at 9 cm)
@@ -39,7 +38,8 @@ HEAT_ALPHA = 0.45
 
 @dataclass
 class ReportContent:
-    """One report's data. Images are uint8: ``film`` H x W, ``heatmap`` H x W x 3 (None: refused or unavailable)."""
+    """One report's data. Images are uint8: ``film`` H x W, ``heatmap`` H x W x 3 (None: refused or unavailable).
+    ``lungs``: the heatmap on the lungs (share inside, the ``outside_lungs`` warning), as Diagnose and the CLI."""
 
     prediction: Prediction
     film: np.ndarray
@@ -52,6 +52,7 @@ class ReportContent:
     created: datetime
     file_name: str = ""
     lungs_note: str = ""
+    lungs: LungFindings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,16 +65,16 @@ def _display(pixels: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
     return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
 
 
-def _lung_outline(film: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """(H x W bool outline at the film's display size, note) from the shipped lung segmenter, or (None, why)."""
-    try:
-        segmenter = load_segmenter()
-    except SegmenterError as error:
-        return None, f"No lung outline: {error}"
-    if not segmenter.meta.trained:
-        return None, "No lung outline: the lung segmenter is an untrained placeholder."
-    mask = segment(segmenter, film.astype(np.float32) / 255.0)
-    return lung_outline(mask, max(1, round(min(mask.shape) / 250))), "Cyan: the lungs found by the lung segmenter."
+def _lungs_note(findings: LungFindings) -> str:
+    """The heatmap caption's lung sentence: the outline's meaning and the share inside, or why there is none."""
+    if findings.lungs.outline is None:
+        return f"No lung outline: {findings.lungs.note}."
+    if findings.lung_fraction is None:
+        return f"Cyan: the lungs found by the lung segmenter; {findings.lungs.note}."
+    return (
+        f"Cyan: the lungs found by the lung segmenter; {100 * findings.lung_fraction:.0f} % of the heatmap lies "
+        "inside them."
+    )
 
 
 def _heatmap(film: np.ndarray, explanation: Explanation, outline: np.ndarray | None) -> np.ndarray:
@@ -120,12 +121,14 @@ def build_report(
     explanation = explanation or explain(loaded, image, method=method)
     prediction = explanation.prediction
     film = _display(image.pixels)
+    findings = lung_findings(
+        film_lungs(film.astype(np.float32) / 255.0, prediction.refused), explanation.cam, explanation.flat
+    )
     if prediction.refused:
         heatmap, heat_note, lungs_note = None, "No heatmap for a refused input.", ""
         similar, similar_note = [], "No similar cases for a refused input."
     else:
-        outline, lungs_note = _lung_outline(film)
-        heatmap = _heatmap(film, explanation, outline)
+        heatmap, lungs_note = _heatmap(film, explanation, findings.lungs.outline), _lungs_note(findings)
         title = CAM_METHODS[explanation.method].title
         heat_note = f"{title} for {label_title(explanation.target)} (strength {explanation.strength})."
         if similar is None:
@@ -142,6 +145,7 @@ def build_report(
         created=created or datetime.now(UTC),
         file_name=file_name,
         lungs_note=lungs_note,
+        lungs=findings,
     )
 
 

@@ -89,10 +89,11 @@ def _result(pdf: FPDF, content: ReportContent) -> None:
     else:
         top = f"{label_title(prediction.label)} ({shares[prediction.label]:.1f} %)"
         _text(pdf, f"Most similar to: {top}", 12, "B", 6)
-    for decision in prediction.decisions:
+    decisions = [*prediction.decisions, *(content.lungs.decisions if content.lungs is not None else ())]
+    for decision in decisions:
         colour = (170, 30, 30) if decision.refuses else (150, 90, 0)
         _text(pdf, f"- [{decision.code}] {decision_sentence(decision)}", 9, "", 4.5, colour)
-    if not prediction.decisions:
+    if not decisions:
         _text(pdf, "No refusal and no warning.", 9, "", 4.5, (60, 60, 60))
     pdf.ln(1)
     note = " (input refused: shown for the record only, not reliable)" if prediction.refused else ""
