@@ -91,6 +91,12 @@ def test_the_suite_covers_the_issue_list():
         "frames3.dcm",
         "no_pixels.dcm",
         "pages3.tif",
+        "pages40k.tif",
+        "deflated.dcm",
+        "deflate_bomb.dcm",
+        "ct_slice.dcm",
+        "lateral.dcm",
+        "knee.dcm",
         "random",
     ):
         assert kind in names, kind
@@ -189,6 +195,8 @@ DASHBOARD_SAMPLE = (
     "nan.tif",
     "random20000_png.png",
     "20000x20.png",
+    "deflate_bomb.dcm",
+    "ct_slice.dcm",
 )
 
 

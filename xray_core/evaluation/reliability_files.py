@@ -59,12 +59,16 @@ def dicom(
     preamble: bool = True,
     compressed: bool = False,
     rows_columns: tuple[int, int] | None = None,
+    **header: str,
 ) -> bytes:
-    """A chest CR DICOM of a uint8/uint16 (H, W) array; the options make the odd and broken variants."""
+    """A chest CR DICOM of a uint8/uint16 (H, W) array; the options make the odd and broken variants, ``header``
+    overrides fields (e.g. ``Modality="CT"``, ``ViewPosition="LL"``)."""
     ds = Dataset()
     ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Doe^Jane", "PID-0042", "19600101"
     ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
     ds.Modality, ds.ViewPosition, ds.BodyPartExamined = "CR", "PA", "CHEST"
+    for keyword, value in header.items():
+        setattr(ds, keyword, value)
     ds.Rows, ds.Columns = rows_columns or array.shape[:2]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = samples, "RGB" if samples > 1 else photometric
     if samples > 1:
@@ -96,9 +100,7 @@ def deflated_dicom(array: np.ndarray, zeros: int = 0, **header: str) -> bytes:
     from pydicom.filewriter import write_dataset, write_file_meta_info
     from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-    ds = pydicom.dcmread(io.BytesIO(dicom(array)))
-    for keyword, value in header.items():
-        setattr(ds, keyword, value)
+    ds = pydicom.dcmread(io.BytesIO(dicom(array, **header)))
     pixels = b"" if zeros else ds.PixelData + bytes(len(ds.PixelData) % 2)
     del ds.PixelData
     ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
@@ -144,6 +146,20 @@ def tiff_header(width: int, height: int) -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(16)
 
 
+def tiff_pages(pages: int, side: int = 16) -> bytes:
+    """A little-endian 8-bit TIFF of ``pages`` ``side`` x ``side`` pages sharing one strip: about 100 bytes a page
+    (40,000 pages in 4 MB), written directly because an encoder takes seconds for that many."""
+    strip = bytes(index % 256 for index in range(side * side))
+    tags = [(256, 3, side), (257, 3, side), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8), (278, 3, side)]
+    tags.append((279, 4, len(strip)))
+    first, size = 8 + len(strip), 2 + 12 * len(tags) + 4
+    directory = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", tag, kind, 1, v) for tag, kind, v in tags)
+    out = bytearray(b"II*\x00" + struct.pack("<I", first) + strip)
+    for page in range(pages):
+        out += directory + struct.pack("<I", first + (page + 1) * size if page + 1 < pages else 0)
+    return bytes(out)
+
+
 def film(height: int = 96, width: int = 80, seed: int = 0) -> np.ndarray:
     """A chest-film-like uint8 image: dark lungs either side of a bright mediastinum, noise."""
     rng = np.random.default_rng(seed)
@@ -152,4 +168,4 @@ def film(height: int = 96, width: int = 80, seed: int = 0) -> np.ndarray:
     return np.clip(values * 255, 0, 255).astype(np.uint8)
 
 
-__all__ = ["Case", "deflated_dicom", "dicom", "encode", "film", "png_header", "tiff", "tiff_header"]
+__all__ = ["Case", "deflated_dicom", "dicom", "encode", "film", "png_header", "tiff", "tiff_header", "tiff_pages"]

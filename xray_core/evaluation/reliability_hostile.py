@@ -16,7 +16,17 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from xray_core.evaluation.reliability_files import Case, dicom, encode, film, png_header, tiff, tiff_header
+from xray_core.evaluation.reliability_files import (
+    Case,
+    deflated_dicom,
+    dicom,
+    encode,
+    film,
+    png_header,
+    tiff,
+    tiff_header,
+    tiff_pages,
+)
 
 
 def _deflate_bomb(side: int) -> bytes:
@@ -54,6 +64,7 @@ def valid_files(seed: int = 0) -> dict[str, bytes]:
         "mono2_16bit.dcm": dicom(deep),
         "mono1_8bit.dcm": dicom(base, "MONOCHROME1"),
         "bare.dcm": dicom(base, preamble=False),
+        "deflated.dcm": deflated_dicom(base),
     }
 
 
@@ -109,6 +120,19 @@ def _oddities(seed: int) -> dict[str, tuple[bytes, str]]:
         "deflate_bomb.png": (_deflate_bomb(8192), "error"),
         "bomb.tif": (tiff_header(100_000, 100_000), "error"),
         "bomb.jpg": (_patch(encode(base, "JPEG"), b"\xff\xc0", 5, struct.pack(">HH", 65000, 65000)), "error"),
+        **_header_says_not_chest(base),
+        "deflate_bomb.dcm": (deflated_dicom(base, zeros=512 * 2**20), "error"),  # 512 MB in about 0.5 MB
+        "pages40k.tif": (tiff_pages(40_000), "error"),  # Pillow's page count walked every page: 10 s
+    }
+
+
+def _header_says_not_chest(base: np.ndarray) -> dict[str, tuple[bytes, str]]:
+    """DICOMs whose header says they are not a frontal chest radiograph (the pixels are a chest-like film)."""
+    return {
+        "ct_slice.dcm": (dicom(base, Modality="CT", ImageType=["ORIGINAL", "PRIMARY", "AXIAL"]), "error"),
+        "lateral.dcm": (dicom(base, ViewPosition="LL"), "error"),
+        "knee.dcm": (dicom(base, BodyPartExamined="KNEE"), "error"),
+        "deflated_ct.dcm": (deflated_dicom(base, Modality="CT"), "error"),
     }
 
 
