@@ -67,8 +67,6 @@ def dicom(
     ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Doe^Jane", "PID-0042", "19600101"
     ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
     ds.Modality, ds.ViewPosition, ds.BodyPartExamined = "CR", "PA", "CHEST"
-    for keyword, value in header.items():
-        setattr(ds, keyword, value)
     ds.Rows, ds.Columns = rows_columns or array.shape[:2]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = samples, "RGB" if samples > 1 else photometric
     if samples > 1:
@@ -78,6 +76,8 @@ def dicom(
     ds.HighBit, ds.PixelRepresentation = ds.BitsStored - 1, 0
     if frames > 1:
         ds.NumberOfFrames = frames
+    for keyword, value in header.items():  # last: an override wins over every default above
+        setattr(ds, keyword, value)
     if pixels:
         raw = np.ascontiguousarray(array).tobytes() * frames
         ds.PixelData = encapsulate([raw]) if compressed else raw
