@@ -136,7 +136,7 @@ def test_partial_labels_and_external_set_train_and_select(tiny_dataset, tmp_path
     assert all(0 <= h["external_adult_nih_pneumonia_auc"] <= 1 for h in history)
     assert all(0 <= h["external_adult_typed_called_covid"] <= 1 for h in history)
     meta = load_checkpoint(path).meta
-    assert meta.calibration["fitted_on"] == "val+external"
+    assert meta.calibration["fitted_on"] == "val+external+external_adult"
     assert meta.data_summary["class_counts"]["pneumonia"] > 0
     assert meta.training["best_epoch"] in (1, 2) and meta.version.endswith(f"e{meta.training['best_epoch']}")
 
