@@ -1,6 +1,6 @@
 """The package's shape, enforced: imports flow one way, the core never imports streamlit, the UI uses public names.
 
-Layers, lowest first (ARCHITECTURE.md): config → io → models → data → inference → explain → evaluation →
+Layers, lowest first (ARCHITECTURE.md): config → io → models → data → inference → explain → report → evaluation →
 training → cli. A module may import its own subpackage and lower layers only.
 """
 
@@ -21,8 +21,8 @@ def _modules(folder: str) -> list[Path]:
     return sorted(p for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _imports(path: Path) -> list[tuple[str, list[str], int]]:
-    """(module, names, line) for every import statement, relative ones resolved against ``path``."""
+def _imports(path: Path, root: Path = ROOT) -> list[tuple[str, list[str], int]]:
+    """(module, names, line) for every import statement, relative ones resolved against ``path`` under ``root``."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -30,7 +30,7 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
-                package = path.relative_to(ROOT).with_suffix("").parts[: -node.level]
+                package = path.relative_to(root).with_suffix("").parts[: -node.level]
                 module = ".".join([*package, module] if module else package)
             found.append((module, [alias.name for alias in node.names], node.lineno))
     return found
@@ -43,16 +43,21 @@ def _layer(parts: tuple[str, ...]) -> int:
     return 0 if parts[1] in ROOT_HELPERS else LAYERS.index(parts[1])
 
 
-@pytest.mark.parametrize("path", _modules("xray_core"), ids=lambda p: str(p.relative_to(ROOT)))
-def test_core_imports_flow_one_way(path: Path) -> None:
-    own = _layer(path.relative_to(ROOT).with_suffix("").parts)
-    for module, names, line in _imports(path):
+def _check_core_imports(path: Path, root: Path = ROOT) -> None:
+    """Fails on streamlit or on a higher layer imported by ``path``, a module of ``root/xray_core``."""
+    own = _layer(path.relative_to(root).with_suffix("").parts)
+    for module, names, line in _imports(path, root):
         assert module.split(".")[0] != "streamlit", f"{path.name}:{line} imports streamlit"
         if not module.startswith("xray_core"):
             continue
         targets = [(*module.split("."), name) for name in names] if module == "xray_core" else [module.split(".")]
         for target in targets:
             assert _layer(tuple(target)) <= own, f"{path.name}:{line} imports {'.'.join(target)} from a higher layer"
+
+
+@pytest.mark.parametrize("path", _modules("xray_core"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_imports_flow_one_way(path: Path) -> None:
+    _check_core_imports(path)
 
 
 @pytest.mark.parametrize("path", _modules("dashboard"), ids=lambda p: str(p.relative_to(ROOT)))
@@ -76,11 +81,17 @@ def test_modules_stay_small(path: Path) -> None:
 
 
 def test_a_violation_would_be_caught(tmp_path: Path) -> None:
-    """The checker itself: a lower layer importing a higher one is reported."""
-    bad = ROOT / "xray_core" / "io" / "_layering_probe.py"
-    bad.write_text("from xray_core.training.config import TrainConfig\n")
-    try:
+    """The checker itself: a lower layer importing a higher one, absolutely or relatively, is reported; the same
+    import one layer up is not. The probes live in a copy of the package layout under ``tmp_path``."""
+    folder = tmp_path / "xray_core" / "io"
+    folder.mkdir(parents=True)
+    absolute, relative = folder / "absolute.py", folder / "relative.py"
+    absolute.write_text("from xray_core.training.config import TrainConfig\n")
+    relative.write_text("from ..training.config import TrainConfig\n")
+    for bad in (absolute, relative):
         with pytest.raises(AssertionError, match="higher layer"):
-            test_core_imports_flow_one_way(bad)
-    finally:
-        bad.unlink()
+            _check_core_imports(bad, root=tmp_path)
+    allowed = tmp_path / "xray_core" / "training" / "probe.py"
+    allowed.parent.mkdir()
+    allowed.write_text("from xray_core.training.config import TrainConfig\nfrom ..io import read_image\n")
+    _check_core_imports(allowed, root=tmp_path)
