@@ -84,3 +84,28 @@ def tiny_dataset(tmp_path_factory) -> Path:
         rows.append(f"{name},{label},{split},p{index // 2},{source},{age}")
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+@pytest.fixture
+def decoded(monkeypatch) -> list[str]:
+    """Every pixel decode during the test, by library: Pillow's image loads and pydicom's ``pixel_array``.
+
+    A file refused "from its header" leaves it empty; tests assert that instead of a wall time, which a busy
+    2-core machine cannot promise."""
+    import pydicom
+    from PIL import ImageFile, TiffImagePlugin
+
+    calls: list[str] = []
+    for owner in (ImageFile.ImageFile, TiffImagePlugin.TiffImageFile):
+        load = owner.load
+
+        def spy(self, *args, _load=load, **kwargs):
+            calls.append("pillow")
+            return _load(self, *args, **kwargs)
+
+        monkeypatch.setattr(owner, "load", spy)
+    pixel_array = pydicom.Dataset.pixel_array
+    monkeypatch.setattr(
+        pydicom.Dataset, "pixel_array", property(lambda ds: calls.append("pydicom") or pixel_array.fget(ds))
+    )
+    return calls

@@ -1,13 +1,13 @@
 """Hostile inputs: >= 200 generated bad files through read_image, predict, explain and the dashboard's upload paths.
 
 Each must end in a clear XrayInputError (naming the file and saying what is accepted) or a valid result, within
-bounded time and traced memory. A hypothesis test mutates the bytes of valid PNG/JPEG/TIFF/DICOM files.
+bounded traced memory; a file whose header declares more than may be decoded is refused before any pixel is.
+A hypothesis test mutates the bytes of valid PNG/JPEG/TIFF/DICOM files.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from xray_core.models.checkpoint import load_checkpoint
 pytestmark = pytest.mark.timeout(120)
 CASES = hostile_cases(seed=0)
 BASES = valid_files(seed=1)
-MAX_SECONDS = 5.0  # per file and step; generous for a busy 2-core machine (typical: milliseconds)
+#: Files whose header alone says they are too large, too many pages or not a chest film: never decoded.
+REFUSED_FROM_HEADER = {"pages40k.tif", "ct_slice.dcm", "lateral.dcm", "knee.dcm"}
 MAX_TRACED_BYTES = 256 * 2**20  # the largest accepted case (2048 x 2048) needs about 50 MB
 
 
@@ -39,15 +40,13 @@ def loaded(tiny_checkpoint):
 
 
 def _bounded(step, *args):
-    """Run ``step(*args)`` and check its wall time and peak traced (Python + numpy) memory."""
+    """Run ``step(*args)`` and check its peak traced (Python + numpy) memory."""
     tracemalloc.start()
-    began = time.perf_counter()
     try:
         return step(*args)
     finally:
-        seconds, (_, peak) = time.perf_counter() - began, tracemalloc.get_traced_memory()
+        _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert seconds < MAX_SECONDS, f"{step.__name__} took {seconds:.1f} s"
         assert peak < MAX_TRACED_BYTES, f"{step.__name__} traced {peak / 2**20:.0f} MB"
 
 
@@ -103,10 +102,12 @@ def test_the_suite_covers_the_issue_list():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_hostile_file_ends_in_clear_error_or_valid_result(case: Case, loaded):
+def test_hostile_file_ends_in_clear_error_or_valid_result(case: Case, loaded, decoded):
     image = _read(case.name, case.data)
     if case.expect != "any":
         assert (image is not None) == (case.expect == "valid"), f"expected {case.expect}"
+    if "bomb" in case.name or case.name in REFUSED_FROM_HEADER:
+        assert decoded == [], f"{case.name} reached the pixel decoder ({decoded})"
     if image is None:
         return
     prediction = _bounded(predict_image, loaded, image)
