@@ -15,7 +15,8 @@ from dashboard.sampling import agrees, sample_rows
 from xray_core.config import CLASS_TITLES, LABELS
 from xray_core.data import stats
 from xray_core.data.scan import scan_images
-from xray_core.inference.export import FLAG_WORDS, percentages
+from xray_core.inference import wording
+from xray_core.inference.export import percentages
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io import XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -149,7 +150,7 @@ def _caption(truth: str, prediction: Prediction | None) -> str:
         return f"True: {CLASS_TITLES.get(truth, truth)}"
     share = percentages(prediction.probabilities)[prediction.label]
     mark = "✓" if agrees(truth, prediction.label) else "✗"
-    refused = "".join(f" · ⚠ {FLAG_WORDS[d.code]}" for d in prediction.refusals())
+    refused = "".join(f" · ⚠ {wording.short(d.code)}" for d in prediction.refusals())
     model = f"{CLASS_TITLES[prediction.label]} {share:.0f} % {mark}{refused}"
     return f"True: {CLASS_TITLES.get(truth, truth)} · Model: {model}"
 

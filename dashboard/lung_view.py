@@ -1,8 +1,8 @@
 """Lung-aware display on Diagnose: the lung outline on the heatmap, the map's share inside the lungs, the warning.
 
 What may be claimed, and the ``outside_lungs`` warning with its limit, come from
-:mod:`xray_core.explain.lung_findings` (the CLI and the PDF use the same); this module caches the segmentation
-and renders the findings by their codes.
+:mod:`xray_core.explain.lung_findings` (the CLI and the PDF use the same), their words from
+:mod:`xray_core.inference.wording`; this module caches the segmentation and renders the findings by their codes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dashboard.display import outline_width, paint, shrink
 from xray_core import config
 from xray_core.explain.cam import Explanation
 from xray_core.explain.lung_findings import FilmLungs, film_lungs, lung_findings
+from xray_core.inference import wording
 from xray_core.inference.lungs import lung_outline, segment
 from xray_core.io import XrayImage
 from xray_core.models.unet import LoadedSegmenter
@@ -33,12 +34,6 @@ REASON_WORDS: dict[str, str] = {
     "untrained_segmenter": "No lung outline: the lung segmenter is an untrained placeholder.",
     "no_lungs": "The lung segmenter found no lungs on this film: no share is given.",
     "flat_map": "The map is flat: no share inside the lungs is given.",
-}
-#: Warnings about the map on the lungs, by decision code.
-DECISION_WORDS: dict[str, str] = {
-    "outside_lungs": "**Most of the heatmap lies outside the lungs.** The model may be responding to something "
-    "other than the lungs, such as text markers, the abdomen, devices or the film's edges (a likely "
-    "shortcut). Do not read this result as evidence about the lungs.",
 }
 
 
@@ -81,5 +76,5 @@ def report(found: FilmLungs, explanation: Explanation) -> dict[str, Any]:
             help=SHARE_HELP,
         )
     for decision in findings.decisions:
-        st.warning(DECISION_WORDS.get(decision.code, decision.message), icon=":material/warning:")
+        st.warning(wording.long(decision), icon=":material/warning:")
     return findings.to_dict()

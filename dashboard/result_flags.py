@@ -1,7 +1,8 @@
-"""Beside a result: the 'Uncertain — refer' state, the age-support warning and the other warnings (issue 13).
+"""Beside a result: the 'Uncertain — refer' state, the age-support warning and the other warnings.
 
-The core decides (``uncertain``, ``age_support``, ``low_confidence`` ... codes); :mod:`dashboard.words` words
-them, one message per film (a referral subsumes 'low confidence'); this module only lays them out.
+The core decides (``uncertain``, ``age_support``, ``low_confidence`` ... codes) and words them
+(:mod:`xray_core.inference.wording`); :mod:`dashboard.words` picks one message per film (a referral subsumes
+'low confidence'); this module only lays them out.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import words
+from xray_core.inference import wording
 from xray_core.inference.predict import Prediction
 
 ICONS = {"uncertain": ":material/front_hand:", "age_support": ":material/child_care:"}
-REFER_BADGE = ":orange-badge[:material/front_hand: Uncertain — refer]"
+REFER_BADGE = f":orange-badge[:material/front_hand: {wording.short('uncertain').capitalize()}]"
 
 
 def show(prediction: Prediction) -> None:

@@ -12,7 +12,7 @@ from dashboard import banners, budget, components, probability_view, safe_text, 
 from dashboard.display import thumbnail
 from xray_core import config
 from xray_core.config import CLASS_TITLES
-from xray_core.explain.methods import DEFAULT_METHOD
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 from xray_core.inference.audit import audit_prediction
 from xray_core.inference.batch import predict_sources
 from xray_core.inference.export import batch_row, flag_words, percentages, prediction_flags, results_csv
@@ -96,7 +96,8 @@ def _overlay_dialog(loaded: LoadedModel, files: list[Any], item: dict[str, Any])
     if explanation is None:
         right.info(message)
     else:
-        right.image(components.overlay(display, explanation.cam, 0.45), caption="Grad-CAM (top class)", width="stretch")
+        caption = f"{CAM_METHODS[DEFAULT_METHOD].title} (top class)"
+        right.image(components.overlay(display, explanation.cam, 0.45), caption=caption, width="stretch")
     probability_view.show(percentages(prediction.probabilities), prediction.label, key="batch_dialog_probabilities")
 
 

@@ -1,4 +1,5 @@
-"""Diagnose: one radiograph in; calibrated class probabilities and a Grad-CAM heatmap beside it."""
+"""Diagnose: one radiograph in; calibrated class probabilities and the heatmap of the measured default CAM method
+(``explain.methods.DEFAULT_METHOD``, any other on request) beside it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import streamlit as st
 from dashboard import banners, components, film_input, probability_view, result_flags, safe_text, words
 from dashboard.display import png_bytes
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
-from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD, REMOVE_PERCENTILE
+from xray_core.explain.overlay import OUTLINE_PERCENTILE
 from xray_core.inference.export import percentages, result_json, result_record
 from xray_core.inference.predict import Prediction
 from xray_core.io import XrayImage
 
-if TYPE_CHECKING:  # torch behind these (issue 14: the uploader shows before torch loads; dashboard.warmup)
+if TYPE_CHECKING:  # torch behind these: the uploader shows before torch loads (dashboard.warmup)
     from xray_core.explain.cam import Explanation
     from xray_core.models.checkpoint import LoadedModel
 
@@ -57,7 +59,7 @@ def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
         f"#### Most similar to: {CLASS_TITLES.get(prediction.label, prediction.label)} "
         f"({shares[prediction.label]:.1f} %)"
     )
-    result_flags.show(prediction)  # 'Uncertain — refer', age support and other warnings (issue 13)
+    result_flags.show(prediction)  # 'Uncertain — refer', age support and other warnings
     probability_view.show(shares, prediction.label, key="dx_probabilities")
     st.caption("Calibrated probabilities (temperature scaling), summing to 100 %.")
     if prediction.ood_score is not None and not prediction.refused:
@@ -69,15 +71,23 @@ def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
     return True
 
 
-STRENGTH_HELP = (
-    "Calibrated log-odds the highlighted regions contribute to the explained class: strong >= 2, "
-    "moderate >= 0.5, else weak; flat = no region stands out."
-)
+REMOVED = f"hottest {100 - REMOVE_PERCENTILE:g} %"  # what the faithfulness check takes away
 FAITHFULNESS_HELP = (
     "Does the highlighted region drive the result? The class probability is re-measured with the "
-    "hottest 20 % of the film removed (ROAD imputation), compared with a random map; a larger "
+    f"{REMOVED} of the film removed (ROAD imputation), compared with a random map; a larger "
     "drop than random means a more faithful heatmap. Takes a few forward passes."
 )
+
+
+def _strength_help() -> str:
+    """The strength scale, read from the limits that set it (``explain.cam``: torch, so imported once a film is
+    picked)."""
+    from xray_core.explain.cam import MODERATE_EVIDENCE, STRONG_EVIDENCE
+
+    return (
+        "Calibrated log-odds the highlighted regions contribute to the explained class: strong >= "
+        f"{STRONG_EVIDENCE:g}, moderate >= {MODERATE_EVIDENCE:g}, else weak; flat = no region stands out."
+    )
 
 
 def _heatmap_controls(lung_aware: bool) -> tuple[str, str | None, float, bool, bool]:
@@ -90,7 +100,9 @@ def _heatmap_controls(lung_aware: bool) -> tuple[str, str | None, float, bool, b
     )
     alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="dx_alpha")
     outline_col, lungs_col = st.columns(2)  # own row: beside the slider the labels were cut to "O…" and "L…"
-    outline = outline_col.checkbox("Outline", key="dx_outline", help="Draw the contour of the hottest 10 % of the map.")
+    outline = outline_col.checkbox(
+        "Outline", key="dx_outline", help=f"Draw the contour of the hottest {100 - OUTLINE_PERCENTILE:g} % of the map."
+    )
     lungs = lung_aware and lungs_col.checkbox(
         "Lungs", key="dx_lungs", help="Draw the outline of the lungs found by the lung segmenter."
     )
@@ -129,7 +141,7 @@ def _heatmap(
         film_input.show(rgb, f"{components.cam_methods()[method]} for {CLASS_TITLES[explanation.target]}")
         st.markdown(
             f"Heatmap strength: **{explanation.strength}** · evidence {explanation.evidence:.2f} log-odds",
-            help=STRENGTH_HELP,
+            help=_strength_help(),
         )
         for note in _map_notes(explanation):
             st.caption(f":material/info: {note}")
@@ -150,7 +162,7 @@ def _faithfulness(loaded: LoadedModel, key: str, image: XrayImage, explanation: 
         return scores
     left, right = st.columns(2)
     left.metric(
-        "Drop, hottest 20 % removed",
+        f"Drop, {REMOVED} removed",
         f"{100 * drop:.1f} pp",
         delta=None if random_drop is None else f"{100 * (drop - random_drop):+.1f} pp vs random map",
     )
@@ -212,7 +224,7 @@ def render() -> None:
     if picked is None:
         st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
         st.stop()
-    loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup (issue 14)
+    loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup
     banners.model_ready(loaded, error)  # the sidebar said "Loading the model…" if app.py did not wait for it
     banners.untrained_banner(loaded)  # when app.py could not draw it yet
     image, problem = components.decode(*picked)
@@ -243,12 +255,12 @@ def render() -> None:
         else:
             st.info("The heatmap is hidden with the refused prediction.", icon=":material/visibility_off:")
     if shown:
-        from dashboard import report_button, similar_view  # torch: imported once a film is picked (issue 14)
+        from dashboard import report_button, similar_view  # torch: imported once a film is picked
 
         with result_col:
             _downloads(loaded, image, prediction, rgb, summary)
-            report_button.render(loaded, key, image)  # issue 13: the PDF report
-        similar_view.render(loaded, key, image, prediction)  # issue 13: similar training films
+            report_button.render(loaded, key, image)  # the PDF report
+        similar_view.render(loaded, key, image, prediction)  # similar training films
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""The pages' words: every decision code is worded, reasons come from codes and numbers, the age caveat."""
+"""The pages' words: reasons and warnings come from codes and numbers, one message per film, the age caveat."""
 
 from __future__ import annotations
 
-from dashboard.words import REFUSAL_WORDS, WARNING_WORDS, age_confounding_notes, refusal_reasons, warnings
-from xray_core.inference.decisions import CODES, Decision
+from dashboard.words import age_confounding_notes, refusal_reasons, warnings
+from xray_core.inference.decisions import Decision
 from xray_core.inference.predict import Prediction
 
 
@@ -16,11 +16,6 @@ def _prediction(*decisions: Decision) -> Prediction:
         elapsed_ms=1.0,
         decisions=list(decisions),
     )
-
-
-def test_every_code_is_worded_by_its_severity():
-    assert set(REFUSAL_WORDS) == {code for code, severity in CODES.items() if severity == "refuse"}
-    assert set(WARNING_WORDS) == {code for code, severity in CODES.items() if severity == "warn"}
 
 
 def test_reasons_and_warnings_come_from_codes_and_numbers_not_messages():

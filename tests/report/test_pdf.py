@@ -11,12 +11,11 @@ from _factories import PATIENT_FIELDS, dicom_bytes
 from _pdf import pdf_pages, pdf_text
 
 from xray_core.config import CLASS_TITLES
-from xray_core.inference.decisions import Decision
 from xray_core.inference.export import percentages
+from xray_core.inference.wording import pdf_safe
 from xray_core.io import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint
 from xray_core.report import DISCLAIMER, build_report, render_pdf
-from xray_core.report.words import decision_sentence
 
 
 def _film(seed: int = 0, size: int = 96) -> np.ndarray:
@@ -66,6 +65,8 @@ def test_a_refused_film_says_so_and_shows_no_heatmap_or_similar_cases(loaded, ca
     path.write_bytes(render_pdf(content))
     text = pdf_text(path)
     assert "REFUSED" in text and "[uniform_image]" in text and "No similar cases for a refused input" in text
+    [uniform] = [d for d in content.prediction.decisions if d.code == "uniform_image"]
+    assert " ".join(pdf_safe(uniform).split()) in " ".join(text.split())  # the core's words, wrapped by the PDF
     assert DISCLAIMER in text
     for name, share in percentages(content.prediction.probabilities).items():
         assert f"{CLASS_TITLES[name]} {share:.1f} %" in text  # on the record, marked as unreliable
@@ -83,12 +84,3 @@ def test_no_patient_data_reaches_the_report(loaded, cache, tmp_path) -> None:
         assert value not in text
     if not content.prediction.refused:
         assert "Similar cases unavailable" in text and "XRAY_DATA_DIR" in text
-
-
-def test_decisions_are_worded_by_code_with_a_fallback_to_their_message() -> None:
-    refusal = Decision("uniform_image", "uniform", 0.001, 0.01)
-    assert decision_sentence(refusal).startswith("Refused: the image is nearly uniform")
-    unknown = Decision("untrained_model", "placeholder", None, None)
-    assert "placeholder checkpoint" in decision_sentence(unknown)
-    missing_number = Decision("low_confidence", "the message itself", None, None)
-    assert decision_sentence(missing_number) == "the message itself"

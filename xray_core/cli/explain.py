@@ -197,6 +197,8 @@ def _print_summary(summary: dict) -> None:
         f"(evidence {summary['evidence']:+.2f} log-odds; raw max {summary['raw_max']:.4g}, "
         f"mean {summary['raw_mean']:.4g})"
     )
+    for decision in [*prediction.get("decisions", []), *(summary.get("lungs") or {}).get("decisions", [])]:
+        print(f"decision: {decision['message']}")  # worded by inference.wording, as on Diagnose
     for note in [*prediction.get("notes", []), *summary["notes"]]:
         print(f"note: {note}")
     if summary["overlay"]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from xray_core.evaluation.reliability_inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
 from xray_core.evaluation.reliability_table import format_report
+from xray_core.inference import wording
 from xray_core.inference.predict import Prediction, predict_batch, predict_image
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
@@ -163,7 +164,7 @@ def _count_refusal(result: FamilyResult, prediction: Prediction) -> None:
     result.refused_by_checks += int(bool(codes - {"ood_features"}))
     score = "n/a" if prediction.ood_score is None else f"{prediction.ood_score:.1f}"
     if prediction.refused == result.radiographs and len(result.notable) < 8:  # the family's surprises
-        checks = [d.message for d in prediction.refusals() if d.code != "ood_features"]
+        checks = [wording.reason(d) for d in prediction.refusals() if d.code != "ood_features"]
         reason = f"; {checks[0]}" if checks else ""
         result.notable.append(f"{prediction.name} (OOD score {score}{reason})")
 

@@ -59,7 +59,10 @@ def overlay(image_pixels: np.ndarray, cam: np.ndarray, alpha: float = 0.4, color
     return np.uint8(np.round(255 * np.clip((1 - alpha) * rgb + alpha * heat, 0, 1)))
 
 
-def hot_region(cam: np.ndarray, percentile: float = 90.0) -> np.ndarray:
+OUTLINE_PERCENTILE = 90.0  # the outline surrounds the map's hottest 10 %: a region, not a scatter of peaks
+
+
+def hot_region(cam: np.ndarray, percentile: float = OUTLINE_PERCENTILE) -> np.ndarray:
     """H x W bool: cells at or above the map's ``percentile`` (none for a flat or all-zero map)."""
     if not 0.0 <= percentile < 100.0:
         raise ValueError(f"percentile must be in [0, 100), got {percentile}")
@@ -73,7 +76,7 @@ def hot_region(cam: np.ndarray, percentile: float = 90.0) -> np.ndarray:
 def outline(
     image_rgb: np.ndarray,
     cam: np.ndarray,
-    percentile: float = 90.0,
+    percentile: float = OUTLINE_PERCENTILE,
     color: tuple[int, int, int] = OUTLINE_COLOR,
     thickness: int | None = None,
 ) -> np.ndarray:

@@ -1,7 +1,7 @@
 """A prediction as a file someone takes away: the result JSON of one image, the rows and CSV of a batch.
 
 Flags are the prediction's decision codes (:mod:`xray_core.inference.decisions`); the JSON keeps them as codes,
-the CSV (read by people, in a spreadsheet) words them through :data:`FLAG_WORDS`, a table keyed by code.
+the CSV (read by people, in a spreadsheet) words them in their short form (:func:`xray_core.inference.wording.short`).
 Percentages are rounded so that they add up to exactly 100, here and on every page that shows them.
 """
 
@@ -18,21 +18,9 @@ import pandas as pd
 
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.predict import Prediction
+from xray_core.inference.wording import short
 
 DISCLAIMER = "Decision support only, not a diagnosis. A qualified clinician must interpret every image."
-
-#: Short words for each decision code, for tables and captions (a test keeps it in step with ``CODES``).
-FLAG_WORDS: dict[str, str] = {
-    "ood_features": "out-of-distribution",
-    "extreme_aspect": "extreme aspect ratio",
-    "uniform_image": "nearly uniform image",
-    "image_statistics": "unusual image statistics",
-    "low_confidence": "low confidence",
-    "uncertain": "uncertain — refer",
-    "age_support": "class unseen in this age group",
-    "adult_caution": "adult film: see the measured adult figure",
-    "untrained_model": "untrained model",
-}
 
 
 def percentages(probabilities: dict[str, float], decimals: int = 1) -> dict[str, float]:
@@ -57,8 +45,8 @@ def prediction_flags(prediction: Prediction) -> list[str]:
 
 
 def flag_words(codes: Sequence[str]) -> str:
-    """Codes as the words of :data:`FLAG_WORDS`, comma-separated ('' for none)."""
-    return ", ".join(FLAG_WORDS[code] for code in codes)
+    """Codes in their short words, comma-separated ('' for none)."""
+    return ", ".join(short(code) for code in codes)
 
 
 def result_record(
@@ -129,7 +117,6 @@ def results_csv(rows: Sequence[dict[str, Any]]) -> bytes:
 
 __all__ = [
     "DISCLAIMER",
-    "FLAG_WORDS",
     "batch_row",
     "flag_words",
     "percentages",

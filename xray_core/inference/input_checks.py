@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from xray_core.inference.decisions import Decision
+from xray_core.inference.wording import worded
 from xray_core.io.reader import XrayImage
 from xray_core.models.resize import resize_square  # numpy only: the ONNX engine runs these checks without torch
 
@@ -132,36 +133,15 @@ def input_checks(image: XrayImage, stats: dict[str, Any] | None) -> list[Decisio
     height, width = image.pixels.shape[:2]
     aspect = max(height, width) / max(min(height, width), 1)
     if aspect > MAX_ASPECT:
-        return [
-            Decision(
-                "extreme_aspect",
-                f"extreme aspect ratio {aspect:.1f} : 1 (accepted up to {MAX_ASPECT:g} : 1)",
-                aspect,
-                MAX_ASPECT,
-            )
-        ]
+        return [worded("extreme_aspect", aspect, MAX_ASPECT)]
     values = image_statistics(image.pixels)
     if values[1] < MIN_STD:
-        return [
-            Decision(
-                "uniform_image",
-                f"nearly uniform image (pixel standard deviation {values[1]:.3f} < {MIN_STD})",
-                float(values[1]),
-                MIN_STD,
-            )
-        ]
+        return [worded("uniform_image", float(values[1]), MIN_STD)]
     if stats is None:
         return []
     score = float(statistics_score(values, stats)[0])
     if score > stats["threshold"]:
-        return [
-            Decision(
-                "image_statistics",
-                f"image statistics unlike chest radiographs (score {score:.1f} > {stats['threshold']:.1f})",
-                score,
-                float(stats["threshold"]),
-            )
-        ]
+        return [worded("image_statistics", score, float(stats["threshold"]))]
     return []
 
 

@@ -8,6 +8,8 @@ Two warnings read the top probability. ``low_confidence`` is a fixed floor (no c
 films (``fit-uncertain``, stored in the checkpoint's ``operating_point['uncertain']``): under it, films kept were
 less than the target accuracy, so the film is referred. The fitted point normally lies above the floor, so a
 low-confidence film is also uncertain; pages then show the referral once (``dashboard/words.py``).
+
+Every decision's ``message`` is worded by :mod:`xray_core.inference.wording`, like every other surface.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from xray_core.inference import age, measured, ood
 from xray_core.inference.decisions import Decision
 from xray_core.inference.input_checks import input_checks
+from xray_core.inference.wording import worded
 from xray_core.io.reader import XrayImage
 
 if TYPE_CHECKING:  # annotations only: the ONNX engine assesses predictions without importing torch
@@ -49,41 +52,18 @@ def assess(
     decisions: list[Decision] = []
     threshold = ood.threshold(loaded.meta.ood)
     if ood_score is not None and threshold is not None and ood_score > threshold:
-        decisions.append(
-            Decision(
-                "ood_features",
-                f"does not look like a frontal chest radiograph (OOD score {ood_score:.1f} > {threshold:.1f})",
-                ood_score,
-                threshold,
-            )
-        )
+        decisions.append(worded("ood_features", ood_score, threshold))
     decisions.extend(input_checks(image, loaded.meta.input_stats))
     if top_probability < LOW_CONFIDENCE:
-        decisions.append(
-            Decision(
-                "low_confidence",
-                f"top-class probability {top_probability:.2f} below {LOW_CONFIDENCE}",
-                top_probability,
-                LOW_CONFIDENCE,
-            )
-        )
+        decisions.append(worded("low_confidence", top_probability, LOW_CONFIDENCE))
     refer = uncertain_threshold(loaded.meta.operating_point, age_estimate.group if age_estimate else None)
     if refer is not None and top_probability < refer:
-        decisions.append(
-            Decision(
-                "uncertain",
-                f"uncertain, refer: top-class probability {top_probability:.3f} under the operating point {refer:.3f}",
-                top_probability,
-                refer,
-            )
-        )
+        decisions.append(worded("uncertain", top_probability, refer))
     if label is not None and age_estimate is not None:
         decisions.extend(_age_support(loaded, label, age_estimate))
         decisions.extend(_adult_caution(loaded, label, age_estimate))
     if not loaded.trained:
-        decisions.append(
-            Decision("untrained_model", "UNTRAINED placeholder checkpoint: these probabilities are meaningless")
-        )
+        decisions.append(worded("untrained_model"))
     return decisions
 
 
@@ -96,15 +76,8 @@ def _age_support(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> 
     if not age.unsupported(summary, estimate.group, label):
         return []
     in_group, total = age.training_support(summary, estimate.group, label)
-    return [
-        Decision(
-            "age_support",
-            f"looks {estimate.group} (p {estimate.probability:.2f}) but only {in_group} of {total} training films "
-            f"labelled {label} were {estimate.group}",
-            in_group / total,
-            age.MIN_SUPPORT_SHARE,
-        )
-    ]
+    share = in_group / total
+    return [worded("age_support", share, age.MIN_SUPPORT_SHARE, label=label, age=estimate.to_dict())]
 
 
 def _adult_caution(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
@@ -115,13 +88,7 @@ def _adult_caution(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -
         return []
     figure = measured.adult_figure(loaded, label)
     value = None if figure is None else figure["value"]
-    said = (
-        "no adult figure measured for this checkpoint"
-        if figure is None
-        else (f"{figure['figure']} = {value:.3f} on {figure['n']} {figure['films']} films")
-    )
-    return [Decision("adult_caution", f"looks adult (p {estimate.probability:.2f}), called {label}: {said}", value,
-                     None, figure)]  # fmt: skip
+    return [worded("adult_caution", value, None, figure, label=label, age=estimate.to_dict())]
 
 
 OUTSIDE_LUNGS = 0.5  # under this share of the heatmap's weight inside the lungs, most of the evidence lies outside
@@ -135,14 +102,7 @@ def assess_lungs(lung_fraction: float | None) -> list[Decision]:
     figure may be given: see ``explain.lung_findings``) decides nothing."""
     if lung_fraction is None or lung_fraction >= OUTSIDE_LUNGS:
         return []
-    return [
-        Decision(
-            "outside_lungs",
-            f"most of the heatmap lies outside the lungs ({lung_fraction:.2f} inside, under {OUTSIDE_LUNGS})",
-            lung_fraction,
-            OUTSIDE_LUNGS,
-        )
-    ]
+    return [worded("outside_lungs", lung_fraction, OUTSIDE_LUNGS)]
 
 
 __all__ = ["LOW_CONFIDENCE", "OUTSIDE_LUNGS", "assess", "assess_lungs", "uncertain_threshold"]

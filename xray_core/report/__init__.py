@@ -2,7 +2,7 @@
 
 * :mod:`~xray_core.report.content`: ``build_report(loaded, image, ...) -> ReportContent`` (film, heatmap with the
   lung outline, probabilities, every decision, similar cases, model identity, date; no patient data).
-* :mod:`~xray_core.report.words`: decisions and summaries worded for print (keyed by code, never parsed).
+* :mod:`~xray_core.report.words`: summaries and the disclaimer worded for print (decisions: ``inference.wording``).
 * :mod:`~xray_core.report.pdf`: ``render_pdf(content) -> bytes`` over fpdf2.
 
 Names load on first use (:mod:`xray_core.lazy`).

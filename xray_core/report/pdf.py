@@ -14,15 +14,9 @@ from PIL import Image
 from xray_core.config import CLASS_COLORS
 from xray_core.inference.export import percentages
 from xray_core.inference.similar import summary
+from xray_core.inference.wording import latin1, pdf_safe
 from xray_core.report.content import ReportContent
-from xray_core.report.words import (
-    DISCLAIMER,
-    DISCLAIMER_DETAIL,
-    decision_sentence,
-    label_title,
-    latin1,
-    similar_summary,
-)
+from xray_core.report.words import DISCLAIMER, DISCLAIMER_DETAIL, label_title, similar_summary
 
 WIDTH = 186  # mm of text width on A4 with 12 mm margins
 IMAGE_BOX = 88  # mm: each of the two side-by-side images fits in a square this size
@@ -92,7 +86,8 @@ def _result(pdf: FPDF, content: ReportContent) -> None:
     decisions = [*prediction.decisions, *(content.lungs.decisions if content.lungs is not None else ())]
     for decision in decisions:
         colour = (170, 30, 30) if decision.refuses else (150, 90, 0)
-        _text(pdf, f"- [{decision.code}] {decision_sentence(decision)}", 9, "", 4.5, colour)
+        sentence = pdf_safe(decision, prediction.label, prediction.age_group_estimate)
+        _text(pdf, f"- [{decision.code}] {sentence}", 9, "", 4.5, colour)
     if not decisions:
         _text(pdf, "No refusal and no warning.", 9, "", 4.5, (60, 60, 60))
     pdf.ln(1)
