@@ -1,4 +1,4 @@
-"""Folder-scale scoring throughput (issue 14, goal 3): ``predict DIR --out TABLE`` against a naive loop.
+"""Folder-scale scoring throughput: ``predict DIR --out TABLE`` against a naive loop.
 
     .venv/bin/python bench/bench_batch.py [--films 200] [--runs 3] [--workers 2] [--engines onnx torch]
 

@@ -1,4 +1,4 @@
-"""Real-browser benchmark of the dashboard (headless Debian Chromium driven by Playwright), issue 14.
+"""Real-browser benchmark of the dashboard (headless Debian Chromium driven by Playwright).
 
     python bench/bench_dashboard.py [--rounds 9] [--uploads 3] [--checkpoint PATH] [--screenshots DIR]
 

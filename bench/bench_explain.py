@@ -1,8 +1,9 @@
-"""Latency of Grad-CAM against a plain prediction, one image at a time (the dashboard's path).
+"""Latency of the dashboard's heatmap (the default CAM method) against a plain prediction, one image at a time.
 
     .venv/bin/python bench/bench_explain.py [--checkpoint PATH] [--runs 40] [--threads 2] [--image FILE]
 
-Prints p50/p95 of ``predict_image`` and ``explain(..., "gradcam")`` and the p50 ratio (target: <= 2).
+Prints p50/p95 of ``predict_image`` and ``explain(..., method)`` and the p50 ratio (target: <= 2); ``--method``
+defaults to ``explain.methods.DEFAULT_METHOD``, the map Diagnose and Batch show first.
 Calls alternate so background load hits both alike. Without a checkpoint, an untrained ResNet-18 is built
 at ``--image-size`` (default 128 px); without an image, the first test film of the corpus or a synthetic one.
 """
@@ -20,6 +21,7 @@ import torch
 
 from xray_core.config import Preprocessing, default_checkpoint, default_data_dir
 from xray_core.explain.cam import explain
+from xray_core.explain.methods import DEFAULT_METHOD
 from xray_core.inference.predict import predict_image
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int, default=128, help="input side of the untrained fallback model")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default: 2)")
-    parser.add_argument("--method", default="gradcam")
+    parser.add_argument("--method", default=DEFAULT_METHOD, help=f"CAM method (default: {DEFAULT_METHOD})")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     loaded, source = _model(args.checkpoint, args.image_size)

@@ -1,4 +1,4 @@
-"""Inference speed (issue 14, goal 2): whole-process CLI predict and single-image latency, engine by engine.
+"""Inference speed: whole-process CLI predict and single-image latency, engine by engine.
 
     .venv/bin/python bench/bench_inference.py [--checkpoint PATH] [--image FILE] [--runs 9] [--latency-runs 60]
 

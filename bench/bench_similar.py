@@ -1,4 +1,4 @@
-"""Similar-case latency over the whole train split (issue 13 goal: one query <= 50 ms on 2 cores).
+"""Similar-case latency over the whole train split (goal: one query <= 50 ms on 2 cores).
 
     .venv/bin/python bench/bench_similar.py [--checkpoint PATH] [--data DIR] [--runs 200] [--threads 2] [--k 6]
 

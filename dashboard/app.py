@@ -2,7 +2,7 @@
 
 A thin shell over :mod:`xray_core`: navigation, the first-visit notice and the model banners; each page
 lives in ``dashboard/views/``. Nothing here imports torch: :mod:`dashboard.warmup` loads the models in the
-background from the first page view, so the notice and the Diagnose uploader are usable at once (issue 14).
+background from the first page view, so the notice and the Diagnose uploader are usable at once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dashboard import notice, sign_in, warmup  # streamlit only: the notice pain
 
 # `streamlit run` is never a REPL, yet Streamlit checks once per process, at the first element, with an
 # inspect.stack() that resolves the file of every loaded module: 0.3-2.5 s before the first page of a busy
-# 2-core server paints (issue 14). The check only decides whether to print a "use streamlit run" hint.
+# 2-core server paints. The check only decides whether to print a "use streamlit run" hint.
 if hasattr(delta_generator, "_use_warning_has_been_displayed"):
     delta_generator._use_warning_has_been_displayed = True
 

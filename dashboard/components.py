@@ -1,7 +1,7 @@
 """Shared Streamlit pieces: the cached model, cached decoding/prediction/heatmaps, the audit log, the dataset.
 
 Every computation is a call into xray_core; this module only caches it. It imports torch, pytorch-grad-cam and
-the model code on first use, not at import (issue 14): the pages import it, and the uploader must be usable
+the model code on first use, not at import: the pages import it, and the uploader must be usable
 before torch has finished loading. :mod:`dashboard.warmup` imports all of it (and loads the models) in the
 background as soon as the server shows its first page, and logs a broken installation loudly there; a page
 that needs a missing piece still fails loudly on first use: a clinical screen never silently drops the

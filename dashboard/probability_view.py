@@ -1,4 +1,4 @@
-"""Calibrated probabilities as plain HTML bars (issue 14).
+"""Calibrated probabilities as plain HTML bars.
 
 Four numbers do not need a plotting library: on Diagnose the Plotly chart cost the browser its 4.7 MB script
 and a layout pass per upload, and the server an import, for bars a ``<div>`` draws at once. Each row carries its

@@ -1,4 +1,4 @@
-"""The PDF report button on Diagnose (issue 13): one click builds and downloads the film's report.
+"""The PDF report button on Diagnose: one click builds and downloads the film's report.
 
 The PDF is built only when clicked (a deferred download) from what the page already computed: the heatmap of the
 chosen method and class, the similar cases. No patient data: a name is printed only when the user types one.

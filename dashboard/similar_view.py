@@ -1,4 +1,4 @@
-"""Similar cases on Diagnose (issue 13): the training films nearest to an accepted film in the model's features.
+"""Similar cases on Diagnose: the training films nearest to an accepted film in the model's features.
 
 The index is built once per checkpoint (``xray_core.inference.similar``: on disk, keyed by the checkpoint's
 SHA-256) and held here with ``st.cache_resource``; each film's neighbours are one cached query.

@@ -1,4 +1,4 @@
-"""Warm the dashboard in a background thread as soon as the server shows its first page (issue 14).
+"""Warm the dashboard in a background thread as soon as the server shows its first page.
 
 Cold, the first upload paid for importing torch, torchvision and pytorch-grad-cam (4-6 s on 2 cores), reading
 and hashing the checkpoint, the first Grad-CAM pass (a model replica, oneDNN kernels), the lung U-Net and the
@@ -125,7 +125,7 @@ def warm() -> dict[str, Any]:
 def _limit_threads() -> int:
     """One intra-op thread per request (``XRAY_DASHBOARD_THREADS``, default 1): each session's script thread runs its
     own film, and on 2 cores shared with other jobs two OpenMP threads per pass spin against each other: a Grad-CAM
-    pass measured 2.2 s with 2 threads and 0.4 s with 1 at load average 14 (issue 14). Process-wide; applies to
+    pass measured 2.2 s with 2 threads and 0.4 s with 1 at load average 14. Process-wide; applies to
     threads that have not run torch yet (every Streamlit script run is a new thread)."""
     import torch
 

@@ -119,7 +119,7 @@ class Preprocessing:
     copies and aspect ratio would otherwise identify the source. With
     ``crop="lungs"`` the film is first cropped to the lungs' bounding box (plus a
     margin), so text markers, shoulders and abdomen, which identify source and
-    age, mostly leave the input (issue 12). With ``mask="lungs"`` (which needs the
+    age, mostly leave the input. With ``mask="lungs"`` (which needs the
     crop) everything outside the lung mask, grown by ``mask_dilation`` x the side,
     is then set to ``mean`` (0 after normalisation): the model sees the lungs only.
     """

@@ -97,7 +97,7 @@ def shipped_server(tmp_path, corpus_dir):
 
 
 def test_lung_outline_toggle_and_share_inside_the_lungs(shipped_server, corpus_dir, tmp_path):
-    """Issue 12: a real test film through the shipped models shows the 'Lungs' toggle and the lung-share line."""
+    """A real test film through the shipped models shows the 'Lungs' toggle and the lung-share line."""
     manifest = pd.read_csv(corpus_dir / "manifest.csv")
     image = corpus_dir / manifest[(manifest["split"] == "test") & (manifest["label"] == "bacterial")].iloc[0]["file"]
     with _diagnose_page(shipped_server, image) as page:

@@ -1,4 +1,4 @@
-"""AppTest: the 'Uncertain — refer' state and the age-support warning on Diagnose and Batch (issue 13)."""
+"""AppTest: the 'Uncertain — refer' state and the age-support warning on Diagnose and Batch."""
 
 from __future__ import annotations
 

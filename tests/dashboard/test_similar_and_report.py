@@ -1,4 +1,4 @@
-"""AppTest for Diagnose's issue-13 additions: similar training films and the PDF report button."""
+"""AppTest for Diagnose's similar training films and the PDF report button."""
 
 from __future__ import annotations
 

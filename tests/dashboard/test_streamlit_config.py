@@ -1,4 +1,4 @@
-"""The server settings the dashboard's speed and safety rely on (issue 14; measured by bench/bench_dashboard.py)."""
+"""The server settings the dashboard's speed and safety rely on (measured by bench/bench_dashboard.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 14: the dashboard paints its notice and uploader before torch loads, and warms the models in the background.
+"""The dashboard paints its notice and uploader before torch loads, and warms the models in the background.
 
 * What the app and the Diagnose page import before a film is picked never imports torch (a subprocess each).
 * ``dashboard.warmup.warm`` fills the pages' own model cache: the first page call loads nothing.

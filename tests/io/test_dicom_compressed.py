@@ -1,4 +1,4 @@
-"""Compressed DICOM (issue 10): hospital exports in RLE, JPEG lossless, JPEG-LS, JPEG 2000 and 12-bit JPEG read.
+"""Compressed DICOM: hospital exports in RLE, JPEG lossless, JPEG-LS, JPEG 2000 and 12-bit JPEG read.
 
 Generated files (in memory or ``tmp_path``) must decode to exactly the pixels of the uncompressed original;
 pydicom's bundled test files (never downloaded) must read when grayscale single-frame, and otherwise end in a clear

@@ -1,4 +1,4 @@
-"""xray_core.io.image: XrayImage normalises its pixels once, where it is built (issue 10).
+"""xray_core.io.image: XrayImage normalises its pixels once, where it is built.
 
 The same film must give the same pixels whatever its dtype or file format, so that image-level checks and the
 model see one scale (before, a uint8 film reached them as 0..255).

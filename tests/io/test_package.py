@@ -50,7 +50,7 @@ def test_modules_stay_small():
 
 
 def test_reading_a_raster_never_imports_pydicom(tmp_path):
-    """pydicom costs about a second to import: PNG/JPEG reading and their headers must not pay it (issue 14);
+    """pydicom costs about a second to import: PNG/JPEG reading and their headers must not pay it;
     the first DICOM read loads it."""
     import subprocess
     import sys

@@ -1,4 +1,4 @@
-"""Issue 10 end to end: the same film as uint8 or float gets the same probabilities and the same refusal.
+"""Pixel scale end to end: the same film as uint8 or float gets the same probabilities and the same refusal.
 
 Before, an 8-bit XrayImage reached the image-level checks as 0..255: a float film passed, the same film as uint8
 was refused, and a nearly blank uint8 image escaped the uniform check. Uses the untrained ``tiny_checkpoint``.

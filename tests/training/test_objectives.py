@@ -1,4 +1,4 @@
-"""Partial-label loss and group-balanced draws (issue 11)."""
+"""Partial-label loss and group-balanced draws."""
 
 from __future__ import annotations
 

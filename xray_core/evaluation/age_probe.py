@@ -1,4 +1,4 @@
-"""Fit the age-group probe a checkpoint carries for the age-support warning (issue 13).
+"""Fit the age-group probe a checkpoint carries for the age-support warning.
 
 The shortcut audit's linear probe (:func:`~xray_core.evaluation.shortcuts.fit_probe`) fitted on the train split's
 ``age_group``, scored on val, and exported as plain numbers (:class:`~xray_core.inference.age.AgeProbe`) so that

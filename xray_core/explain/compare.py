@@ -1,4 +1,4 @@
-"""Follow-up comparison (issue 13): a prior and a current film, their maps on ONE colour scale, the change per class.
+"""Follow-up comparison: a prior and a current film, their maps on ONE colour scale, the change per class.
 
 Each :class:`~xray_core.explain.cam.Explanation` map is min-max stretched to [0, 1] on its own, so two films'
 maps cannot be compared by colour: a faint map and a strong one both reach red. Here both are put back in the

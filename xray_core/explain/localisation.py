@@ -1,4 +1,4 @@
-"""Where a heatmap falls relative to the lungs, and which map to show, chosen by measurement (issue 12).
+"""Where a heatmap falls relative to the lungs, and which map to show, chosen by measurement.
 
 Two pure scores of a map (H x W float, >= 0) against a lung mask (H x W bool) of the same film:
 
@@ -38,7 +38,7 @@ from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.preprocessing import cam_to_image
 
-GOALS = {"lung_fraction": 0.80, "pointing": 0.95}  # issue 12; plus ROAD vs RandomCAM with its CI above 0
+GOALS = {"lung_fraction": 0.80, "pointing": 0.95}  # the shown map's goals; plus ROAD vs RandomCAM with its CI above 0
 _FLAT = 1e-6
 
 

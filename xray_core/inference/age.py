@@ -1,4 +1,4 @@
-"""Does a film look pediatric or adult, and has the model seen the predicted class in that age group? (issue 13)
+"""Does a film look pediatric or adult, and has the model seen the predicted class in that age group?
 
 The corpus confounds age and label: COVID-19 films are all adult, bacterial and viral pneumonias almost all
 pediatric. A call of COVID-19 on a child's film, or of bacterial pneumonia on an adult's, is therefore a call the

@@ -1,4 +1,4 @@
-"""Lung-cropped (and lung-masked) input (issue 12): the one place a film becomes the model's input.
+"""Lung-cropped (and lung-masked) input: the one place a film becomes the model's input.
 
 A checkpoint whose ``Preprocessing.crop`` is "lungs" sees only the lung segmenter's bounding box (plus a margin);
 with ``Preprocessing.mask`` "lungs" it also sees nothing outside the (grown) lung mask. The same box and mask at

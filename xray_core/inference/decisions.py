@@ -18,7 +18,7 @@ CODES: dict[str, Severity] = {
     "uniform_image": "refuse",  # pixel standard deviation below the limit
     "image_statistics": "refuse",  # 12 global statistics unlike chest radiographs
     "low_confidence": "warn",  # top-class probability below the limit
-    "uncertain": "warn",  # top-class probability under the checkpoint's fitted operating point: refer (issue 13)
+    "uncertain": "warn",  # top-class probability under the checkpoint's fitted operating point: refer
     "age_support": "warn",  # the predicted class has (almost) no training films of the film's estimated age group
     "adult_caution": "warn",  # an adult-looking film called COVID-19, bacterial or viral: the measured adult figure
     "untrained_model": "warn",  # a placeholder checkpoint: probabilities are meaningless

@@ -1,8 +1,8 @@
-"""Folder-scale scoring: a tree of films in, one Parquet table out, resumable and shardable (issue 14).
+"""Folder-scale scoring: a tree of films in, one Parquet table out, resumable and shardable.
 
 Files are listed once (sorted relative paths), sharded by rank (``RANK``/``WORLD_SIZE`` from ``torchrun``) and
 decoded ahead in worker processes (:mod:`xray_core.io.prefetch`: no torch import, which a DataLoader cost the
-ONNX engine; issue 14); every decoded film goes through the one read-and-predict loop
+ONNX engine); every decoded film goes through the one read-and-predict loop
 (:func:`~xray_core.inference.batch.predict_sources`). Rows are written in chunks of ``chunk`` to part files
 beside the output (``<out>.parts/``), each written atomically, so a kill loses at most the chunk in flight and a
 rerun skips every file already scored, by the same model (``model_sha256``), in the same state (``size`` and

@@ -1,6 +1,6 @@
 """The ONNX Runtime engine: score films from an export of the checkpoint, without importing torch.
 
-Importing torch and torchvision costs seconds; a one-film ``predict`` spent most of its time there (issue 14).
+Importing torch and torchvision costs seconds; a one-film ``predict`` would spend most of its time there.
 ``python -m xray_core export-onnx`` (:mod:`xray_core.inference.onnx_export`) writes the network's features and
 logits to an ONNX file, checked against torch on real films, with the checkpoint's metadata inside. This module
 loads that file and returns the same :class:`~xray_core.inference.predict.Prediction` objects as the torch path:
@@ -122,7 +122,7 @@ class OnnxModel:
 
         The network runs on batch k+1 in a helper thread (ONNX Runtime releases the GIL) while this thread turns
         batch k into Predictions (OOD score, input checks, age probe) and pulls the next batch, which may decode
-        it: on 2 cores that Python work used to wait for the network and the network for it (issue 14). Each
+        it: on 2 cores, run one after the other, that Python work and the network would each wait for the other. Each
         film's numbers are the ones :meth:`forward` gives for its batch, exactly as without the overlap.
         """
         with ThreadPoolExecutor(1, thread_name_prefix="onnx-forward") as pool:

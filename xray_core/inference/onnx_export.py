@@ -44,7 +44,7 @@ from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
 from xray_core.models.networks import penultimate_features
 
-TOLERANCE = 1e-5  # largest accepted |torch - onnx| on probabilities (issue 14)
+TOLERANCE = 1e-5  # largest accepted |torch - onnx| on probabilities
 
 
 class _FeaturesAndLogits(nn.Module):

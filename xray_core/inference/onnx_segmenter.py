@@ -1,4 +1,4 @@
-"""The lung segmenter on ONNX Runtime: lung-cropped checkpoints scored without importing torch (issues 12, 14).
+"""The lung segmenter on ONNX Runtime: lung-cropped checkpoints scored without importing torch.
 
 A lung-cropped classifier sees only the lung segmenter's bounding box. On torch, :mod:`xray_core.inference.crop`
 segments the film with the U-Net; here the same U-Net, exported by ``python -m xray_core export-onnx`` beside the

@@ -9,7 +9,7 @@ Values: stored pixels -> Modality LUT -> VOI LUT or window (when present) -> min
 inverted so that 0 = black = air, as in MONOCHROME2. Colour, multi-frame and pixel-less DICOMs are refused.
 
 Importing this module imports pydicom (about a second on 2 cores): :mod:`~xray_core.io.reader` imports it only when
-the bytes are DICOM, so PNG/JPEG/TIFF reading, ``predict`` and folder scoring of rasters never pay for it (issue 14).
+the bytes are DICOM, so PNG/JPEG/TIFF reading, ``predict`` and folder scoring of rasters never pay for it.
 """
 
 from __future__ import annotations

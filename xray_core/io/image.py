@@ -1,8 +1,8 @@
 """The decoded radiograph (:class:`XrayImage`), the one exception readers raise, and the size limits.
 
-``XrayImage`` normalises its pixels where it is built (issue 10): whatever array it is given, it holds float32
-(H, W) in [0, 1], C-contiguous. Before, an 8-bit array reached predict/explain as 0..255 and the image-level
-checks scored it on the wrong scale; now nothing downstream needs its own conversion.
+``XrayImage`` normalises its pixels where it is built: whatever array it is given, it holds float32
+(H, W) in [0, 1], C-contiguous, so an 8-bit and a float copy of one film get the same checks and probabilities
+and nothing downstream needs its own conversion.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading many films ahead of their use, in worker processes, in order, with bounded memory (issue 14).
+"""Reading many films ahead of their use, in worker processes, in order, with bounded memory.
 
 Folder scoring decoded in ``torch.utils.data.DataLoader`` workers, which meant importing torch (3 s or more on
 2 cores) only to fork two processes, even when the ONNX engine scores without torch. Here a plain process pool

@@ -9,7 +9,7 @@ This module only dispatches: :mod:`~xray_core.io.raster` reads PNG/JPEG/TIFF, :m
 DICOM (compressed too), :mod:`~xray_core.io.image` holds :class:`XrayImage` and the limits, and
 :mod:`~xray_core.io.source` turns paths, bytes and uploads into bytes. The names below stay importable from
 here for existing callers. :mod:`~xray_core.io.dicom` (and with it pydicom, about a second to import) loads only
-when the content is DICOM: PNG/JPEG/TIFF never pay for it (issue 14).
+when the content is DICOM: PNG/JPEG/TIFF never pay for it.
 """
 
 from __future__ import annotations

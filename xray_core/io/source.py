@@ -24,7 +24,7 @@ _DICOM_EXTENSIONS = (".dcm", ".dicom")
 _RASTER_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 #: Everything a decoder (Pillow, pydicom and its pixel-data plugins) is known to raise on bad data. pydicom's own
 #: exception classes are added by :mod:`~xray_core.io.dicom` (``DICOM_ERRORS``): importing pydicom costs about a
-#: second, and a PNG or JPEG never needs it (issue 14).
+#: second, and a PNG or JPEG never needs it.
 DECODER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,

@@ -1,4 +1,4 @@
-"""Lung-attention training: hold the shipped heatmap to the lungs while the classifier learns (issue 12).
+"""Lung-attention training: hold the shipped heatmap to the lungs while the classifier learns.
 
 The dashboard explains a call with HiResCAM on ``layer3`` (:data:`xray_core.explain.methods.DEFAULT_METHOD`):
 the class score's gradient times the activations, summed over channels, negatives dropped. That map is

@@ -4,8 +4,8 @@
   with ``-log(p_bacterial + p_viral)``, so it teaches "pneumonia, not normal, not COVID-19" without
   pretending to know the type. For a class label the loss is ordinary cross-entropy.
 * :func:`balanced_draws`: draws balanced over cells (age group x label), so that among children "normal"
-  is as common as pneumonia and age no longer predicts the class (issue 11: class-only balancing made
-  pediatric normals ~4 % of draws).
+  is as common as pneumonia and age no longer predicts the class (balancing by class alone leaves
+  pediatric normals at about 4 % of draws).
 """
 
 from __future__ import annotations
