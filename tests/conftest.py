@@ -62,6 +62,14 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def loaded(tiny_checkpoint):
+    """The tiny checkpoint loaded, once per test module (a module may not see another's changes to it)."""
+    from xray_core.models.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_checkpoint)
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """A manifest dataset of 96 generated 48x40 PNGs whose class is a bright band's position (learnable)."""

@@ -24,7 +24,6 @@ from xray_core.inference.input_checks import input_checks
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.reader import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
 from xray_core.io.uploads import expand_uploads
-from xray_core.models.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.timeout(120)
 CASES = hostile_cases(seed=0)
@@ -32,11 +31,6 @@ BASES = valid_files(seed=1)
 #: Files whose header alone says they are too large, too many pages or not a chest film: never decoded.
 REFUSED_FROM_HEADER = {"pages40k.tif", "ct_slice.dcm", "lateral.dcm", "knee.dcm"}
 MAX_TRACED_BYTES = 256 * 2**20  # the largest accepted case (2048 x 2048) needs about 50 MB
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny_checkpoint):
-    return load_checkpoint(tiny_checkpoint)
 
 
 def _bounded(step, *args):

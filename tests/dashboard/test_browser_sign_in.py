@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _apptest import chest_film
 from _factories import png_bytes
 from _streamlit_server import streamlit_server
 from test_browser import CHROMIUM, CHROMIUM_ARGS, RESULT_MS
-from test_pages import _film
 
 from xray_core.inference import accounts
 
@@ -33,7 +33,7 @@ def test_sign_in_then_diagnose(signed_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     film = tmp_path / "film.png"
-    film.write_bytes(png_bytes(_film(31, 128)))
+    film.write_bytes(png_bytes(chest_film(31, 128)))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

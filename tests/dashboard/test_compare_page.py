@@ -5,21 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from _apptest import chest_film, start, texts
 from _checkpoints import tiny_checkpoint
 from _factories import png_bytes
 from _probabilities import every_shown_probabilities
-from test_pages import _film, start, texts, tiny_dataset  # noqa: F401  (fixture)
 
 from xray_core.config import CLASS_TITLES
 
 
 @pytest.fixture
-def env(monkeypatch, tiny_dataset, tmp_path):  # noqa: F811
-    monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint(tmp_path / "open.pt", "apptest-compare")))
-    monkeypatch.setenv("XRAY_DATA_DIR", str(tiny_dataset))
-    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
-    return monkeypatch
+def compare_env(env, tmp_path):
+    """The pages' environment with a checkpoint of its own and the default lung segmenter."""
+    env.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint(tmp_path / "open.pt", "apptest-compare")))
+    env.delenv("XRAY_SEGMENTER", raising=False)
+    return env
 
 
 def _chart(at, key: str) -> dict:
@@ -28,12 +27,12 @@ def _chart(at, key: str) -> dict:
     return json.loads(charts[0].proto.spec)["data"][0]
 
 
-def test_compare_shows_both_films_and_the_change_per_class(env):
+def test_compare_shows_both_films_and_the_change_per_class(compare_env):
     at = start("compare")
     assert at.title[0].value == "Follow-up comparison"
     assert "Upload a prior and a current film" in texts(at)
-    at.file_uploader(key="cmp_prior").set_value(("prior.png", png_bytes(_film(1, 96)), "image/png")).run()
-    at.file_uploader(key="cmp_current").set_value(("current.png", png_bytes(_film(7, 120)), "image/png")).run()
+    at.file_uploader(key="cmp_prior").set_value(("prior.png", png_bytes(chest_film(1, 96)), "image/png")).run()
+    at.file_uploader(key="cmp_current").set_value(("current.png", png_bytes(chest_film(7, 120)), "image/png")).run()
     assert not at.exception, [e.value for e in at.exception]
     prior, current = every_shown_probabilities(at)  # the prior's column first
     change = _chart(at, "cmp_change_chart")

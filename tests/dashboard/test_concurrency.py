@@ -46,11 +46,6 @@ FILES = [(f"film{index}.png", _film_bytes(index)) for index in range(THREADS)]
 
 
 @pytest.fixture(scope="module")
-def loaded(tiny_checkpoint):
-    return load_checkpoint(tiny_checkpoint)
-
-
-@pytest.fixture(scope="module")
 def images() -> list[XrayImage]:
     return [read_image(data, name=name) for name, data in FILES]
 

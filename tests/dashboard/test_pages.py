@@ -3,110 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _apptest import APP, TIMEOUT, audit_lines, chest_film, shown_percentages, start, texts, upload, zip_bytes
 from _factories import PATIENT_FIELDS, dicom_bytes, png_bytes
 from _probabilities import shown_probabilities
 from streamlit.testing.v1 import AppTest
 
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-TIMEOUT = 600  # the first run imports torch and streamlit; on a busy 2-core machine that takes minutes
 CLASSES = ("normal", "bacterial", "viral", "covid")
-
-
-def _film(seed: int, size: int = 72) -> np.ndarray:
-    """A chest-film-like uint8 image: bright mediastinum, darker lungs, noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size] / size
-    film = 0.35 + 0.4 * np.exp(-((x - 0.5) ** 2) / 0.01) + 0.1 * y + rng.normal(0, 0.05, (size, size))
-    return np.clip(film * 255, 0, 255).astype(np.uint8)
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory) -> Path:
-    """root/<split>/<class>/*.png: 2 train + 1 test image per class, with distinct content."""
-    root = tmp_path_factory.mktemp("dataset")
-    for index, label in enumerate(CLASSES):
-        for split, count in (("train", 2), ("test", 1)):
-            folder = root / split / label
-            folder.mkdir(parents=True)
-            for n in range(count):
-                (folder / f"{label}_{split}_{n}.png").write_bytes(png_bytes(_film(index * 10 + n + len(split))))
-    return root
-
-
-@pytest.fixture(scope="module")
-def all_lung_segmenter(tmp_path_factory) -> Path:
-    """A 'trained' tiny lung segmenter that calls every pixel lung (so the share inside the lungs is 100 %)."""
-    import torch
-
-    from xray_core.config import Preprocessing
-    from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
-
-    model = UNet(1, (4, 8)).eval()
-    with torch.no_grad():
-        model.head.weight.zero_()
-        model.head.bias.fill_(5.0)
-    path = tmp_path_factory.mktemp("segmenter") / "lungs.pt"
-    save_segmenter(
-        path, model, SegmenterMeta(Preprocessing(image_size=32), channels=(4, 8), trained=True, version="test-lungs")
-    )
-    return path
-
-
-@pytest.fixture
-def env(monkeypatch, tiny_checkpoint, tiny_dataset, all_lung_segmenter, tmp_path):
-    monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint))
-    monkeypatch.setenv("XRAY_DATA_DIR", str(tiny_dataset))
-    monkeypatch.setenv("XRAY_SEGMENTER", str(all_lung_segmenter))
-    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
-    return monkeypatch
-
-
-def audit_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
-
-
-def start(page: str | None = None) -> AppTest:
-    """Run the app, acknowledge the first-visit notice and open ``page`` (views/<name>.py)."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception
-    at.button(key="notice_ack_button").click().run()
-    if page:
-        at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    kinds = ("error", "warning", "info", "markdown", "caption", "success")
-    parts = [e.value for kind in kinds for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
-
-
-def shown_percentages(at: AppTest) -> list[float]:
-    shown = shown_probabilities(at)
-    assert shown, "no probability bars"
-    return list(shown.values())
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.file_uploader(key="dx_upload").set_value((name, data, "application/octet-stream")).run()
-    assert not at.exception, [e.value for e in at.exception]
-    anyway = [c for c in at.checkbox if c.key and c.key.startswith("dx_anyway_")]
-    if anyway:  # a random tiny model may call a film out-of-distribution; the banner is tested below
-        anyway[0].check().run()
-    return at
 
 
 def assert_result(at: AppTest) -> None:
@@ -127,7 +38,7 @@ def test_notice_blocks_until_acknowledged(env):
 
 def test_diagnose_upload_shows_probabilities_and_heatmap(env, tmp_path):
     env.setenv("XRAY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
-    data = png_bytes(_film(1, 96))
+    data = png_bytes(chest_film(1, 96))
     at = upload(start(), "film.png", data)
     assert_result(at)
     assert "Untrained placeholder model" in texts(at)  # the tiny checkpoint is untrained
@@ -143,13 +54,13 @@ def test_diagnose_upload_shows_probabilities_and_heatmap(env, tmp_path):
 
 def test_diagnose_says_why_there_is_no_lung_outline(env, tmp_path):
     env.setenv("XRAY_SEGMENTER", str(tmp_path / "missing_lungs.pt"))
-    at = upload(start(), "film.png", png_bytes(_film(9, 96)))
+    at = upload(start(), "film.png", png_bytes(chest_film(9, 96)))
     assert_result(at)
     assert "No lung outline: lung segmenter not found" in texts(at)
 
 
 def test_diagnose_controls_rerun_without_error(env):
-    at = upload(start(), "film.png", png_bytes(_film(2, 96)))
+    at = upload(start(), "film.png", png_bytes(chest_film(2, 96)))
     assert at.selectbox(key="dx_target").value == "auto"  # shown as "Top class", never as an empty choice
     at.selectbox(key="dx_target").set_value("covid").run()
     at.slider(key="dx_alpha").set_value(0.8).run()
@@ -168,11 +79,11 @@ def test_bad_upload_shows_message_and_app_stays_usable(env):
     at.file_uploader(key="dx_upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")).run()
     assert not at.exception
     assert any("cannot be analysed" in e.value for e in at.error)
-    assert_result(upload(at, "film.png", png_bytes(_film(3, 96))))
+    assert_result(upload(at, "film.png", png_bytes(chest_film(3, 96))))
 
 
 def test_dicom_16_bit_never_shows_patient_fields(env):
-    film = _film(4, 96).astype(np.uint16) * 16  # 12-bit values in a 16-bit container
+    film = chest_film(4, 96).astype(np.uint16) * 16  # 12-bit values in a 16-bit container
     at = upload(start(), "study.dcm", dicom_bytes(film))
     assert_result(at)
     page = texts(at) + json.dumps([j.value for j in at.json], default=str)
@@ -207,19 +118,15 @@ def test_dataset_sample_source(env):
     assert_result(at)
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_batch_table_csv_overlay_dialog_and_audit(env, tmp_path):
     env.setenv("XRAY_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     at = start("batch")
-    films = {"a/one.png": png_bytes(_film(5)), "a/two.png": png_bytes(_film(6)), "x.png": png_bytes(_film(7))}
-    archive = _zip({"a/one.png": films["a/one.png"], "a/two.png": films["a/two.png"], "notes.txt": b"hi"})
+    films = {
+        "a/one.png": png_bytes(chest_film(5)),
+        "a/two.png": png_bytes(chest_film(6)),
+        "x.png": png_bytes(chest_film(7)),
+    }
+    archive = zip_bytes({"a/one.png": films["a/one.png"], "a/two.png": films["a/two.png"], "notes.txt": b"hi"})
     at.file_uploader(key="batch_files").set_value(
         [
             ("x.png", films["x.png"], "image/png"),
@@ -246,7 +153,7 @@ def test_batch_table_csv_overlay_dialog_and_audit(env, tmp_path):
     assert all(line["model_version"] == "test-tiny" and line["decisions"] for line in lines)
 
 
-def test_explorer_counts_tabs_and_quality(env, tiny_dataset):
+def test_explorer_counts_tabs_and_quality(env, folder_dataset):
     at = start("explore")
     counts = at.dataframe[0].value
     assert counts.loc["Normal", "train"] == 2 and counts.loc["COVID-19", "test"] == 1
@@ -262,15 +169,15 @@ def test_explorer_counts_tabs_and_quality(env, tiny_dataset):
     assert any(m.label == "Duplicate groups" for m in at.metric)
 
 
-def test_partial_pneumonia_labels_in_explorer_gallery_and_samples(env, tiny_dataset, tmp_path):
+def test_partial_pneumonia_labels_in_explorer_gallery_and_samples(env, folder_dataset, tmp_path):
     """Films labelled 'pneumonia' (bacterial or viral, type unknown) have their own row and colour; no page trips."""
     root = tmp_path / "with_pneumonia"
-    shutil.copytree(tiny_dataset, root)
+    shutil.copytree(folder_dataset, root)
     for split, count in (("train", 2), ("test", 1)):
         folder = root / split / "pneumonia"
         folder.mkdir()
         for n in range(count):
-            (folder / f"film_{split}_{n}.png").write_bytes(png_bytes(_film(90 + n + len(split))))
+            (folder / f"film_{split}_{n}.png").write_bytes(png_bytes(chest_film(90 + n + len(split))))
     env.setenv("XRAY_DATA_DIR", str(root))
     at = start("explore")
     counts = at.dataframe[0].value
@@ -307,7 +214,7 @@ def test_explorer_missing_and_empty_dataset(env, tmp_path):
 def test_every_page_without_checkpoint(env, tmp_path):
     env.setenv("XRAY_CHECKPOINT", str(tmp_path / "missing.pt"))
     at = start()
-    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(_film(8)), "image/png")).run()
+    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(chest_film(8)), "image/png")).run()
     assert any("No model checkpoint" in e.value for e in at.error)
     for page in ("batch", "explore", "model_card"):
         at.switch_page(f"views/{page}.py").run()
@@ -317,7 +224,7 @@ def test_every_page_without_checkpoint(env, tmp_path):
     assert not at.exception
 
 
-def test_model_card_without_and_with_report(env, tiny_checkpoint, tiny_dataset, tmp_path):
+def test_model_card_without_and_with_report(env, tiny_checkpoint, folder_dataset, tmp_path):
     from xray_core.data.dataset import load_dataset
     from xray_core.evaluation.evaluate import evaluate
     from xray_core.evaluation.metrics import roc_points
@@ -337,7 +244,7 @@ def test_model_card_without_and_with_report(env, tiny_checkpoint, tiny_dataset, 
             assert loaded.sha256 in texts(at) and "| **Parameters** | 11," in texts(at)
         if tab == "Test metrics":
             assert any("No evaluation report" in i.value for i in at.info)
-    table = load_dataset(tiny_dataset)
+    table = load_dataset(folder_dataset)
     report = evaluate(
         load_checkpoint(checkpoint),
         {"test": table[table["split"] == "test"], "external": table[table["split"] == "train"]},

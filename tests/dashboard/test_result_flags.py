@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
-import numpy as np
 import pytest
+from _apptest import chest_film, start, texts
 from _factories import png_bytes
-from streamlit.testing.v1 import AppTest
 
 from xray_core.models.checkpoint import update_meta
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-TIMEOUT = 600  # the first run imports torch and streamlit; on a busy 2-core machine that takes minutes
 LABELS = ("normal", "bacterial", "viral", "covid")
 PROBE = {"classes": ["adult", "pediatric"], "mean": [0.0] * 512, "scale": [1.0] * 512, "weights": [0.0] * 512}
 NO_CHILDREN = {"adult": dict.fromkeys(LABELS, 100), "pediatric": dict.fromkeys(LABELS, 0)}
-
-
-def _film(seed: int, size: int = 96) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size] / size
-    film = 0.35 + 0.4 * np.exp(-((x - 0.5) ** 2) / 0.01) + 0.1 * y + rng.normal(0, 0.05, (size, size))
-    return np.clip(film * 255, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture
@@ -46,28 +35,14 @@ def checkpoint(monkeypatch, tiny_checkpoint, tiny_dataset, tmp_path):
     return path
 
 
-def _start(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.button(key="notice_ack_button").click().run()
-    if page:
-        at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _texts(at: AppTest) -> str:
-    kinds = ("error", "warning", "info", "markdown", "caption", "success")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
-
-
 def test_diagnose_shows_the_referral_once_and_the_age_support_warning(checkpoint):
-    at = _start()
-    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(_film(1)), "image/png")).run()
+    at = start()
+    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(chest_film(1, 96)), "image/png")).run()
     anyway = [c for c in at.checkbox if c.key and c.key.startswith("dx_anyway_")]
     if anyway:  # the random tiny model may call the film out-of-distribution
         anyway[0].check().run()
     assert not at.exception, [e.value for e in at.exception]
-    text = _texts(at)
+    text = texts(at)
     assert "Uncertain — refer" in text and "operating point of 100 %" in text
     assert "Low confidence" not in text  # the referral says it once; no second, weaker message beside it
     assert "Outside training support" in text and "looks pediatric (95 %)" in text
@@ -75,19 +50,19 @@ def test_diagnose_shows_the_referral_once_and_the_age_support_warning(checkpoint
 
 def test_diagnose_without_fitted_values_shows_neither(checkpoint, tiny_checkpoint):
     shutil.copy(tiny_checkpoint, checkpoint)  # the plain tiny checkpoint: no threshold, no probe
-    at = _start()
-    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(_film(2)), "image/png")).run()
+    at = start()
+    at.file_uploader(key="dx_upload").set_value(("film.png", png_bytes(chest_film(2, 96)), "image/png")).run()
     anyway = [c for c in at.checkbox if c.key and c.key.startswith("dx_anyway_")]
     if anyway:
         anyway[0].check().run()
-    text = _texts(at)
+    text = texts(at)
     assert "Uncertain — refer" not in text and "Outside training support" not in text and "age probe" not in text
 
 
 def test_batch_table_has_the_uncertain_and_age_columns(checkpoint):
-    at = _start("batch")
+    at = start("batch")
     at.file_uploader(key="batch_files").set_value(
-        [("a.png", png_bytes(_film(3)), "image/png"), ("b.png", png_bytes(_film(4)), "image/png")]
+        [("a.png", png_bytes(chest_film(3, 96)), "image/png"), ("b.png", png_bytes(chest_film(4, 96)), "image/png")]
     ).run()
     at.button(key="batch_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -116,8 +91,8 @@ def test_model_card_draws_risk_coverage_and_names_the_fitted_values(checkpoint, 
         reps=5,
     )
     (checkpoint.parent / "metrics.json").write_text(json.dumps(report))
-    at = _start("model_card")
-    text = _texts(at)
+    at = start("model_card")
+    text = texts(at)
     assert "top probability 0.30" in text and "val 80% kept" in text and "val AUC 0.988" in text
     at.session_state["mc_tab"] = "Test metrics"
     at.run()

@@ -12,15 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _apptest import APP, TIMEOUT, chest_film, start, texts, upload, zip_bytes
 from _factories import png_bytes
 from streamlit.testing.v1 import AppTest
-from test_pages import APP, TIMEOUT, _film, _zip, start, texts, upload
 
 from dashboard import budget, components, dataset_choice, safe_text
 from xray_core import config
 from xray_core.config import ServerBudget
-
-pytest_plugins = ["test_pages"]  # its fixtures: env, tiny_dataset, all_lung_segmenter
 
 
 def _wide_png(width: int, height: int) -> bytes:
@@ -74,13 +72,6 @@ def test_streamlit_enforces_the_stated_upload_cap_server_side():
         assert "max_upload_size" not in page.read_text(), page
 
 
-@pytest.fixture
-def loaded(tiny_checkpoint):
-    from xray_core.models.checkpoint import load_checkpoint
-
-    return load_checkpoint(tiny_checkpoint)
-
-
 def test_a_large_film_is_cached_at_display_size(loaded, monkeypatch):
     monkeypatch.setattr(components, "FILMS", budget.ByteBudgetCache(lambda: config.SERVER_BUDGET.film_cache_bytes))
     monkeypatch.setattr(components, "MAPS", budget.ByteBudgetCache(lambda: config.SERVER_BUDGET.display_cache_bytes))
@@ -105,7 +96,7 @@ def test_a_7000_px_film_is_refused_on_the_dashboard_before_decoding(monkeypatch)
 def test_session_upload_budget_refuses_with_a_clear_message(env, monkeypatch):
     monkeypatch.setattr(config, "SERVER_BUDGET", dataclasses.replace(config.SERVER_BUDGET, session_upload_bytes=5000))
     at = start("batch")
-    films = [(f"f{i}.png", png_bytes(_film(i, 64)), "image/png") for i in range(3)]
+    films = [(f"f{i}.png", png_bytes(chest_film(i, 64)), "image/png") for i in range(3)]
     assert sum(len(f[1]) for f in films) > 5000
     at.file_uploader(key="batch_files").set_value(films).run()
     assert not at.exception
@@ -149,7 +140,7 @@ def _result_json(at: AppTest, downloads: dict) -> dict:
 
 
 def test_a_file_name_never_reaches_another_session(env, downloads):
-    data = png_bytes(_film(11, 96))
+    data = png_bytes(chest_film(11, 96))
     first = upload(start(), "Doe_Jane_MRN123.png", data)
     assert _result_json(first, downloads)["prediction"]["name"] == "Doe_Jane_MRN123.png"
     second = upload(start(), "Roe_Richard_MRN456.png", data)  # same bytes: the shared caches answer
@@ -164,7 +155,7 @@ def test_a_file_name_never_reaches_another_session(env, downloads):
 
 
 def test_shared_caches_hold_no_file_name(env):
-    upload(start(), "Secret_Name.png", png_bytes(_film(12, 96)))
+    upload(start(), "Secret_Name.png", png_bytes(chest_film(12, 96)))
     held = repr(components.FILMS.values()) + repr(components.MAPS.values())
     assert "Secret_Name" not in held
 
@@ -182,11 +173,11 @@ def test_markdown_in_names_is_escaped():
 
 def test_hostile_names_render_literally_on_diagnose_and_batch(env):
     hostile = "![x](https://evil.example/p.png).png"
-    at = upload(start(), hostile, png_bytes(_film(13, 96)))
+    at = upload(start(), hostile, png_bytes(chest_film(13, 96)))
     shown = [c for image in at.image for c in image.captions] + [m.value for m in at.markdown]
     assert all("![x](" not in text for text in shown)
     at = start("batch")
-    archive = _zip({"![y](https://evil.example/q.png).png": png_bytes(_film(14)), "[z](http://e).txt": b"hi"})
+    archive = zip_bytes({"![y](https://evil.example/q.png).png": png_bytes(chest_film(14)), "[z](http://e).txt": b"hi"})
     at.file_uploader(key="batch_files").set_value([("a.zip", archive, "application/zip")]).run()
     at.button(key="batch_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -206,7 +197,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised():
 
 def test_batch_csv_download_is_formula_safe(env, downloads):
     at = start("batch")
-    at.file_uploader(key="batch_files").set_value([("=cmd().png", png_bytes(_film(15)), "image/png")]).run()
+    at.file_uploader(key="batch_files").set_value([("=cmd().png", png_bytes(chest_film(15)), "image/png")]).run()
     at.button(key="batch_run").click().run()
     [button] = [b for b in at.get("download_button") if b.proto.label == "Download results (CSV)"]
     content = bytes(downloads[button.proto.url]).decode()
@@ -216,32 +207,32 @@ def test_batch_csv_download_is_formula_safe(env, downloads):
 # ------------------------------------------------------------------------------------------------ datasets
 
 
-def test_only_offered_datasets_are_allowed(env, tiny_dataset, tmp_path):
+def test_only_offered_datasets_are_allowed(env, folder_dataset, tmp_path):
     extra = tmp_path / "site_dataset"
     extra.mkdir()
     env.setenv("XRAY_DATASETS", str(extra))
     offered = dataset_choice.allowed_datasets()
-    assert offered[0] == tiny_dataset.resolve() and extra.resolve() in offered
-    inside = sorted(p for p in tiny_dataset.iterdir() if p.is_dir())[0]  # a folder directly in the data folder
+    assert offered[0] == folder_dataset.resolve() and extra.resolve() in offered
+    inside = sorted(p for p in folder_dataset.iterdir() if p.is_dir())[0]  # a folder directly in the data folder
     assert inside.resolve() in offered
     assert dataset_choice.is_allowed(str(inside / ".." / inside.name))
     (inside / "deeper").mkdir(exist_ok=True)
-    for outside in ("/", "/etc", str(tiny_dataset.parent), str(inside / "deeper"), str(inside / ".." / ".."), ""):
+    for outside in ("/", "/etc", str(folder_dataset.parent), str(inside / "deeper"), str(inside / ".." / ".."), ""):
         assert not dataset_choice.is_allowed(outside), outside
     table, error = components.load_table("/etc")
     assert table is None and "not one this server offers" in error
 
 
-def test_explorer_offers_a_select_box_and_refuses_an_injected_path(env, tiny_dataset):
+def test_explorer_offers_a_select_box_and_refuses_an_injected_path(env, folder_dataset):
     at = start("explore")
-    assert not at.text_input and at.selectbox(key="ex_dataset").value == str(tiny_dataset.resolve())
+    assert not at.text_input and at.selectbox(key="ex_dataset").value == str(folder_dataset.resolve())
     assert at.dataframe  # the offered dataset opens
     assert set(at.selectbox(key="ex_dataset").options) == {
         dataset_choice.label(p) for p in dataset_choice.allowed_datasets()
     }
 
 
-def test_a_planted_path_is_refused_by_the_page(env, tiny_dataset, monkeypatch):
+def test_a_planted_path_is_refused_by_the_page(env, folder_dataset, monkeypatch):
     """A forged selection (widget state the select box did not offer) is checked again before anything is read."""
     at = start("explore")
     offered = dataset_choice.allowed_datasets()
@@ -255,7 +246,7 @@ def test_a_planted_path_is_refused_by_the_page(env, tiny_dataset, monkeypatch):
     assert not at.dataframe
 
 
-def test_explorer_with_query_params_cannot_open_a_free_path(env, tiny_dataset):
+def test_explorer_with_query_params_cannot_open_a_free_path(env, folder_dataset):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["ex_path"] = "/"
     at.query_params["ex_dataset"] = "/"
@@ -263,4 +254,4 @@ def test_explorer_with_query_params_cannot_open_a_free_path(env, tiny_dataset):
     at.button(key="notice_ack_button").click().run()
     at.switch_page("views/explore.py").run()
     assert not at.exception
-    assert at.selectbox(key="ex_dataset").value == str(Path(tiny_dataset).resolve())
+    assert at.selectbox(key="ex_dataset").value == str(Path(folder_dataset).resolve())

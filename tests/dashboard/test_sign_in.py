@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from _apptest import APP, TIMEOUT, chest_film
 from _factories import png_bytes
 from streamlit.testing.v1 import AppTest
-from test_pages import APP, TIMEOUT, _film
 
 from xray_core.cli.main import main as cli
 from xray_core.inference import accounts
 
-pytest_plugins = ["test_pages"]  # its fixtures: env, tiny_dataset, all_lung_segmenter
 PASSWORD = "correct horse battery"
 
 
@@ -103,7 +102,7 @@ def test_the_form_hides_the_app_until_a_correct_password(env, users, tmp_path):
     at.button(key="notice_ack_button").click().run()
     assert at.title[0].value == "Diagnose" and at.file_uploader(key="dx_upload")
     assert any("Signed in as" in c.value and "alice" in c.value for c in at.caption)
-    at.file_uploader(key="dx_upload").set_value(("Doe_Jane.png", png_bytes(_film(21, 96)), "image/png")).run()
+    at.file_uploader(key="dx_upload").set_value(("Doe_Jane.png", png_bytes(chest_film(21, 96)), "image/png")).run()
     assert not at.exception, [e.value for e in at.exception]
     line = (tmp_path / "audit.jsonl").read_text()
     assert json.loads(line.splitlines()[0])["user"] == "alice" and "Doe" not in line

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _apptest import chest_film, start, texts
 from _checkpoints import tiny_checkpoint
 from _factories import png_bytes
 from streamlit.testing.v1 import AppTest
-from test_pages import _film, all_lung_segmenter, start, texts, tiny_dataset  # noqa: F401  (fixtures)
 
 K = 6
 
 
 @pytest.fixture
-def env(monkeypatch, tiny_dataset, all_lung_segmenter, tmp_path):  # noqa: F811
+def similar_env(env, tmp_path):
     """A tiny model without feature-distance refusal (films are accepted) over a dataset of 8 training films."""
-    monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint(tmp_path / "open.pt", "apptest-similar")))
-    monkeypatch.setenv("XRAY_DATA_DIR", str(tiny_dataset))
-    monkeypatch.setenv("XRAY_SEGMENTER", str(all_lung_segmenter))
-    monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("XRAY_AUDIT_LOG", raising=False)
-    return monkeypatch
+    env.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint(tmp_path / "open.pt", "apptest-similar")))
+    return env
 
 
 def _upload(at: AppTest, data: bytes) -> AppTest:
@@ -29,8 +25,8 @@ def _upload(at: AppTest, data: bytes) -> AppTest:
     return at
 
 
-def test_accepted_film_shows_similar_training_films_and_a_pdf_button(env):
-    at = _upload(start(), png_bytes(_film(1, 96)))
+def test_accepted_film_shows_similar_training_films_and_a_pdf_button(similar_env):
+    at = _upload(start(), png_bytes(chest_film(1, 96)))
     page = texts(at).replace("*", "")
     assert "Similar training films" in page
     assert f"of {K} similar training films were" in page
@@ -44,15 +40,15 @@ def test_accepted_film_shows_similar_training_films_and_a_pdf_button(env):
     assert not at.exception
 
 
-def test_refused_film_gets_no_similar_cases(env):
+def test_refused_film_gets_no_similar_cases(similar_env):
     at = start()
     at.file_uploader(key="dx_upload").set_value(("flat.png", png_bytes(np.full((96, 96), 255, np.uint8)), "")).run()
     assert not at.exception
     assert "Similar training films" not in texts(at)
 
 
-def test_missing_dataset_is_said_plainly(env, tmp_path):
-    env.setenv("XRAY_DATA_DIR", str(tmp_path / "no-such-folder"))
-    at = _upload(start(), png_bytes(_film(2, 96)))
+def test_missing_dataset_is_said_plainly(similar_env, tmp_path):
+    similar_env.setenv("XRAY_DATA_DIR", str(tmp_path / "no-such-folder"))
+    at = _upload(start(), png_bytes(chest_film(2, 96)))
     assert "No similar cases: the dataset folder" in texts(at)
     assert [b for b in at.get("download_button") if b.proto.label == "Report (PDF)"]  # the report still works

@@ -39,7 +39,7 @@ def test_first_page_imports_no_torch(script, heavy):
 
 
 @pytest.fixture
-def env(monkeypatch, tiny_checkpoint, tmp_path):
+def warmup_env(monkeypatch, tiny_checkpoint, tmp_path):
     monkeypatch.setenv("XRAY_CHECKPOINT", str(tiny_checkpoint))
     monkeypatch.setenv("XRAY_SEGMENTER", str(tmp_path / "no_lungs.pt"))  # the warm-up must survive a missing one
     monkeypatch.setenv("XRAY_CACHE_DIR", str(tmp_path / "cache"))
@@ -47,7 +47,7 @@ def env(monkeypatch, tiny_checkpoint, tmp_path):
     return monkeypatch
 
 
-def test_warm_fills_the_pages_model_cache(env):
+def test_warm_fills_the_pages_model_cache(warmup_env):
     from dashboard import components, warmup
 
     steps = warmup.warm()
@@ -56,14 +56,14 @@ def test_warm_fills_the_pages_model_cache(env):
     assert {"imports_s", "model_s", "first_pass_s", "lungs_s"} <= set(steps)
     loaded, error = components.get_model(wait=False)  # without waiting: already loaded
     assert loaded is not None and error == ""
-    env.setattr("xray_core.models.checkpoint.load_checkpoint", lambda *a, **k: pytest.fail("loaded twice"))
+    warmup_env.setattr("xray_core.models.checkpoint.load_checkpoint", lambda *a, **k: pytest.fail("loaded twice"))
     assert components.get_model()[0] is loaded
 
 
-def test_warm_reports_a_missing_checkpoint(env, tmp_path):
+def test_warm_reports_a_missing_checkpoint(warmup_env, tmp_path):
     from dashboard import components, warmup
 
-    env.setenv("XRAY_CHECKPOINT", str(tmp_path / "missing.pt"))
+    warmup_env.setenv("XRAY_CHECKPOINT", str(tmp_path / "missing.pt"))
     steps = warmup.warm()
     assert "No model checkpoint" in steps["error"]
     assert "No model checkpoint" in components.get_model(wait=False)[1]

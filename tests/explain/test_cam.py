@@ -34,11 +34,6 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_checkpoint) -> LoadedModel:
-    return load_checkpoint(tiny_checkpoint)
-
-
 class _MaskSplit(nn.Module):
     """Two channels: the pooled image inside ``mask`` and outside it."""
 

@@ -5,17 +5,11 @@ import torch
 from xray_core.inference.calibration import calibrated_softmax
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.reader import XrayImage
-from xray_core.models.checkpoint import load_checkpoint
 
 
 def _image(seed: int, shape=(90, 70)) -> XrayImage:
     pixels = np.random.default_rng(seed).random(shape, dtype=np.float32)
     return XrayImage(pixels=pixels, meta={"name": f"img{seed}.png"})
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny_checkpoint):
-    return load_checkpoint(tiny_checkpoint)
 
 
 def test_single_prediction_is_typed_and_sums_to_one(loaded):

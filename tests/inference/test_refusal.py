@@ -15,11 +15,6 @@ from xray_core.models.checkpoint import load_checkpoint
 SUMMARY = {"age_group_class_counts": {"adult": {"covid": 300, "normal": 200}, "pediatric": {"covid": 0, "normal": 50}}}
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_checkpoint):
-    return load_checkpoint(tiny_checkpoint)
-
-
 def _with(loaded, **meta_changes):
     return dataclasses.replace(loaded, meta=loaded.meta.replace(**meta_changes))
 

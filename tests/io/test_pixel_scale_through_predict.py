@@ -11,12 +11,6 @@ import pytest
 
 from xray_core.inference.predict import predict_image
 from xray_core.io import XrayImage
-from xray_core.models.checkpoint import load_checkpoint
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny_checkpoint):
-    return load_checkpoint(tiny_checkpoint)
 
 
 def _films() -> dict[str, np.ndarray]:
