@@ -103,4 +103,6 @@ def test_model_card_draws_risk_coverage_and_names_the_fitted_values(checkpoint, 
         n.startswith("external: operating point") for n in names
     )
     refer = [d.value for d in at.dataframe if "accuracy kept" in d.value.columns][0]
-    assert list(refer.index) == ["test", "external"] and (refer["threshold"] == 0.3).all()
+    assert [row for row in refer.index if "," not in row] == ["test", "external"]  # then one row per age group
+    assert {row.split(", ")[1] for row in refer.index if "," in row} <= {"adult films", "pediatric films"}
+    assert (refer["threshold"] == 0.3).all()  # a single-threshold checkpoint: the same threshold for every group
