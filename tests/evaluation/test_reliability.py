@@ -12,11 +12,21 @@ from xray_core.evaluation.reliability import (
     PHOTO_GOAL,
     RADIOGRAPH_BUDGET,
     TEST_FAMILY,
+    FamilyResult,
     format_report,
     radiograph_cases,
     run_family,
 )
 from xray_core.evaluation.reliability_inputs import Case, encode, film, generated_cases, photo_cases
+from xray_core.evaluation.reliability_integrity import (
+    FORGED_ONNX,
+    TAMPERED_INDEX,
+    ZIP_ARCHIVES,
+    forged_onnx_family,
+    tampered_index_family,
+    zip_family,
+)
+from xray_core.io.uploads import MAX_ZIP_MEMBERS
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint
 
 
@@ -39,27 +49,41 @@ def test_report_command_on_the_tiny_checkpoint(tiny_checkpoint, tiny_dataset, tm
     assert code == 0, printed  # no crash (goals may fail on an untrained model; --strict is not given)
     report = json.loads(out.read_text())
     families = {f["family"]: f for f in report["families"]}
-    assert list(families) == ["natural photos", "other non-radiographs", "generated", "hostile files", TEST_FAMILY]
-    assert report["crashes"] == 0 and families["hostile files"]["inputs"] >= 200
+    readers = ["natural photos", "other non-radiographs", "generated", "hostile files", TEST_FAMILY]
+    assert list(families) == readers + [FORGED_ONNX, TAMPERED_INDEX, ZIP_ARCHIVES]
+    assert report["crashes"] == 0 and report["failed_checks"] == 0 and families["hostile files"]["inputs"] >= 200
     assert families["natural photos"]["inputs"] >= 10 and families[TEST_FAMILY]["inputs"] == 6
     for family in families.values():
-        assert family["input_errors"] + family["valid"] + family["crashes"] == family["inputs"]
+        assert (
+            family["input_errors"] + family["valid"] + family["crashes"] + family["failed_checks"] == family["inputs"]
+        )
         assert family["refused"] <= family["valid"]
     assert families["hostile files"]["input_errors"] >= 150 and families["generated"]["input_errors"] == 0
+    for name in (FORGED_ONNX, TAMPERED_INDEX, ZIP_ARCHIVES):  # every probe rejected, none failed
+        assert families[name]["integrity"] and families[name]["input_errors"] == families[name]["inputs"] >= 3
     for row in ("natural photos", "hostile files", TEST_FAMILY, "refusal rate", "crashes", "goal: crashes 0"):
+        assert row in printed
+    for row in (FORGED_ONNX, TAMPERED_INDEX, ZIP_ARCHIVES, "failed checks", "goal: failed integrity checks 0"):
         assert row in printed
     assert {goal["goal"] for goal in report["goals"]} == {
         "crashes",
+        "failed integrity checks",
         "natural photos refused",
         "test radiographs refused",
     }
 
 
 @pytest.mark.parametrize(
-    "crashes, passed, strict, code",
-    [(0, True, True, 0), (0, False, False, 0), (0, False, True, 1), (2, True, False, 1)],
+    "crashes, failed_checks, passed, strict, code",
+    [
+        (0, 0, True, True, 0),
+        (0, 0, False, False, 0),
+        (0, 0, False, True, 1),
+        (2, 0, True, False, 1),
+        (0, 1, True, False, 1),
+    ],
 )
-def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes, passed, strict, code):
+def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes, failed_checks, passed, strict, code):
     from xray_core.evaluation import reliability
 
     seen = {}
@@ -74,6 +98,7 @@ def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes,
             "seconds": 0.0,
             "families": [],
             "crashes": crashes,
+            "failed_checks": failed_checks,
             "goals": [{"goal": "crashes", "target": "0", "value": crashes, "passed": passed and not crashes}],
         }
 
@@ -139,6 +164,81 @@ def test_format_report_marks_goals():
     }
     text = format_report(report)
     assert "goal: crashes 0 (target 0): PASS" in text and "test radiographs refused 5.0% (target <= 2%): FAIL" in text
+    assert "FAILED CHECK" not in text
+    probe = FamilyResult(ZIP_ARCHIVES, integrity=True, inputs=2, input_errors=1, failed_checks=1)
+    probe.failures.append("bad.zip: broken member x.png: 0 messages, not named")
+    report["families"].append(probe.to_dict())
+    report["goals"].append({"goal": "failed integrity checks", "target": "0", "value": 1, "passed": False})
+    text = format_report(report)
+    row = next(line for line in text.splitlines() if line.startswith(ZIP_ARCHIVES))
+    assert row.split()[-2:] == ["1", "0.0"] and "n/a" in row  # failed checks, slowest; no refusal rate
+    assert "FAILED CHECK ZIP archives: bad.zip: broken member x.png" in text
+    assert "goal: failed integrity checks 1 (target 0): FAIL" in text
+
+
+@pytest.fixture(scope="module")
+def tiny_loaded(tiny_checkpoint) -> LoadedModel:
+    return load_checkpoint(tiny_checkpoint)
+
+
+def test_forged_onnx_exports_are_ignored_and_torch_scores(tiny_loaded):
+    result = forged_onnx_family(tiny_loaded)
+    assert (result.inputs, result.input_errors, result.crashes, result.failed_checks) == (3, 3, 0, 0), result
+    assert all("ignored" in note for note in result.notable), result.notable
+
+
+def test_the_onnx_probe_fails_when_the_engine_trusts_any_graph(tiny_loaded, monkeypatch):
+    """The probe is only worth its row if it notices the engine running a forged graph."""
+    from xray_core.inference import onnx_engine
+
+    monkeypatch.setattr(onnx_engine, "verified_graph", lambda export, *args: export.read_bytes())
+    result = forged_onnx_family(tiny_loaded)
+    failed = {failure.split(":")[0] for failure in result.failures}
+    assert failed == {"graph naming the checkpoint", "graph with a record in its own folder"}, result.failures
+    assert all("the ONNX engine ran it" in failure and "torch" in failure for failure in result.failures)
+    assert result.input_errors == 1  # the truncated graph: ONNX Runtime cannot read it, and says which file
+
+
+def test_tampered_similar_case_indexes_are_rebuilt(tiny_loaded):
+    result = tampered_index_family(tiny_loaded)
+    assert result.inputs == result.input_errors >= 8 and not result.crashes, (result.failures, result.crash_examples)
+    assert all(note.endswith(": rebuilt") for note in result.notable)
+
+
+def test_the_index_probe_fails_when_a_tampered_index_is_shown(tiny_loaded, monkeypatch):
+    from xray_core.inference import similar, similar_store
+
+    for module in (similar, similar_store):
+        monkeypatch.setattr(module, "inside", lambda file: True)
+    monkeypatch.setattr(similar, "_usable", lambda stored, loaded, fingerprint: stored is not None)
+    result = tampered_index_family(tiny_loaded)
+    failed = {failure.split(":")[0]: failure for failure in result.failures}
+    assert {"absolute paths (hash recomputed)", "'../' paths (hash recomputed)"} <= set(failed), result.failures
+    assert "outside the data folder" in failed["absolute paths (hash recomputed)"]
+    assert "labels column was used" in failed["labels rewritten (hash recomputed)"]
+    assert result.failed_checks == len(result.failures) == 3 and result.crashes == 0
+
+
+def test_zip_archives_name_each_broken_member_and_read_the_rest():
+    result = zip_family()
+    assert (result.inputs, result.input_errors, result.crashes, result.failed_checks) == (6, 6, 0, 0), result
+    notes = dict(note.split(": ", 1) for note in result.notable)
+    assert notes["encrypted_member.zip"].startswith("2 films read; encrypted_member.zip/secret.png: encrypted")
+    assert notes[f"{MAX_ZIP_MEMBERS + 2}_members.zip"].startswith("0 films read;")
+
+
+@pytest.mark.parametrize("breakage", ["member errors escape", "member limit lifted", "broken members read silently"])
+def test_the_zip_probe_fails_when_a_check_is_broken(monkeypatch, breakage):
+    from xray_core.io import uploads
+
+    if breakage == "member errors escape":
+        monkeypatch.setattr(uploads, "_MEMBER_ERRORS", ())
+    elif breakage == "member limit lifted":
+        monkeypatch.setattr(uploads, "MAX_ZIP_MEMBERS", 10**6)
+    else:
+        monkeypatch.setattr(uploads, "_read_member", lambda archive, info, label: b"")
+    result = zip_family()
+    assert result.failed_checks + result.crashes >= 1 and result.input_errors < result.inputs, result
 
 
 def _trained_checkpoint() -> LoadedModel:

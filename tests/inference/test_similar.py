@@ -173,6 +173,31 @@ def test_a_damaged_index_file_is_rebuilt(tmp_path, monkeypatch, tiny_dataset) ->
     assert len(builds) == 2
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "a row short", "a row too many", "NaN", "float64", "short labels"],
+)
+def test_a_malformed_index_file_is_not_loaded(tmp_path, damage: str) -> None:
+    """A truncated file, or features that are not one finite float32 row per film with the content hash recomputed
+    (a rewriter can), loads as None (rebuilt), never as an index that mis-pairs films and distances or raises."""
+    file, index = tmp_path / "similar.npz", _index(np.eye(4, 6), ["a", "b", "c", "d"])
+    similar_store.save_file(file, index)
+    assert similar_store.load_file(file) is not None
+    features, labels = index.features, index.labels
+    if damage == "truncated":
+        file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    else:
+        changed = {
+            "a row short": {"features": features[1:]},
+            "a row too many": {"features": np.vstack([features, features[:1]])},
+            "NaN": {"features": np.where(features > 0, np.nan, features).astype(np.float32)},
+            "float64": {"features": features.astype(np.float64)},
+            "short labels": {"labels": labels[1:]},
+        }[damage]
+        similar_store.save_file(file, SimilarIndex(**{**index.__dict__, **changed}))
+    assert similar_store.load_file(file) is None
+
+
 @pytest.mark.parametrize("entry", ["/etc/passwd", "../secret.png", "images/../../secret.png", ""])
 def test_query_refuses_an_entry_outside_the_data_folder(entry: str) -> None:
     index = _index(np.eye(2), ["a", "b"])

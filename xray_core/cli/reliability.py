@@ -17,10 +17,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="out-of-distribution and hostile-input report",
         description="Throw natural photos (bundled with scikit-image, scikit-learn and matplotlib, made grayscale), "
         "other non-radiographs, generated noise/constant/gradient images, >= 200 corrupt or odd files "
-        "and test-split radiographs at read_image, predict and Grad-CAM; print per family the inputs, "
-        "clear input errors, valid results, refusals and crashes. Goals: all photos refused, at most "
-        "2 %% of test radiographs refused, 0 crashes. Exit code 1 on any crash (or failed goal with "
-        "--strict), 2 when the checkpoint cannot be loaded.",
+        "and test-split radiographs at read_image, predict and Grad-CAM, then forged ONNX exports, a tampered "
+        "similar-case index and broken or oversized ZIP uploads at the checks that must reject them; print per "
+        "family the inputs, clear input errors, valid results, refusals, crashes and failed checks. Goals: all "
+        "photos refused, at most 2 %% of test radiographs refused, 0 crashes, 0 failed checks. Exit code 1 on "
+        "any crash or failed check (or failed goal with --strict), 2 when the checkpoint cannot be loaded.",
     )
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")
     parser.add_argument(
@@ -67,7 +68,7 @@ def run_reliability(args: argparse.Namespace) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     failed = not all(goal["passed"] for goal in report["goals"])
-    return 1 if report["crashes"] or (args.strict and failed) else 0
+    return 1 if report["crashes"] or report.get("failed_checks") or (args.strict and failed) else 0
 
 
 def _add_input_stats(subparsers) -> None:

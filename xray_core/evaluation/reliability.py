@@ -4,8 +4,11 @@
 of the corpus's test split through ``read_image -> predict_image`` (and Grad-CAM for the hostile files that
 decode) and counts, per family: inputs, clear :class:`~xray_core.io.reader.XrayInputError` refusals, valid results,
 out-of-distribution refusals (by feature-space score and by input checks), crashes (anything else: must be 0)
-and the slowest input. Goals (issue "safe with bad input"): 100 % of natural photos refused, at most 2 % of
-test radiographs refused, no crash. Thresholds come from train/val data only; the test split is only measured.
+and the slowest input. The integrity families (:mod:`xray_core.evaluation.reliability_integrity`: a forged ONNX
+export, a tampered similar-case index, broken and oversized ZIP archives) count per probe: rejected clearly,
+read as it should be, crashed, or a failed check. Goals: 100 % of natural photos refused, at most 2 % of
+test radiographs refused, no crash, no failed integrity check. Thresholds come from train/val data only; the test
+split is only measured.
 """
 
 from __future__ import annotations
@@ -48,10 +51,13 @@ class FamilyResult:
     median_ood_score: float | None = None
     crash_examples: list[str] = field(default_factory=list)
     notable: list[str] = field(default_factory=list)  # accepted non-radiographs, or refused radiographs
+    integrity: bool = False  # a probe family: ``valid`` counts good parts still read, nothing is refused
+    failed_checks: int = 0  # probes the check let through (a forged file used, a bad member unnamed): must be 0
+    failures: list[str] = field(default_factory=list)
 
     @property
     def refusal_rate(self) -> float | None:
-        return self.refused / self.valid if self.valid else None
+        return self.refused / self.valid if self.valid and not self.integrity else None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "refusal_rate": self.refusal_rate}
@@ -177,25 +183,28 @@ def run_report(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Every family through ``loaded`` (test radiographs only when ``data_dir`` is given); a JSON-able report."""
+    from xray_core.evaluation.reliability_integrity import integrity_families
     from xray_core.inference import ood
 
     began = time.perf_counter()
-    families: list[tuple[str, Callable[[], list[Case]], bool]] = [
-        ("natural photos", photo_cases, False),
-        ("other non-radiographs", figure_cases, False),
-        ("generated", lambda: generated_cases(seed), False),
-        ("hostile files", lambda: hostile_cases(seed), True),
+    families: list[tuple[str, Callable[[], FamilyResult]]] = [
+        ("natural photos", lambda: run_family(loaded, "natural photos", photo_cases())),
+        ("other non-radiographs", lambda: run_family(loaded, "other non-radiographs", figure_cases())),
+        ("generated", lambda: run_family(loaded, "generated", generated_cases(seed))),
+        # explain_too: the hostile files that decode also go through Grad-CAM
+        ("hostile files", lambda: run_family(loaded, "hostile files", hostile_cases(seed), explain_too=True)),
     ]
     if data_dir is not None:
-        families.append((TEST_FAMILY, lambda: radiograph_cases(data_dir, "test", n_test, seed), False))
-    # explain_too: the hostile files that decode also go through Grad-CAM
+        test = lambda: radiograph_cases(data_dir, "test", n_test, seed)  # noqa: E731 (read when its turn comes)
+        families.append((TEST_FAMILY, lambda: run_family(loaded, TEST_FAMILY, test(), radiographs=True)))
+    families += integrity_families(loaded, seed)
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # corrupt files make Pillow warn; each still ends in an error or a result
-        for family, make_cases, explain_too in families:
+        for family, run in families:
             if progress is not None:
                 progress(family)
-            results.append(run_family(loaded, family, make_cases(), explain_too, family == TEST_FAMILY))
+            results.append(run())
     statistics = loaded.meta.input_stats or {}
     return {
         "model": loaded.identity(),
@@ -207,6 +216,7 @@ def run_report(
         "seconds": round(time.perf_counter() - began, 1),
         "inputs": sum(r.inputs for r in results),
         "crashes": sum(r.crashes for r in results),
+        "failed_checks": sum(r.failed_checks for r in results),
         "families": [r.to_dict() for r in results],
         "goals": _goals(results),
     }
@@ -216,7 +226,13 @@ def _goals(results: list[FamilyResult]) -> list[dict[str, Any]]:
     """The issue's goals, each with its measured value and whether it passed."""
     by_name = {r.family: r for r in results}
     goals = [{"goal": "crashes", "target": "0", "value": sum(r.crashes for r in results)}]
-    goals[0]["passed"] = goals[0]["value"] == 0
+    integrity = [r for r in results if r.integrity]
+    if integrity:
+        goals.append(
+            {"goal": "failed integrity checks", "target": "0", "value": sum(r.failed_checks for r in integrity)}
+        )
+    for goal in goals:
+        goal["passed"] = goal["value"] == 0
     photos = by_name.get("natural photos")
     if photos is not None:
         rate = photos.refusal_rate

@@ -25,6 +25,7 @@ def format_report(report: dict[str, Any]) -> str:
         "by input checks",
         "refusal rate",
         "crashes",
+        "failed checks",
         "slowest s",
     )
     rows = [header] + [
@@ -38,6 +39,7 @@ def format_report(report: dict[str, Any]) -> str:
             f["refused_by_checks"],
             _percent(f["refusal_rate"]),
             f["crashes"],
+            f.get("failed_checks", 0),
             f["slowest_seconds"],
         )
         for f in report["families"]
@@ -48,14 +50,19 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append("  ".join(cells))
     lines.append("")
     for goal in report["goals"]:
-        value = goal["value"] if goal["goal"] == "crashes" else _percent(goal["value"])
+        value = goal["value"] if isinstance(goal["value"], int) else _percent(goal["value"])  # counts vs rates
         lines.append(f"goal: {goal['goal']} {value} (target {goal['target']}): {'PASS' if goal['passed'] else 'FAIL'}")
     for family in report["families"]:
         kind = "refused" if family["radiographs"] else "accepted"
-        if family["notable"]:
+        if family.get("integrity"):  # its notes say what each probe got (in the JSON); here only why none ran
+            if not family["inputs"] and family["notable"]:
+                lines.append(f"{family['family']}: " + "; ".join(family["notable"]))
+        elif family["notable"]:
             lines.append(f"{family['family']}, {kind}: " + "; ".join(family["notable"]))
         for example in family["crash_examples"]:
             lines.append(f"CRASH {example}")
+        for failure in family.get("failures", []):
+            lines.append(f"FAILED CHECK {family['family']}: {failure}")
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from xray_core.models.signed import weights_sha256
 
 INDEX_FORMAT = 3  # bump when the file's layout changes: older files are rebuilt (3: content_sha256)
 COLUMNS = ("features", "files", "labels", "sources", "age_groups")
+_UNREADABLE = (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError)  # a truncated .npz is a bad zip
 
 
 @dataclass
@@ -82,21 +84,22 @@ def _header(file: Path) -> dict | None:
     try:
         with np.load(file, allow_pickle=False) as stored:
             header = json.loads(str(stored["header"]))
-    except (OSError, ValueError, KeyError):
+    except _UNREADABLE:
         return None  # unreadable or partial: rebuilt
     return header if header.get("format") == INDEX_FORMAT else None
 
 
 def load_file(file: Path) -> SimilarIndex | None:
     """The index stored in ``file``, or None when it is missing, unreadable, of another format, when its columns do
-    not hash to the header's ``content_sha256`` or a file path leaves the data folder."""
+    not hash to the header's ``content_sha256``, a file path leaves the data folder, or the features are not one
+    finite row per film (a rewriter can recompute the hash; a short array would mis-pair films and distances)."""
     header = _header(file)
     if header is None:
         return None
     try:
         with np.load(file, allow_pickle=False) as stored:
             columns = {name: stored[name] for name in COLUMNS}
-    except (OSError, ValueError, KeyError):
+    except _UNREADABLE:
         return None
     index = SimilarIndex(
         **columns,
@@ -106,7 +109,16 @@ def load_file(file: Path) -> SimilarIndex | None:
     )
     if header.get("content_sha256") != content_sha256(index) or not all(inside(str(f)) for f in index.files):
         return None
-    return index
+    return index if _well_formed(index) else None
+
+
+def _well_formed(index: SimilarIndex) -> bool:
+    """(N, D) finite float32 features and N entries in every table column."""
+    features, rows = index.features, len(index.files)
+    if features.dtype != np.float32 or features.ndim != 2 or len(features) != rows:
+        return False
+    columns = (index.labels, index.sources, index.age_groups)
+    return all(column.shape == (rows,) for column in columns) and bool(np.isfinite(features).all())
 
 
 def save_file(file: Path, index: SimilarIndex) -> None:
