@@ -115,6 +115,11 @@ def _table(loaded: LoadedModel, rows: list[dict[str, Any]]) -> None:
         ),
         age_group_estimate=st.column_config.TextColumn("Looks", help="Age group estimated from the film."),
         flags=st.column_config.TextColumn("Flags"),
+        adult_measured=st.column_config.TextColumn(
+            "Measured on adults",
+            help="On an adult-looking film called COVID-19, bacterial or viral: what this "
+            "model did on adult external films.",
+        ),
     )
     st.dataframe(frame, hide_index=True, column_config=config, key="batch_table")
     st.download_button(

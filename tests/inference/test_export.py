@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -106,5 +107,19 @@ def test_batch_rows_word_flags_from_codes_and_csv_keeps_the_disclaimer():
         "uncertain",
         "age_group_estimate",
         "flags",
+        "adult_measured",
     ]
     assert len(table) == 3
+
+
+def test_batch_rows_carry_the_measured_adult_figure_behind_an_adult_caution():
+    detail = {"figure": "adult_non_covid_pneumonia_called_covid", "value": 0.5, "n": 22, "n_patients": 8,
+              "interval_95": [0.28, 0.71], "small_sample": True}  # fmt: skip
+    prediction = _prediction({"normal": 0.1, "bacterial": 0.1, "viral": 0.1, "covid": 0.7})
+    cautioned = dataclasses.replace(prediction, decisions=[Decision("adult_caution", "", 0.5, None, detail)])
+    row = batch_row("a.png", cautioned, NAMES)
+    assert "50 % COVID-19" in row["adult_measured"] and "28-71 %" in row["adult_measured"]
+    assert "small sample (22 films, 8 patients)" in row["adult_measured"]
+    assert batch_row("b.png", prediction, NAMES)["adult_measured"] == ""
+    assert batch_row("c.png", None, NAMES, error="corrupt")["adult_measured"] == ""
+    assert "50 % COVID-19" in results_csv([row]).decode()

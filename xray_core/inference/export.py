@@ -18,7 +18,7 @@ import pandas as pd
 
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.predict import Prediction
-from xray_core.inference.wording import short
+from xray_core.inference.wording import measured_sentence, short
 
 DISCLAIMER = "Decision support only, not a diagnosis. A qualified clinician must interpret every image."
 
@@ -87,7 +87,8 @@ def _json_default(value: Any) -> Any:
 
 def batch_row(name: str, prediction: Prediction | None, class_names: Sequence[str], error: str = "") -> dict[str, Any]:
     """One results-table row: file, top class, a percentage per class, ``uncertain`` (refer), the estimated age
-    group ('adult 97 %'; '' without an age probe), flags in words (or the read error)."""
+    group ('adult 97 %'; '' without an age probe), flags in words (or the read error) and, on a film that carries
+    an ``adult_caution``, the adult figure measured for this model behind it."""
     row: dict[str, Any] = {"file": name}
     if prediction is None:
         return {
@@ -97,6 +98,7 @@ def batch_row(name: str, prediction: Prediction | None, class_names: Sequence[st
             "uncertain": None,
             "age_group_estimate": "",
             "flags": f"unreadable: {error}",
+            "adult_measured": "",
         }
     shares = percentages(prediction.probabilities)
     age = prediction.age_group_estimate
@@ -107,7 +109,14 @@ def batch_row(name: str, prediction: Prediction | None, class_names: Sequence[st
         "uncertain": prediction.uncertain,
         "age_group_estimate": f"{age['group']} {100 * age['probability']:.0f} %" if age else "",
         "flags": flag_words(prediction_flags(prediction)),
+        "adult_measured": _adult_measured(prediction),
     }
+
+
+def _adult_measured(prediction: Prediction) -> str:
+    """The measured adult figure an ``adult_caution`` decision carries, worded ('' when there is none)."""
+    caution = [decision for decision in prediction.decisions if decision.code == "adult_caution"]
+    return measured_sentence(caution[0].detail) if caution else ""
 
 
 def results_csv(rows: Sequence[dict[str, Any]]) -> bytes:
