@@ -14,13 +14,14 @@ import torch
 from _factories import onnx_predict_in_a_fresh_process
 
 from xray_core.config import Preprocessing
+from xray_core.evaluation.reliability_forgeries import forged_graph
 from xray_core.inference import input_checks, ood
 from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_sha256, load_onnx
 from xray_core.inference.onnx_export import export_onnx
 from xray_core.inference.onnx_records import record_export
 from xray_core.inference.predict import predict_batch
 from xray_core.io.reader import XrayImage, read_image
-from xray_core.models.checkpoint import load_checkpoint, read_payload, update_meta
+from xray_core.models.checkpoint import load_checkpoint, update_meta
 from xray_core.models.meta import OodStats
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import to_tensor
@@ -185,54 +186,6 @@ def test_per_age_group_offsets_survive_the_export(checkpoint: Path, exported: tu
     assert all(-1.0 - 1e-4 <= s <= 2.0 + 1e-4 for s in shifts) and np.ptp(shifts) > 1e-3  # blended per film
 
 
-def _forged_graph(path: Path, checkpoint: Path, **meta_changes) -> Path:
-    """A tiny graph that calls every film normal with certainty, whose metadata names ``checkpoint`` exactly as a
-    real export's does and carries a copy of its metadata without the refusal statistics."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    payload = read_payload(checkpoint)
-    meta = {**payload["meta"], "ood": None, "input_stats": None, "temperature": 1.0, **meta_changes}
-    bias = np.array([50.0 if name == "normal" else 0.0 for name in meta["class_names"]], np.float32)
-    initialisers = [
-        helper.make_tensor("to_features", TensorProto.FLOAT, (1, 512), np.zeros(512, np.float32)),
-        helper.make_tensor("to_logits", TensorProto.FLOAT, (1, len(bias)), np.zeros(len(bias), np.float32)),
-        helper.make_tensor("bias", TensorProto.FLOAT, (len(bias),), bias),
-    ]
-    nodes = [
-        helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
-        helper.make_node("Flatten", ["pooled"], ["flat"]),
-        helper.make_node("MatMul", ["flat", "to_features"], ["features"]),
-        helper.make_node("MatMul", ["flat", "to_logits"], ["raw"]),
-        helper.make_node("Add", ["raw", "bias"], ["logits"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "forged",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 64, 64])],
-        [
-            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 512]),
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(bias)]),
-        ],
-        initialisers,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    info = {
-        "format": "xray-core-onnx",
-        "format_version": 1,
-        "checkpoint": checkpoint.name,
-        "checkpoint_file_sha256": file_sha256(checkpoint),
-        "checkpoint_sha256": payload["sha256"],
-        "meta": meta,
-    }
-    entry = model.metadata_props.add()
-    entry.key, entry.value = "xray_core", json.dumps(info)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
-
-
 def test_a_forged_export_is_ignored_and_torch_scores(checkpoint: Path, exported, tmp_path, monkeypatch, capsys) -> None:
     """A graph placed in the export folder under the right name, with metadata naming the checkpoint, is never run:
     predict says so on one line and scores with torch, refusals included."""
@@ -241,7 +194,7 @@ def test_a_forged_export_is_ignored_and_torch_scores(checkpoint: Path, exported,
     from xray_core.cli.main import main
 
     forged = tmp_path / "forged"
-    _forged_graph(export_path(checkpoint, file_sha256(checkpoint), forged), checkpoint)
+    forged_graph(export_path(checkpoint, file_sha256(checkpoint), forged), checkpoint)
     with pytest.raises(OnnxUnavailable, match="is ignored: it is not a file 'export-onnx' verified") as caught:
         load_onnx(checkpoint, forged)
     assert not caught.value.quiet
@@ -269,14 +222,14 @@ def test_a_genuine_export_replaced_by_a_forged_one_is_ignored(checkpoint: Path, 
     genuine = copy / Path(report["path"]).name
     genuine.write_bytes(Path(report["path"]).read_bytes())
     assert load_onnx(checkpoint, copy).onnx_path == str(genuine)  # a verified export still loads from any folder
-    _forged_graph(genuine, checkpoint)
+    forged_graph(genuine, checkpoint)
     with pytest.raises(OnnxUnavailable, match="is ignored"):
         load_onnx(checkpoint, copy)
 
 
 def test_the_engine_reads_metadata_from_the_checkpoint_never_from_the_graph(checkpoint: Path, tmp_path) -> None:
     """Even a graph the records vouch for cannot change a number the prediction uses: its metadata is not read."""
-    graph = _forged_graph(export_path(checkpoint, file_sha256(checkpoint), tmp_path), checkpoint, temperature=40.0)
+    graph = forged_graph(export_path(checkpoint, file_sha256(checkpoint), tmp_path), checkpoint, temperature=40.0)
     record_export(checkpoint, file_sha256(checkpoint), file_sha256(graph), graph)
     engine, loaded = load_onnx(checkpoint, tmp_path), load_checkpoint(checkpoint)
     assert engine.meta == loaded.meta and engine.sha256 == loaded.sha256

@@ -28,15 +28,16 @@ from xray_core.models.pinned import file_sha256
 from xray_core.models.signed import read_header
 
 
-def forged_graph(path: Path, checkpoint: Path) -> Path:
+def forged_graph(path: Path, checkpoint: Path, **meta_changes: object) -> Path:
     """A tiny ONNX graph at ``path`` that calls every film normal with certainty, whose metadata names
     ``checkpoint`` (its file SHA-256 and a copy of its metadata without the refusal statistics) as an export's did
-    when the engine trusted that metadata. Input and outputs have the shapes the engine expects."""
+    when the engine trusted that metadata. Input and outputs have the shapes the engine expects. ``meta_changes``:
+    further fields to overwrite in that copied metadata (e.g. ``temperature=40.0``)."""
     import onnx
     from onnx import TensorProto, helper
 
     header = read_header(checkpoint)
-    meta = {**header["meta"], "ood": None, "input_stats": None, "temperature": 1.0}
+    meta = {**header["meta"], "ood": None, "input_stats": None, "temperature": 1.0, **meta_changes}
     prep, classes = meta["preprocessing"], meta["class_names"]
     width = np.shape((header["meta"].get("ood") or {}).get("means", np.zeros((1, 512))))[1]
     bias = np.array([50.0 if name == "normal" else 0.0 for name in classes], np.float32)
