@@ -19,7 +19,6 @@ weights/xray_resnet.pt, else an untrained 128 px placeholder (timing is the same
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -30,8 +29,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+from _common import CHROMIUM, ROOT, chromium_missing, save_result
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -236,15 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, default=3, help="later uploads per round (distinct films)")
     parser.add_argument("--screenshots", default=None, metavar="DIR", help="also save a screenshot of each page")
     args = parser.parse_args(argv)
-    if not Path(CHROMIUM).is_file():
-        print(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)", file=sys.stderr)
+    if chromium_missing():
         return 2
     result = run(args)
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dashboard.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: v for k, v in result.items() if k != "per_round"}, indent=2))
-    print(f"load average before {result['load_average_before']}, after {result['load_average_after']} (2 cores)")
+    save_result(result, "dashboard.json", details="per_round")
     for key, goal in GOALS.items():
         print(f"{key}: {result[key]:.3f} s (goal <= {goal} s) {'met' if result[key] <= goal else 'NOT met'}")
     if args.rounds < 9:

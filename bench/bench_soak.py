@@ -18,7 +18,6 @@ the name's outside host. Prints the load average (other jobs share the 2 cores).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -30,8 +29,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+from _common import CHROMIUM, ROOT, chromium_missing, save_result
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 UPLOADER = "[data-testid='stFileUploaderDropzoneInput']"
 CHART = ".st-key-dx_probabilities .dx-prob"
@@ -268,15 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-gb", type=float, default=3.0, help="the server's peak resident memory budget")
     parser.add_argument("--checkpoint", default=None)
     args = parser.parse_args(argv)
-    if not Path(CHROMIUM).is_file():
-        print(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)", file=sys.stderr)
+    if chromium_missing():
         return 2
     result = run(args)
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "soak.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: v for k, v in result.items() if k != "records"}, indent=2))
-    print(f"load average before {result['load_average_before']}, after {result['load_average_after']} (2 cores)")
+    save_result(result, "soak.json", details="records")
     fine = {
         "peak RSS": result["peak_rss_gb"] <= args.budget_gb,
         "p95 latency": result["film_latency_p95_s"] is not None and result["film_latency_p95_s"] <= GOAL_P95_S,
