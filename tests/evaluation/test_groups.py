@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from xray_core.evaluation.card_groups import SMALL_MARK, cells_section, cohort_section, figure_text
-from xray_core.evaluation.groups import MIN_FILMS, cell_figures, cohorts, figure, group_figures, per_cohort
+from xray_core.evaluation.groups import MIN_FILMS, cell_figures, cohorts, figure, group_figures
 from xray_core.evaluation.targets import check_targets, verdict
 
 # adult NIH normal, 2 adult NIH pneumonia (one patient), adult bacterial, 2 pediatric normals
@@ -35,7 +35,7 @@ Y_PROB = np.array(
 
 def test_group_figures_hand_checked_with_n_patients_and_the_small_sample_flag():
     kept = np.array([True, True, False, True, True, False])
-    figures = group_figures(PART, Y_TRUE, Y_PROB, kept, reps=50)
+    figures, _ = group_figures(PART, Y_TRUE, Y_PROB, kept, reps=50)
     values = {name: record["value"] for name, record in figures.items()}
     assert values["adult_nih_normal_recall"] == 1.0 and values["adult_nih_pneumonia_recall"] == 0.5
     assert values["adult_non_covid_pneumonia_called_covid"] == pytest.approx(2 / 3)
@@ -90,7 +90,7 @@ def test_cohorts_split_nih_by_processing_and_figures_follow():
     assert set(rows) == {"nih", "ieee8023_typed", "nih_384px", "nih_originals"}
     assert rows["nih_384px"].tolist() == [True, False, True, False, False, False]
     assert rows["nih_originals"].tolist() == [False, True, False, False, False, False]
-    report = per_cohort(part, Y_TRUE, Y_PROB, reps=20)
+    _, report = group_figures(part, Y_TRUE, Y_PROB, reps=20)
     typed = report["ieee8023_typed"]
     assert typed["n"] == 1 and typed["labels"] == {"bacterial": 1}
     assert typed["figures"]["adult_non_covid_pneumonia_called_covid"]["value"] == 1.0

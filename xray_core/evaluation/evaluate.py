@@ -102,7 +102,7 @@ def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed:
     ages = part["age_group"].fillna("").astype(str).to_numpy() if "age_group" in part else np.full(len(part), "")
     kept = ~(predicted["refused"] | predicted["uncertain"])
     point = (loaded.meta.operating_point or {}).get("uncertain")
-    figures = groups.group_figures(part, y_true, calibrated, kept if point else None, reps=reps, seed=seed)
+    figures, per_cohort = groups.group_figures(part, y_true, calibrated, kept if point else None, reps=reps, seed=seed)
     before = metrics.summary(y_true, apply_temperature(predicted["logits"], 1.0), names)["calibration"]
     return {
         "n_images": int(len(part)),
@@ -116,7 +116,7 @@ def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed:
         "groups": {name: figure["value"] for name, figure in figures.items()}
         | {"n_adult_non_covid_pneumonia": figures["adult_non_covid_pneumonia_called_covid"]["n"]},
         "group_figures": figures,
-        "per_cohort": groups.per_cohort(part, y_true, calibrated, kept if point else None, reps=reps, seed=seed),
+        "per_cohort": per_cohort,
         "roc": metrics.roc_points(y_true, calibrated, names),
         "risk_coverage": risk_coverage.section(y_true, calibrated, point, kept, ages),
         "ood": {

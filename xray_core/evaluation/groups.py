@@ -89,24 +89,6 @@ def _definitions(part: pd.DataFrame, y_true: np.ndarray, y_prob: np.ndarray, kep
     return defined
 
 
-def group_figures(
-    part: pd.DataFrame,
-    y_true: np.ndarray,
-    y_prob: np.ndarray,
-    kept: np.ndarray | None = None,
-    reps: int = 500,
-    seed: int = 0,
-) -> dict[str, dict[str, Any]]:
-    """Every group figure of one set of films (``part`` rows aligned with ``y_true`` (N,) LABELS indices and
-    ``y_prob`` (N, K) calibrated probabilities; ``kept`` (N,) bool adds the coverage and confident-error figures).
-    Figures on no film have value None and n 0."""
-    patients = patient_groups(part)
-    return {
-        name: figure(rows, patients, statistic, reps, seed)
-        for name, (rows, statistic) in _definitions(part, y_true, y_prob, kept).items()
-    }
-
-
 def cohorts(part: pd.DataFrame) -> dict[str, np.ndarray]:
     """Cohort name -> rows: each value of ``cohort`` and, for NIH, the films stored like the corpus's
     (``nih_384px``) apart from those re-encoded from the originals (``nih_originals``). {} without a cohort column."""
@@ -121,28 +103,36 @@ def cohorts(part: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def per_cohort(
+def group_figures(
     part: pd.DataFrame,
     y_true: np.ndarray,
     y_prob: np.ndarray,
     kept: np.ndarray | None = None,
     reps: int = 500,
     seed: int = 0,
-) -> dict[str, dict[str, Any]]:
-    """Per cohort: films, patients, labels and the group figures defined on it (figures on no film left out)."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every group figure of one set of films, then per cohort (:func:`cohorts`) its films, patients, labels and
+    the same figures on it (figures on no film left out there). ``part`` rows are aligned with ``y_true`` (N,)
+    LABELS indices and ``y_prob`` (N, K) calibrated probabilities; ``kept`` (N,) bool adds the coverage and
+    confident-error figures. Figures on no film have value None and n 0."""
     part = part.reset_index(drop=True)
-    out = {}
-    for name, rows in cohorts(part).items():
-        index = np.flatnonzero(rows)
-        sub = part.iloc[index]
-        figures = group_figures(sub, y_true[index], y_prob[index], None if kept is None else kept[index], reps, seed)
-        out[name] = {
-            "n": int(index.size),
-            "n_patients": int(np.unique(patient_groups(sub)).size),
-            "labels": {label: int(n) for label, n in sub["label"].value_counts().items()},
+    patients, defined = patient_groups(part), _definitions(part, y_true, y_prob, kept)
+
+    def figures_on(within: np.ndarray) -> dict[str, dict[str, Any]]:
+        return {
+            name: figure(rows & within, patients, statistic, reps, seed) for name, (rows, statistic) in defined.items()
+        }
+
+    per_cohort = {}
+    for name, within in cohorts(part).items():
+        figures = figures_on(within)
+        per_cohort[name] = {
+            "n": int(within.sum()),
+            "n_patients": int(np.unique(patients[within]).size),
+            "labels": {label: int(n) for label, n in part.loc[within, "label"].value_counts().items()},
             "figures": {key: value for key, value in figures.items() if value["n"]},
         }
-    return out
+    return figures_on(np.ones(len(part), bool)), per_cohort
 
 
 def cell_figures(
@@ -169,5 +159,4 @@ __all__ = [
     "figure",
     "group_figures",
     "patient_groups",
-    "per_cohort",
 ]
