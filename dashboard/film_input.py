@@ -28,6 +28,12 @@ def upload() -> tuple[str, bytes] | None:
         help="DICOM files without an extension are accepted too. "
         "Patient fields in DICOM headers are never read into the app.",
     )
+    return within_budget(file)
+
+
+def within_budget(file: Any) -> tuple[str, bytes] | None:
+    """(name, bytes) of an uploader's ``file``, or None when there is none or the session's uploads are over
+    :mod:`dashboard.budget` (the reason shown)."""
     if file is None:
         return None
     problem = budget.upload_problem(budget.session_upload_sizes(st.session_state, budget.UPLOADERS))

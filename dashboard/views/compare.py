@@ -8,7 +8,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import budget, charts, components, probability_view, words
+from dashboard import charts, components, film_input, probability_view, words
 from dashboard.display import thumbnail
 from xray_core.config import CLASS_TITLES
 from xray_core.explain.cam import Explanation
@@ -23,18 +23,15 @@ FILMS = (("prior", "Prior film (earlier)"), ("current", "Current film (later)"))
 
 def _film(slot: str, label: str) -> tuple[str, XrayImage] | None:
     """(content key, decoded film) of one uploader, or None (with the reason shown) when there is none yet."""
-    file = st.file_uploader(label, key=f"cmp_{slot}", help="PNG, JPEG, TIFF or DICOM")
-    if file is None:
+    upload = film_input.within_budget(st.file_uploader(label, key=f"cmp_{slot}", help="PNG, JPEG, TIFF or DICOM"))
+    if upload is None:
         return None
-    problem = budget.upload_problem(budget.session_upload_sizes(st.session_state, budget.UPLOADERS))
-    if problem:
-        st.error(problem, icon=":material/block:")
-        return None
-    image, problem = components.decode(file.name, file.getvalue())
+    name, data = upload
+    image, problem = components.decode(name, data)
     if image is None:
         st.error(f"**This file cannot be analysed.** {problem}", icon=":material/broken_image:")
         return None
-    return components.digest(file.getvalue()), image
+    return components.digest(data), image
 
 
 def change_bars(change: dict[str, float]) -> go.Figure:
