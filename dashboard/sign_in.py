@@ -12,9 +12,15 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import safe_text
-from xray_core.inference.accounts import AccountError, check, sign_in_required, users_file
+from xray_core.inference.accounts import AccountError, SignInThrottle, sign_in_required, users_file
 
 USER_KEY = "signed_in_user"  # session state: the signed-in name ('' while open on loopback)
+
+
+@st.cache_resource
+def _throttle() -> SignInThrottle:
+    """One counter of wrong passwords for the whole server, so opening a new session does not reset it."""
+    return SignInThrottle()
 
 
 def required() -> bool:
@@ -30,8 +36,12 @@ def _form() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         return
+    waiting = _throttle().seconds_locked(name.strip())
+    if waiting > 0:
+        st.error(f"Too many wrong passwords: try again in {waiting:.0f} s.", icon=":material/lock:")
+        return
     try:
-        accepted = check(name.strip(), password)
+        accepted = _throttle().attempt(name.strip(), password)
     except AccountError as error:
         st.error(f"Sign-in is unavailable: {error}", icon=":material/error:")
         return

@@ -32,6 +32,25 @@ def test_passwords_are_salted_hashes_checked_in_constant_time(users):
     assert users.stat().st_mode & 0o077 == 0  # readable by its owner only
 
 
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(users, monkeypatch):
+    now = [1000.0]
+    throttle = accounts.SignInThrottle(clock=lambda: now[0])
+    checked = []
+    real_check = accounts.check
+    monkeypatch.setattr(accounts, "check", lambda *a, **k: checked.append(a[0]) or real_check(*a, **k))
+    for _ in range(accounts.MAX_FAILURES - 1):
+        assert not throttle.attempt("alice", "wrong password!")
+    assert throttle.seconds_locked("alice") == 0  # one try left
+    assert not throttle.attempt("alice", "wrong password!")
+    assert throttle.seconds_locked("ALICE") == accounts.LOCKOUT_SECONDS  # names are not case-tricks
+    calls = len(checked)
+    assert not throttle.attempt("alice", PASSWORD)  # locked: even the right password is not checked
+    assert len(checked) == calls
+    assert throttle.attempt("bob", "x") is False and throttle.seconds_locked("bob") == 0  # other names unaffected
+    now[0] += accounts.LOCKOUT_SECONDS
+    assert throttle.attempt("alice", PASSWORD) and throttle.seconds_locked("alice") == 0
+
+
 def test_bad_names_and_short_passwords_are_refused(users):
     with pytest.raises(accounts.AccountError, match="letters, digits"):
         accounts.add_user("a b<script>", PASSWORD)

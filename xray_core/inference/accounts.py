@@ -19,6 +19,9 @@ import json
 import os
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from xray_core.files import atomic_path
@@ -28,6 +31,8 @@ REQUIRE_ENV_VAR = "XRAY_REQUIRE_SIGN_IN"  # "1": always ask; "0": never ask; uns
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+MAX_FAILURES = 5  # wrong passwords in a row for one user name before it is locked
+LOCKOUT_SECONDS = 60.0  # how long; a guesser gets 5 tries a minute instead of ~20 a second
 
 
 class AccountError(ValueError):
@@ -83,6 +88,37 @@ def check(name: str, password: str, path: Path | None = None) -> bool:
     return encoded is not None and matched
 
 
+class SignInThrottle:
+    """Wrong passwords in a row per user name; after :data:`MAX_FAILURES` the name is locked for
+    :data:`LOCKOUT_SECONDS`. One instance serves the whole server (every browser session), so a new session does
+    not reset it. The price, accepted: a guesser can keep a known name locked."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock, self._lock = clock, threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}  # name -> (failures in a row, when the lock ends)
+
+    def seconds_locked(self, name: str) -> float:
+        """Seconds until ``name`` may try again (0 when it may now)."""
+        with self._lock:
+            _, until = self._failures.get(name.lower(), (0, 0.0))
+            return max(0.0, until - self._clock())
+
+    def attempt(self, name: str, password: str, path: Path | None = None) -> bool:
+        """:func:`check`, unless ``name`` is locked (then False without checking); counts the outcome."""
+        if self.seconds_locked(name) > 0:
+            return False
+        accepted = check(name, password, path)
+        with self._lock:
+            if accepted:
+                self._failures.pop(name.lower(), None)
+                return True
+            count = self._failures.get(name.lower(), (0, 0.0))[0] + 1
+            locked = count >= MAX_FAILURES
+            until = self._clock() + LOCKOUT_SECONDS if locked else 0.0
+            self._failures[name.lower()] = (0 if locked else count, until)
+        return False
+
+
 def add_user(name: str, password: str, path: Path | None = None) -> Path:
     """Add or replace ``name``'s entry; returns the file written (created 0600, replaced atomically)."""
     if not NAME_PATTERN.fullmatch(name):
@@ -132,6 +168,9 @@ __all__ = [
     "ENV_VAR",
     "REQUIRE_ENV_VAR",
     "AccountError",
+    "LOCKOUT_SECONDS",
+    "MAX_FAILURES",
+    "SignInThrottle",
     "add_user",
     "check",
     "hash_password",
