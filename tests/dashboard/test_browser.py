@@ -14,22 +14,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from _browser import chromium_page, require_chromium
 from _probabilities import BROWSER_ROWS, browser_probabilities
 from _streamlit_server import streamlit_server
 
 from xray_core.explain.methods import DEFAULT_METHOD
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-RESULT_MS = 180_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.corpus]
 
@@ -37,8 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.corpus]
 @pytest.fixture
 def server(tmp_path, tiny_checkpoint, corpus_dir):
     """`streamlit run dashboard/app.py` on a free localhost port; killed (its process only) afterwards."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)")
+    require_chromium()
     with streamlit_server(tmp_path, tiny_checkpoint, corpus_dir) as url:
         yield url
 
@@ -46,19 +34,10 @@ def server(tmp_path, tiny_checkpoint, corpus_dir):
 @contextmanager
 def _diagnose_page(url: str, image: Path) -> Iterator[Any]:
     """A headless Chromium page on Diagnose with the notice acknowledged and ``image`` uploaded."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(RESULT_MS)
-            page.goto(url)
-            page.get_by_role("button", name="I understand").click()
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(image))
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(url) as page:
+        page.get_by_role("button", name="I understand").click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(image))
+        yield page
 
 
 def test_upload_renders_probabilities_and_heatmap(server, corpus_dir, tmp_path):

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _browser import chromium_page, require_chromium
 from _checkpoints import tiny_checkpoint
 from _pdf import pdf_text
 from _probabilities import BROWSER_ROWS
@@ -18,48 +19,36 @@ from _streamlit_server import streamlit_server
 from xray_core.config import CLASS_TITLES
 from xray_core.report import DISCLAIMER
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-RESULT_MS = 240_000
+RESULT_MS = 240_000  # the similar-case index is built on the first upload
 
 pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
 def server(tmp_path, tiny_dataset):
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)")
+    require_chromium()
     checkpoint = tiny_checkpoint(tmp_path / "open.pt", "browser-report")
     with streamlit_server(tmp_path, checkpoint, tiny_dataset) as url:
         yield url
 
 
 def test_pdf_report_downloads_with_the_probabilities(server, tiny_dataset, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(RESULT_MS)
-            page.goto(server)
-            page.get_by_role("button", name="I understand").click()
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-                str(tiny_dataset / "images" / "010.png")
-            )
-            page.locator(BROWSER_ROWS).first.wait_for(state="visible")
-            page.locator(".st-key-dx_similar img").first.wait_for(state="visible")
-            assert page.locator("[data-testid='stException']").count() == 0
-            with page.expect_download() as result:
-                page.get_by_role("button", name="Result (JSON)").click()
-            shown = json.loads(Path(result.value.path()).read_text())["prediction"]["percentages"]
-            with page.expect_download() as report:
-                page.get_by_role("button", name="Report (PDF)").click()
-            pdf = tmp_path / "report.pdf"
-            report.value.save_as(pdf)
-            page.screenshot(path=str(tmp_path / "diagnose_report.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(server, RESULT_MS) as page:
+        page.get_by_role("button", name="I understand").click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            str(tiny_dataset / "images" / "010.png")
+        )
+        page.locator(BROWSER_ROWS).first.wait_for(state="visible")
+        page.locator(".st-key-dx_similar img").first.wait_for(state="visible")
+        assert page.locator("[data-testid='stException']").count() == 0
+        with page.expect_download() as result:
+            page.get_by_role("button", name="Result (JSON)").click()
+        shown = json.loads(Path(result.value.path()).read_text())["prediction"]["percentages"]
+        with page.expect_download() as report:
+            page.get_by_role("button", name="Report (PDF)").click()
+        pdf = tmp_path / "report.pdf"
+        report.value.save_as(pdf)
+        page.screenshot(path=str(tmp_path / "diagnose_report.png"), full_page=True)
     assert pdf.read_bytes().startswith(b"%PDF")
     text = pdf_text(pdf)
     for name, share in shown.items():

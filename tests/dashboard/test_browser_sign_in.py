@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from _apptest import chest_film
+from _browser import chromium_page, require_chromium
 from _factories import png_bytes
 from _streamlit_server import streamlit_server
-from test_browser import CHROMIUM, CHROMIUM_ARGS, RESULT_MS
 
 from xray_core.inference import accounts
 
@@ -19,8 +17,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def signed_server(tmp_path, tiny_checkpoint, monkeypatch):
     """A server that asks for sign-in (as on a network address), with one user; its process only is stopped."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)")
+    require_chromium()
     monkeypatch.setenv("XRAY_USERS", str(tmp_path / "users.json"))
     monkeypatch.setenv("XRAY_REQUIRE_SIGN_IN", "1")
     accounts.add_user("alice", PASSWORD)
@@ -30,29 +27,20 @@ def signed_server(tmp_path, tiny_checkpoint, monkeypatch):
 
 
 def test_sign_in_then_diagnose(signed_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     film = tmp_path / "film.png"
     film.write_bytes(png_bytes(chest_film(31, 128)))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(RESULT_MS)
-            page.goto(signed_server)
-            page.get_by_role("heading", name="Sign in").wait_for()
-            assert page.locator("[data-testid='stFileUploaderDropzoneInput']").count() == 0
-            page.get_by_label("User name").fill("alice")
-            page.get_by_label("Password", exact=True).fill("not the password")
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_text("Wrong user name or password").wait_for()
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("button", name="I understand").click()
-            page.get_by_role("heading", name="Diagnose").wait_for()
-            page.get_by_text("Signed in as").wait_for()
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(film))
-            page.locator(".st-key-dx_heatmap img").or_(page.get_by_text("Show the prediction anyway")).first.wait_for()
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+    with chromium_page(signed_server) as page:
+        page.get_by_role("heading", name="Sign in").wait_for()
+        assert page.locator("[data-testid='stFileUploaderDropzoneInput']").count() == 0
+        page.get_by_label("User name").fill("alice")
+        page.get_by_label("Password", exact=True).fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Wrong user name or password").wait_for()
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="I understand").click()
+        page.get_by_role("heading", name="Diagnose").wait_for()
+        page.get_by_text("Signed in as").wait_for()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(film))
+        page.locator(".st-key-dx_heatmap img").or_(page.get_by_text("Show the prediction anyway")).first.wait_for()
+        assert page.locator("[data-testid='stException']").count() == 0

@@ -158,11 +158,10 @@ def test_interleaved_dashboard_sessions_see_only_their_own_results(app_env, load
 @pytest.mark.browser
 def test_concurrent_browser_sessions_against_one_server(loaded, tiny_checkpoint, tmp_path):
     """Four headless-Chromium sessions upload different films at the same moment to one streamlit server."""
+    from _browser import CHROMIUM, CHROMIUM_ARGS, RESULT_MS, require_chromium
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, RESULT_MS
 
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make browser-deps)")
+    require_chromium()
     sessions = FILES[:4]
     assert len({tuple(_expected_shares(loaded, *item).values()) for item in sessions}) == len(sessions)
     with _streamlit_server(tmp_path, tiny_checkpoint) as url, sync_playwright() as playwright:
