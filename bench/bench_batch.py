@@ -70,7 +70,7 @@ def _network_ceiling(files: list[Path], checkpoint: str, batch: int = 64) -> dic
     """Per-film milliseconds of the two networks alone on ONNX Runtime (the lung segmenter's pass, with its mask,
     and the classifier on the cropped batch), each the median of 3 passes over ``batch`` decoded films, and the
     films/s they allow with nothing else to do: the ceiling of folder scoring on this machine."""
-    from xray_core.inference.onnx_engine import load_onnx
+    from xray_core.inference.onnx.engine import load_onnx
     from xray_core.io.reader import read_image
 
     engine = load_onnx(checkpoint)

@@ -50,7 +50,7 @@ model.eval()
 image = Image.open(sys.argv[2])
 if prep.get("crop", "none") != "none":  # lung-cropped checkpoint: the box of the project's torch segmenter
     from xray_core.config import Preprocessing
-    from xray_core.inference.crop import crop_box
+    from xray_core.inference.lungs.crop import crop_box
     from xray_core.io.reader import read_image
     top, bottom, left, right = crop_box(Preprocessing.from_dict(prep), read_image(sys.argv[2]))
     image = image.crop((left, top, right, bottom))
@@ -83,7 +83,7 @@ def _wall(command: list[str]) -> float:
 
 
 def _ensure_export(checkpoint: str) -> str:
-    from xray_core.inference.onnx_engine import OnnxUnavailable, load_onnx
+    from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
 
     try:
         return load_onnx(checkpoint).onnx_path
@@ -118,9 +118,9 @@ def whole_process(checkpoint: str, film: Path, runs: int) -> dict:
 def single_image(checkpoint: str, film: Path, runs: int) -> dict:
     import torch
 
-    from xray_core.inference.crop import model_input
-    from xray_core.inference.lungs import forget_masks
-    from xray_core.inference.onnx_engine import load_onnx
+    from xray_core.inference.lungs.crop import model_input
+    from xray_core.inference.lungs.segment import forget_masks
+    from xray_core.inference.onnx.engine import load_onnx
     from xray_core.inference.predict import predict_image
     from xray_core.io.reader import read_image
     from xray_core.models.checkpoint import load_checkpoint

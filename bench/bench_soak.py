@@ -56,7 +56,7 @@ def _hostile(folder: Path, tag: str, source: Path) -> dict[str, Path]:
     import cv2
     import numpy as np
 
-    from xray_core.evaluation.reliability_files import deflated_dicom, dicom, encode, film
+    from xray_core.evaluation.reliability.files import deflated_dicom, dicom, encode, film
     from xray_core.io import read_image
 
     pixels = read_image(source).pixels

@@ -16,8 +16,8 @@ from xray_core.config import CLASS_TITLES, LABELS
 from xray_core.data import stats
 from xray_core.data.scan import scan_images
 from xray_core.inference import wording
-from xray_core.inference.export import percentages
 from xray_core.inference.predict import Prediction, predict_batch
+from xray_core.inference.results import percentages
 from xray_core.io import XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
 

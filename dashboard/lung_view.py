@@ -18,7 +18,7 @@ from xray_core import config
 from xray_core.explain.cam import Explanation
 from xray_core.explain.lung_findings import FilmLungs, film_lungs, lung_findings
 from xray_core.inference import wording
-from xray_core.inference.lungs import lung_outline, segment
+from xray_core.inference.lungs.segment import lung_outline, segment
 from xray_core.io import XrayImage
 from xray_core.models.unet import LoadedSegmenter
 

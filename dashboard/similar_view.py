@@ -1,6 +1,6 @@
 """Similar cases on Diagnose: the training films nearest to an accepted film in the model's features.
 
-The index is built once per checkpoint (``xray_core.inference.similar``: on disk, keyed by the checkpoint's
+The index is built once per checkpoint (``xray_core.inference.similar.search``: on disk, keyed by the checkpoint's
 SHA-256) and held here with ``st.cache_resource``; each film's neighbours are one cached query.
 """
 
@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import components
 from xray_core.config import CLASS_TITLES, default_data_dir
 from xray_core.inference.predict import Prediction
-from xray_core.inference.similar import (
+from xray_core.inference.similar.search import (
     DEFAULT_K,
     SimilarCase,
     SimilarCasesUnavailable,

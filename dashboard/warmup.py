@@ -146,7 +146,7 @@ def _run_models(steps: dict[str, Any]) -> None:
     from dashboard import components, lung_view, probability_view
     from dashboard.display import apply_window
     from xray_core.explain.cam import explain
-    from xray_core.inference.export import percentages
+    from xray_core.inference.results import percentages
     from xray_core.io import read_image
 
     lap = time.perf_counter()

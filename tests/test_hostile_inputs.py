@@ -17,11 +17,11 @@ from _probabilities import shown_probabilities
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xray_core.evaluation.reliability_inputs import Case, film, hostile_cases, valid_files
+from xray_core.evaluation.reliability.inputs import Case, film, hostile_cases, valid_files
 from xray_core.explain.cam import explain
-from xray_core.inference.export import batch_row
 from xray_core.inference.input_checks import input_checks
 from xray_core.inference.predict import predict_batch, predict_image
+from xray_core.inference.results import batch_row
 from xray_core.io.reader import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
 from xray_core.io.uploads import expand_uploads
 
@@ -217,7 +217,7 @@ def test_diagnose_page_survives_hostile_uploads(app_env):
 
 
 def _png(array: np.ndarray) -> bytes:
-    from xray_core.evaluation.reliability_inputs import encode
+    from xray_core.evaluation.reliability.inputs import encode
 
     return encode(array, "PNG")
 

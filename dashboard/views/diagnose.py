@@ -14,8 +14,8 @@ from dashboard.display import png_bytes
 from xray_core.config import CLASS_NAMES, CLASS_TITLES
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD, REMOVE_PERCENTILE
 from xray_core.explain.overlay import OUTLINE_PERCENTILE
-from xray_core.inference.export import percentages, result_json, result_record
 from xray_core.inference.predict import Prediction
+from xray_core.inference.results import percentages, result_json, result_record
 from xray_core.io import XrayImage
 
 if TYPE_CHECKING:  # torch behind these: the uploader shows before torch loads (dashboard.warmup)

@@ -8,7 +8,7 @@ import pytest
 from _lung_cases import CASES, checkpoint, corner_lungs, film, segmenter
 from PIL import Image
 
-from xray_core.cli.explain import main as explain_main
+from xray_core.cli.main import main as cli_main
 from xray_core.explain import lung_findings as service
 from xray_core.explain.cam import explain
 from xray_core.explain.lung_findings import film_lungs, lung_findings
@@ -24,7 +24,7 @@ def test_explain_json_lungs_agree_with_the_service(case, tmp_path, capsys, monke
         monkeypatch.setattr(service, "segment", corner_lungs)
     path = tmp_path / "film.png"
     Image.fromarray(film()).save(path)
-    code = explain_main([str(path), "--checkpoint", str(model), "--segmenter", str(lungs), "--json"])
+    code = cli_main(["explain", str(path), "--checkpoint", str(model), "--segmenter", str(lungs), "--json"])
     record = json.loads(capsys.readouterr().out)
     explanation = explain(load_checkpoint(model), read_image(path))
     found = film_lungs(read_image(path), explanation.prediction.refused, lungs)

@@ -15,7 +15,7 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 
 from xray_core.cli.main import main
-from xray_core.evaluation.reliability_files import deflated_dicom, dicom, film
+from xray_core.evaluation.reliability.files import deflated_dicom, dicom, film
 from xray_core.inference import folder
 
 

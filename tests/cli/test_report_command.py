@@ -9,7 +9,7 @@ from _pdf import pdf_text
 
 from xray_core.cli.main import main
 from xray_core.config import CLASS_TITLES
-from xray_core.inference.export import percentages
+from xray_core.inference.results import percentages
 from xray_core.report import DISCLAIMER
 
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from xray_core.cli.explain import main as explain_main
 from xray_core.cli.main import main
+from xray_core.cli.main import main as cli_main
 from xray_core.config import Preprocessing
 from xray_core.explain.methods import DEFAULT_METHOD
 from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
@@ -54,8 +54,9 @@ def test_segment_explains_missing_segmenter_and_arguments(films, tmp_path, capsy
 def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, films, tmp_path, capsys):
     maps, report = tmp_path / "maps", tmp_path / "report.json"
     files = [str(films / "alpha.png"), str(films / "beta.jpg")]
-    code = explain_main(
+    code = cli_main(
         [
+            "explain",
             "explain",
             *files,
             "--checkpoint",
@@ -82,8 +83,9 @@ def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, fil
 
 
 def test_explain_json_says_why_lungs_are_missing(tiny_checkpoint, films, tmp_path, capsys):
-    code = explain_main(
+    code = cli_main(
         [
+            "explain",
             str(films / "alpha.png"),
             str(films / "broken.png"),
             "--checkpoint",
@@ -98,8 +100,9 @@ def test_explain_json_says_why_lungs_are_missing(tiny_checkpoint, films, tmp_pat
     assert rows[0]["lungs"]["lung_fraction"] is None and rows[0]["lungs"]["pointing_hit"] is None
     assert rows[0]["lungs"]["reason"] == "no_segmenter" and "not found" in rows[0]["lungs"]["note"]
     assert (
-        explain_main(
+        cli_main(
             [
+                "explain",
                 str(films / "alpha.png"),
                 str(films / "beta.jpg"),
                 "--out",

@@ -22,10 +22,10 @@ from _probabilities import BROWSER_ROWS, browser_probabilities, shown_probabilit
 from _streamlit_server import streamlit_server
 
 from xray_core.config import CLASS_TITLES
-from xray_core.evaluation.reliability_inputs import encode, film
+from xray_core.evaluation.reliability.inputs import encode, film
 from xray_core.explain.cam import explain
-from xray_core.inference.export import percentages
 from xray_core.inference.predict import predict_image
+from xray_core.inference.results import percentages
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint
 

@@ -270,12 +270,13 @@ def test_summarize_is_json_and_counts(dataset: pd.DataFrame) -> None:
 
 
 def test_cli_writes_json_and_html(dataset: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from xray_core.cli.stats import main
+    from xray_core.cli.main import main
 
     manifest = dataset.rename(columns={"path": "file"})
     manifest.to_csv(tmp_path / "manifest.csv", index=False)
     code = main(
         [
+            "stats",
             str(tmp_path),
             "--json",
             str(tmp_path / "out.json"),

@@ -8,7 +8,16 @@ import pytest
 
 from xray_core.cli.main import main
 from xray_core.config import DEFAULT_CHECKPOINT
-from xray_core.evaluation.reliability import (
+from xray_core.evaluation.reliability.inputs import Case, encode, film, generated_cases, photo_cases
+from xray_core.evaluation.reliability.integrity import (
+    FORGED_ONNX,
+    TAMPERED_INDEX,
+    ZIP_ARCHIVES,
+    forged_onnx_family,
+    tampered_index_family,
+    zip_family,
+)
+from xray_core.evaluation.reliability.report import (
     PHOTO_GOAL,
     RADIOGRAPH_BUDGET,
     TEST_FAMILY,
@@ -16,15 +25,6 @@ from xray_core.evaluation.reliability import (
     format_report,
     radiograph_cases,
     run_family,
-)
-from xray_core.evaluation.reliability_inputs import Case, encode, film, generated_cases, photo_cases
-from xray_core.evaluation.reliability_integrity import (
-    FORGED_ONNX,
-    TAMPERED_INDEX,
-    ZIP_ARCHIVES,
-    forged_onnx_family,
-    tampered_index_family,
-    zip_family,
 )
 from xray_core.io.uploads import MAX_ZIP_MEMBERS
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint
@@ -84,7 +84,7 @@ def test_report_command_on_the_tiny_checkpoint(tiny_checkpoint, tiny_dataset, tm
     ],
 )
 def test_exit_codes_and_data_none(tiny_checkpoint, monkeypatch, capsys, crashes, failed_checks, passed, strict, code):
-    from xray_core.evaluation import reliability
+    from xray_core.evaluation.reliability import report as reliability
 
     seen = {}
 
@@ -114,7 +114,7 @@ def test_missing_checkpoint_exits_2(tmp_path, capsys):
 
 
 def test_a_crash_is_counted_and_named_not_raised(tiny_checkpoint, monkeypatch):
-    from xray_core.evaluation import reliability
+    from xray_core.evaluation.reliability import report as reliability
 
     loaded = load_checkpoint(tiny_checkpoint)
     cases = [Case("probe", f"film{i}.png", encode(film(64, 64, i), "PNG"), "valid") for i in range(3)]
@@ -189,7 +189,7 @@ def test_forged_onnx_exports_are_ignored_and_torch_scores(tiny_loaded):
 
 def test_the_onnx_probe_fails_when_the_engine_trusts_any_graph(tiny_loaded, monkeypatch):
     """The probe is only worth its row if it notices the engine running a forged graph."""
-    from xray_core.inference import onnx_engine
+    from xray_core.inference.onnx import engine as onnx_engine
 
     monkeypatch.setattr(onnx_engine, "verified_graph", lambda export, *args: export.read_bytes())
     result = forged_onnx_family(tiny_loaded)
@@ -206,7 +206,8 @@ def test_tampered_similar_case_indexes_are_rebuilt(tiny_loaded):
 
 
 def test_the_index_probe_fails_when_a_tampered_index_is_shown(tiny_loaded, monkeypatch):
-    from xray_core.inference import similar, similar_store
+    from xray_core.inference.similar import search as similar
+    from xray_core.inference.similar import store as similar_store
 
     for module in (similar, similar_store):
         monkeypatch.setattr(module, "inside", lambda file: True)

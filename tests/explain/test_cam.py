@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from xray_core.cli.explain import main as explain_main
+from xray_core.cli.main import main as cli_main
 from xray_core.config import Preprocessing
 from xray_core.explain import replicas
 from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, explain, method_key
@@ -222,8 +222,9 @@ def _png(tmp_path, name="film.png", shape=(90, 70)) -> str:
 
 def test_cli_explain_json_and_overlay(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "o" / "overlay.png"
-    code = explain_main(
+    code = cli_main(
         [
+            "explain",
             "explain",
             _png(tmp_path),
             "--checkpoint",
@@ -244,14 +245,13 @@ def test_cli_explain_json_and_overlay(tiny_checkpoint, tmp_path, capsys):
 
 
 def test_cli_explain_text_and_errors(tiny_checkpoint, tmp_path, capsys):
-    from xray_core.cli.main import main as cli_main
 
     assert cli_main(["explain", _png(tmp_path), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert f"explanation: {DEFAULT_METHOD} for" in capsys.readouterr().out
-    assert explain_main([_png(tmp_path), "--checkpoint", str(tiny_checkpoint), "--target", "flu"]) == 2
+    assert cli_main(["explain", _png(tmp_path), "--checkpoint", str(tiny_checkpoint), "--target", "flu"]) == 2
     assert "expected 'auto' or one of" in capsys.readouterr().err
     (tmp_path / "bad.png").write_bytes(b"not an image")
-    assert explain_main([str(tmp_path / "bad.png"), "--checkpoint", str(tiny_checkpoint)]) == 1
+    assert cli_main(["explain", str(tmp_path / "bad.png"), "--checkpoint", str(tiny_checkpoint)]) == 1
 
 
 def test_plain_arrays_uint8_and_float_agree(loaded):

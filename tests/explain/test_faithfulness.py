@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from test_cam import region_loaded
 
-from xray_core.cli.explain import main as explain_main
+from xray_core.cli.main import main as cli_main
 from xray_core.explain.cam import explain
 from xray_core.explain.faithfulness import (
     _ranks,
@@ -96,7 +96,7 @@ def test_cli_faithfulness(tiny_checkpoint, tmp_path, capsys):
     table = _films(tmp_path, 2)
     table.assign(file=table["path"]).drop(columns="path").to_csv(tmp_path / "manifest.csv", index=False)
     out = tmp_path / "faith.json"
-    code = explain_main(
+    code = cli_main(
         [
             "faithfulness",
             "--checkpoint",
@@ -116,6 +116,5 @@ def test_cli_faithfulness(tiny_checkpoint, tmp_path, capsys):
     assert code == 0 and "| Grad-CAM |" in capsys.readouterr().out
     assert json.loads(out.read_text())["n_images"] == 1
     assert (
-        explain_main(["faithfulness", "--checkpoint", str(tiny_checkpoint), "--data", str(tmp_path), "--split", "val"])
-        == 2
+        cli_main(["faithfulness", "--checkpoint", str(tiny_checkpoint), "--data", str(tmp_path), "--split", "val"]) == 2
     )

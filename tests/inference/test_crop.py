@@ -12,7 +12,7 @@ import torch
 
 from xray_core.config import Preprocessing
 from xray_core.data.cache import cached_pixels
-from xray_core.inference import crop
+from xray_core.inference.lungs import crop
 from xray_core.models.preprocessing import mask_fill, resize_square, to_tensor
 from xray_core.models.unet import SegmenterError
 
@@ -102,7 +102,7 @@ def test_boxes_are_cached_and_feed_the_pixel_cache(fake_segmenter, tmp_path, mon
 
 @pytest.mark.corpus
 def test_shipped_segmenter_boxes_cover_the_reference_lungs(corpus_dir):
-    from xray_core.inference.lungs import read_mask
+    from xray_core.inference.lungs.segment import read_mask
     from xray_core.io.reader import read_image
 
     table = pd.read_csv(corpus_dir / "external" / "manifest.csv").head(8)

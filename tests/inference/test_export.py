@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from xray_core.inference.decisions import Decision
-from xray_core.inference.export import (
+from xray_core.inference.predict import Prediction
+from xray_core.inference.results import (
     batch_row,
     percentages,
     prediction_flags,
@@ -19,7 +20,6 @@ from xray_core.inference.export import (
     result_record,
     results_csv,
 )
-from xray_core.inference.predict import Prediction
 from xray_core.inference.wording import short
 
 NAMES = ("normal", "bacterial", "viral", "covid")

@@ -14,8 +14,8 @@ from PIL import Image
 
 from xray_core.config import CLASS_NAMES
 from xray_core.inference import folder
-from xray_core.inference.onnx_engine import load_onnx
-from xray_core.inference.onnx_export import export_onnx
+from xray_core.inference.onnx.engine import load_onnx
+from xray_core.inference.onnx.export import export_onnx
 from xray_core.io import XrayImage, read_image
 from xray_core.io.prefetch import read_ahead
 

@@ -10,7 +10,7 @@ import pytest
 
 from xray_core.cli.main import main
 from xray_core.config import default_checkpoint
-from xray_core.evaluation.reliability_inputs import photo_cases
+from xray_core.evaluation.reliability.inputs import photo_cases
 from xray_core.inference import input_checks
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint

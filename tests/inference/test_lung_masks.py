@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from xray_core.inference.lung_masks import fill_holes, postprocess, probability_to_mask, segmenter_mismatch
+from xray_core.inference.lungs.masks import fill_holes, postprocess, probability_to_mask, segmenter_mismatch
 
 
 def test_probability_to_mask_thresholds_then_postprocesses() -> None:
@@ -54,7 +54,7 @@ def test_segmenter_mismatch_names_both_segmenters_and_what_to_do() -> None:
 
 
 def test_the_torch_free_modules_import_no_torch() -> None:
-    modules = "xray_core.inference.lung_masks, xray_core.inference.onnx_segmenter"
+    modules = "xray_core.inference.lungs.masks, xray_core.inference.onnx.segmenter"
     code = f"import sys, {modules}\nprint('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from xray_core.config import REPO_ROOT, Preprocessing
-from xray_core.inference import lungs
-from xray_core.inference.lungs import (
+from xray_core.inference.lungs import segment as lungs
+from xray_core.inference.lungs.segment import (
     default_segmenter,
     dice,
     load_segmenter,

@@ -14,11 +14,11 @@ import torch
 from _factories import onnx_predict_in_a_fresh_process
 
 from xray_core.config import Preprocessing
-from xray_core.evaluation.reliability_forgeries import forged_graph
+from xray_core.evaluation.reliability.forgeries import forged_graph
 from xray_core.inference import input_checks, ood
-from xray_core.inference.onnx_engine import OnnxUnavailable, export_path, file_sha256, load_onnx
-from xray_core.inference.onnx_export import export_onnx
-from xray_core.inference.onnx_records import record_export
+from xray_core.inference.onnx.engine import OnnxUnavailable, export_path, file_sha256, load_onnx
+from xray_core.inference.onnx.export import export_onnx
+from xray_core.inference.onnx.records import record_export
 from xray_core.inference.predict import predict_batch
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint, update_meta

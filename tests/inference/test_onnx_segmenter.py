@@ -14,11 +14,12 @@ import torch
 from _factories import onnx_predict_in_a_fresh_process
 
 from xray_core.config import REPO_ROOT, Preprocessing
-from xray_core.inference import crop, ood
-from xray_core.inference.lungs import load_segmenter
-from xray_core.inference.onnx_engine import OnnxUnavailable, load_onnx
-from xray_core.inference.onnx_export import export_onnx
-from xray_core.inference.onnx_segmenter_export import compare_segmenters
+from xray_core.inference import ood
+from xray_core.inference.lungs import crop
+from xray_core.inference.lungs.segment import load_segmenter
+from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
+from xray_core.inference.onnx.export import export_onnx
+from xray_core.inference.onnx.segmenter_export import compare_segmenters
 from xray_core.inference.predict import predict_batch
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint, save_checkpoint
@@ -183,7 +184,7 @@ def test_a_different_installed_segmenter_is_refused(cropped, tmp_path, monkeypat
     with pytest.raises(SegmenterError, match="trained on lung boxes from segmenter"):
         export_onnx(checkpoint, _films()[:1], tmp_path / "exports")  # torch's check, before anything is written
     assert not list((tmp_path / "exports").glob("*.onnx"))
-    from xray_core.inference.onnx_segmenter_export import export_segmenter
+    from xray_core.inference.onnx.segmenter_export import export_segmenter
 
     export_segmenter(load_segmenter(other), _films()[:1], folder)  # now ONNX knows which segmenter it is
     with pytest.raises(OnnxUnavailable, match="trained on lung boxes from segmenter") as caught:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from _checkpoints import tiny_checkpoint
 
-from xray_core.inference import similar, similar_store
-from xray_core.inference.similar import SimilarCasesUnavailable, SimilarIndex, load_index, query, summary
+from xray_core.inference.similar import search as similar
+from xray_core.inference.similar import store as similar_store
+from xray_core.inference.similar.search import SimilarCasesUnavailable, SimilarIndex, load_index, query, summary
 from xray_core.io import read_image
 from xray_core.models.checkpoint import load_checkpoint
 

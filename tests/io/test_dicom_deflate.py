@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from _factories import dicom_bytes
 
-from xray_core.evaluation.reliability_files import deflated_dicom, film
+from xray_core.evaluation.reliability.files import deflated_dicom, film
 from xray_core.io import XrayInputError, dicom_file, read_image, read_image_header
 
 BOMB_BYTES = 600 * 2**20  # what the bomb's pixel data inflates to; the file is about 600 kB

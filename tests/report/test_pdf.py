@@ -11,7 +11,7 @@ from _factories import PATIENT_FIELDS, dicom_bytes
 from _pdf import pdf_pages, pdf_text
 
 from xray_core.config import CLASS_TITLES
-from xray_core.inference.export import percentages
+from xray_core.inference.results import percentages
 from xray_core.inference.wording import pdf_safe
 from xray_core.io import XrayImage, read_image
 from xray_core.models.checkpoint import load_checkpoint

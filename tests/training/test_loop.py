@@ -219,7 +219,7 @@ def load_checkpoint_segmenter_sha(path) -> str:
 
 def test_lung_attention_run_logs_the_maps_outside_share(tiny_dataset, tmp_path, monkeypatch):
     from xray_core.config import Preprocessing
-    from xray_core.inference import crop
+    from xray_core.inference.lungs import crop
     from xray_core.models.unet import SegmenterMeta, UNet, save_segmenter
 
     seg_path = tmp_path / "lungs.pt"  # an untrained segmenter file for the checksum; the masks come from below

@@ -6,7 +6,6 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from xray_core.config import default_checkpoint, default_data_dir
@@ -147,12 +146,3 @@ def _attach_sections(report: dict, args: argparse.Namespace) -> None:
     if args.notes:
         sections.append([Path(args.notes).read_text().rstrip(), ""])
     report["extra_sections"] = sections
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xray_core")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(["evaluate", *argv])
-    args.argv = argv
-    return args.run(args)

@@ -1,7 +1,5 @@
 """``python -m xray_core explain FILE...`` (heatmaps) and ``faithfulness`` (a per-method report).
 
-``localisation`` lives in :mod:`xray_core.cli.localisation`; this module's :func:`main` still accepts all three.
-
 ``explain --maps DIR`` writes each map as an 8-bit grayscale PNG at the film's own size (255 = hottest), named by
 the film's stem; ``--json`` adds per film ``lungs``: the share of the map inside the lungs (``lung_fraction``),
 whether the hottest point is inside, the ``outside_lungs`` warning, or null figures and the reason code where Diagnose
@@ -13,14 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from xray_core.cli import localisation
 from xray_core.cli.segment import unique_stem
 from xray_core.config import default_checkpoint, default_data_dir
-
-_COMMANDS = ("explain", "faithfulness", "localisation")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -233,18 +227,3 @@ def run_faithfulness(args: argparse.Namespace) -> int:
         Path(args.markdown).write_text(markdown)
     print(markdown, end="")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``main(["explain", FILE, ...])``, ``main(["faithfulness", ...])`` or ``main(["localisation", ...])``; a bare
-    FILE means explain."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in _COMMANDS:
-        argv = ["explain", *argv]
-    parser = argparse.ArgumentParser(prog="python -m xray_core")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    add_parser(subparsers)
-    localisation.add_parser(subparsers)
-    args = parser.parse_args(argv)
-    args.argv = argv[1:]
-    return int(args.run(args) or 0)

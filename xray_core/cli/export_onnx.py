@@ -52,8 +52,8 @@ def verification_files(folder: str | Path | None, count: int) -> list[Path]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from xray_core.inference.onnx_engine import OnnxUnavailable
-    from xray_core.inference.onnx_export import export_onnx
+    from xray_core.inference.onnx.engine import OnnxUnavailable
+    from xray_core.inference.onnx.export import export_onnx
     from xray_core.io.reader import XrayInputError, read_image
     from xray_core.models.checkpoint import CheckpointError
 

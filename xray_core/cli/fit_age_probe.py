@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from xray_core.config import default_checkpoint, default_data_dir
@@ -60,9 +59,3 @@ def run(args: argparse.Namespace) -> int:
     shown = {k: v for k, v in record.items() if k not in ("mean", "scale", "weights")}
     print(json.dumps({**shown, "n_features": len(record["weights"]), "sha256": sha}, indent=2))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xray_core")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(["fit-age-probe", *(sys.argv[1:] if argv is None else argv)]))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from xray_core.config import LABELS, default_checkpoint, default_data_dir
@@ -94,9 +93,3 @@ def run(args: argparse.Namespace) -> int:
     sha = update_meta(loaded.path, operating_point=operating)
     print(json.dumps({**record, "sha256": sha}, indent=2))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xray_core")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(["fit-uncertain", *(sys.argv[1:] if argv is None else argv)]))

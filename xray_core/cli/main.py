@@ -1,6 +1,7 @@
 """``python -m xray_core <command>``: one parser, one module per command.
 
-Each command module has ``add_parser(subparsers)`` and sets ``run``; ``main(argv)`` is what tests call.
+Each command module has ``add_parser(subparsers)`` and sets ``run``; ``main(argv)`` is the one entry point, for
+``python -m xray_core`` and for tests alike.
 Heavy imports (torch, the model) happen inside the commands, so ``--help`` stays fast.
 """
 

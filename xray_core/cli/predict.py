@@ -2,7 +2,7 @@
 
 ``predict DIR --recursive --out results.parquet`` scores a folder tree into a table instead (resumable, sharded
 by rank under ``torchrun``; :mod:`xray_core.inference.folder`). ``--engine auto`` scores with the checkpoint's
-ONNX export when one exists for it (no torch import: :mod:`xray_core.inference.onnx_engine`), else with torch.
+ONNX export when one exists for it (no torch import: :mod:`xray_core.inference.onnx.engine`), else with torch.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def load_engine(checkpoint: str | None, engine: str = "auto") -> Any:
     ``LoadedModel``; None after printing why neither can load. Auto says on stderr why it falls back to torch,
     unless the reason is the ordinary one (no export yet)."""
     if engine != "torch":
-        from xray_core.inference.onnx_engine import OnnxUnavailable, load_onnx
+        from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
 
         try:
             return load_onnx(checkpoint or default_checkpoint())

@@ -47,7 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_reliability(args: argparse.Namespace) -> int:
     from xray_core.cli.common import load_or_report
-    from xray_core.evaluation.reliability import format_report, run_report
+    from xray_core.evaluation.reliability.report import format_report, run_report
 
     loaded = load_or_report(args.checkpoint)
     if loaded is None:

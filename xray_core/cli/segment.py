@@ -67,7 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_segment(args: argparse.Namespace) -> int:
     """Exit 0 when every mask was written, 1 when some file failed, 2 for segmenter or option errors."""
-    from xray_core.inference.lungs import load_segmenter
+    from xray_core.inference.lungs.segment import load_segmenter
     from xray_core.models.unet import SegmenterError
 
     if not args.evaluate and (not args.files or not args.out):
@@ -85,7 +85,7 @@ def _write_masks(args: argparse.Namespace, segmenter) -> int:
     import numpy as np
     from PIL import Image
 
-    from xray_core.inference.lungs import segment
+    from xray_core.inference.lungs.segment import segment
     from xray_core.io.reader import XrayInputError, read_image
 
     out = Path(args.out)
@@ -115,7 +115,7 @@ def unique_stem(stem: str, used: set[str]) -> str:
 
 
 def _evaluate(args: argparse.Namespace, segmenter) -> int:
-    from xray_core.inference.lungs import evaluate_segmenter, mask_pairs
+    from xray_core.inference.lungs.segment import evaluate_segmenter, mask_pairs
 
     data = Path(args.data or default_data_dir())
     try:

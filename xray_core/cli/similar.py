@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from xray_core.inference.predict import predict_image
-    from xray_core.inference.similar import SimilarCasesUnavailable, load_index, similar_cases, summary
+    from xray_core.inference.similar.search import SimilarCasesUnavailable, load_index, similar_cases, summary
     from xray_core.io.reader import XrayInputError, read_image
 
     if args.file is None and not args.build_index:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,15 +111,3 @@ def run(args: argparse.Namespace) -> int:
 
         write_html(summary, args.html, title=f"Dataset statistics: {args.data}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for ``python -m xray_core.cli.stats DIR ...`` and tests; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m xray_core")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["stats", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.run(args) or 0)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

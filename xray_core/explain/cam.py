@@ -39,7 +39,7 @@ from xray_core.explain.methods import (
 from xray_core.explain.replicas import Replica, borrow_replica
 from xray_core.inference import ood
 from xray_core.inference.calibration import calibrated_softmax
-from xray_core.inference.crop import model_input
+from xray_core.inference.lungs.crop import model_input
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import LoadedModel

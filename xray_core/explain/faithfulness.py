@@ -39,7 +39,7 @@ from xray_core.explain.methods import (
     target_index,
 )
 from xray_core.inference.calibration import calibrated_softmax
-from xray_core.inference.crop import model_input
+from xray_core.inference.lungs.crop import model_input
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.preprocessing import cam_to_image

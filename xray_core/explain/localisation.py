@@ -32,8 +32,8 @@ from xray_core.explain.cam import CAM_METHODS, target_index
 from xray_core.explain.faithfulness import REMOVE_PERCENTILE, cam_scores
 from xray_core.explain.localisation_table import localisation_markdown
 from xray_core.explain.variants import VARIANTS, MapVariant
-from xray_core.inference.crop import model_input
-from xray_core.inference.lungs import read_mask
+from xray_core.inference.lungs.crop import model_input
+from xray_core.inference.lungs.segment import read_mask
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.preprocessing import cam_to_image

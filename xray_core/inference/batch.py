@@ -15,7 +15,7 @@ from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io import Source, XrayImage, XrayInputError, read_image
 
 if TYPE_CHECKING:
-    from xray_core.inference.onnx_engine import OnnxModel
+    from xray_core.inference.onnx.engine import OnnxModel
     from xray_core.models.checkpoint import LoadedModel
 
 
@@ -39,7 +39,7 @@ def predict_sources(
 
     ``progress(n)`` is called after each batch with the number of items finished so far. A source may also be an
     :class:`XrayImage` or the :class:`XrayInputError` a decoding worker already got (``inference.folder``);
-    an :class:`~xray_core.inference.onnx_engine.OnnxModel` scores with ONNX Runtime instead of torch.
+    an :class:`~xray_core.inference.onnx.engine.OnnxModel` scores with ONNX Runtime instead of torch.
     """
     done = 0
     for pending, predictions in _scored(loaded, _batches(items, batch_size), batch_size):
@@ -69,7 +69,7 @@ def _scored(
     loaded: LoadedModel | OnnxModel, batches: Iterator[Pending], batch_size: int
 ) -> Iterator[tuple[Pending, list[Prediction]]]:
     """Each batch with the predictions for its images; an OnnxModel overlaps the network with the rest
-    (:meth:`~xray_core.inference.onnx_engine.OnnxModel.predict_stream`), torch scores one batch at a time."""
+    (:meth:`~xray_core.inference.onnx.engine.OnnxModel.predict_stream`), torch scores one batch at a time."""
     stream = getattr(loaded, "predict_stream", None)
     if stream is None:
         for pending in batches:

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from xray_core.inference.crop import model_squares
+from xray_core.inference.lungs.crop import model_squares
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import normalize_batch

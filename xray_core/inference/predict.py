@@ -73,7 +73,7 @@ def image_batch(loaded: LoadedModel, images: Sequence[XrayImage]) -> torch.Tenso
     """Preprocess images into one (N, C, S, S) float tensor with the checkpoint's own preprocessing."""
     import torch
 
-    from xray_core.inference.crop import film_tensor
+    from xray_core.inference.lungs.crop import film_tensor
 
     return torch.stack([film_tensor(loaded.preprocessing, image)[0] for image in images])
 

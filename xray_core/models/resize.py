@@ -2,7 +2,7 @@
 film, without importing torch.
 
 :mod:`xray_core.models.preprocessing` builds its tensors from these functions (and re-exports the box helpers and
-:func:`cam_to_image`), and the ONNX engine (:mod:`xray_core.inference.onnx_engine`) feeds :func:`to_array` to
+:func:`cam_to_image`), and the ONNX engine (:mod:`xray_core.inference.onnx.engine`) feeds :func:`to_array` to
 ONNX Runtime, so both engines see the same numbers (tests check ``to_array`` against ``to_tensor``, boxes
 included). Axis order: H x W in, (C, S, S) out.
 """

@@ -19,7 +19,7 @@ from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation, expl
 from xray_core.explain.lung_findings import LungFindings, film_lungs, lung_findings
 from xray_core.explain.overlay import overlay
 from xray_core.inference.predict import Prediction
-from xray_core.inference.similar import (
+from xray_core.inference.similar.search import (
     DEFAULT_K,
     SimilarCase,
     SimilarCasesUnavailable,

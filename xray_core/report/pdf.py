@@ -12,8 +12,8 @@ from fpdf import FPDF
 from PIL import Image
 
 from xray_core.config import CLASS_COLORS
-from xray_core.inference.export import percentages
-from xray_core.inference.similar import summary
+from xray_core.inference.results import percentages
+from xray_core.inference.similar.search import summary
 from xray_core.inference.wording import latin1, pdf_safe
 from xray_core.report.content import ReportContent
 from xray_core.report.words import DISCLAIMER, DISCLAIMER_DETAIL, label_title, similar_summary

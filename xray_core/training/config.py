@@ -74,7 +74,7 @@ class TrainConfig:
         )
         if self.crop == "none":
             return prep
-        from xray_core.inference.crop import crop_segmenter  # the segmenter is only needed for cropping runs
+        from xray_core.inference.lungs.crop import crop_segmenter  # the segmenter is only needed for cropping runs
 
         return dataclasses.replace(prep, crop_segmenter=crop_segmenter(prep).sha256)
 

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from xray_core.config import Preprocessing, default_data_dir
 from xray_core.data.cache import cached_pixels
-from xray_core.inference.lungs import evaluate_segmenter, mask_pairs
+from xray_core.inference.lungs.segment import evaluate_segmenter, mask_pairs
 from xray_core.models.preprocessing import normalize
 from xray_core.models.unet import SegmenterMeta, UNet, count_parameters, read_segmenter, save_segmenter
 from xray_core.training.config import SegmenterConfig

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from xray_core.config import LABELS, default_data_dir
 from xray_core.data.dataset import load_dataset
-from xray_core.inference.crop import lung_squares, model_squares
+from xray_core.inference.lungs.crop import lung_squares, model_squares
 from xray_core.models.networks import penultimate_features
 from xray_core.models.preprocessing import normalize_batch
 from xray_core.training.config import TrainConfig

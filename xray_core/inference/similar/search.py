@@ -30,7 +30,7 @@ from xray_core.config import default_data_dir
 from xray_core.data.dataset import DatasetError, load_dataset
 from xray_core.inference.features import features_and_logits
 from xray_core.inference.predict import image_batch
-from xray_core.inference.similar_store import (
+from xray_core.inference.similar.store import (
     SimilarIndex,
     features_key,
     index_path,

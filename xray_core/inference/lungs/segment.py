@@ -4,8 +4,8 @@ Masks are H x W ``bool`` arrays at the film's own size (True = lung), whatever t
 sigmoid map is resized to H x W first and thresholded there, so the outline follows the film and not a 128 px
 grid. Post-processing keeps anatomy plausible: the two largest connected components (two lungs; a lone speck
 elsewhere is noise) with their holes filled (a catheter or a dense consolidation is still lung).
-The thresholding and post-processing live in the torch-free :mod:`xray_core.inference.lung_masks` (re-exported
-here), which the ONNX engine's segmenter (:mod:`xray_core.inference.onnx_segmenter`) shares.
+The thresholding and post-processing live in the torch-free :mod:`xray_core.inference.lungs.masks` (re-exported
+here), which the ONNX engine's segmenter (:mod:`xray_core.inference.onnx.segmenter`) shares.
 
 Boundary errors are in pixels of the film's own size: the average symmetric surface distance (ASSD) and the
 95th-percentile Hausdorff distance (HD95: the larger of the two directions' 95th percentiles, as in MONAI).
@@ -28,7 +28,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from xray_core.data.dataset import load_dataset
-from xray_core.inference.lung_masks import (  # the torch-free half, shared with the ONNX engine
+from xray_core.inference.lungs.masks import (  # the torch-free half, shared with the ONNX engine
     DEFAULT_SEGMENTER,
     MIN_SECOND_LUNG,
     default_segmenter,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xray_core.evaluation.reliability_files import Case, encode
+from xray_core.evaluation.reliability.files import Case, encode
 
 
 def generated_cases(seed: int = 0, side: int = 256) -> list[Case]:

@@ -1,18 +1,18 @@
 """The lung segmenter on ONNX Runtime: lung-cropped checkpoints scored without importing torch.
 
-A lung-cropped classifier sees only the lung segmenter's bounding box. On torch, :mod:`xray_core.inference.crop`
+A lung-cropped classifier sees only the lung segmenter's bounding box. On torch, :mod:`xray_core.inference.lungs.crop`
 segments the film with the U-Net; here the same U-Net, exported by ``python -m xray_core export-onnx`` beside the
-classifier (:func:`xray_core.inference.onnx_export.export_segmenter`, verified against torch), gives the same box
+classifier (:func:`xray_core.inference.onnx.export.export_segmenter`, verified against torch), gives the same box
 through the same numpy steps: :func:`~xray_core.models.resize.to_array` for its input,
 :func:`~xray_core.models.resize.cam_to_image` back to the film's size,
-:func:`~xray_core.inference.lung_masks.probability_to_mask`, and the engine boxes the masks with
+:func:`~xray_core.inference.lungs.masks.probability_to_mask`, and the engine boxes the masks with
 :func:`~xray_core.models.resize.box_from_mask`.
 
 An export is keyed to the segmenter twice: ``lung-segmenter-<its SHA-256>-<its file's SHA-256>.onnx`` (16 hex
 each). The segmenter's own hash is what a cropping checkpoint records (``Preprocessing.crop_segmenter``) and is
-checked as :func:`xray_core.inference.crop.crop_segmenter` checks it. As for the classifier, a graph runs only
+checked as :func:`xray_core.inference.lungs.crop.crop_segmenter` checks it. As for the classifier, a graph runs only
 when the export step recorded it as verified for the installed segmenter file
-(:mod:`xray_core.inference.onnx_records`), and the segmenter's metadata (input size, threshold,
+(:mod:`xray_core.inference.onnx.records`), and the segmenter's metadata (input size, threshold,
 post-processing) and hash are read from that ``.pt`` file (without torch), never from the graph.
 """
 
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from xray_core.config import Preprocessing
-from xray_core.inference.lung_masks import default_segmenter, probability_to_mask, segmenter_mismatch
-from xray_core.inference.onnx_records import OnnxUnavailable, verified_graph
+from xray_core.inference.lungs.masks import default_segmenter, probability_to_mask, segmenter_mismatch
+from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
 from xray_core.models.pinned import check_pinned, file_sha256
 from xray_core.models.resize import cam_to_image, to_array
 from xray_core.models.signed import read_header
@@ -80,10 +80,10 @@ class OnnxSegmenter:
 def load_onnx_segmenter(
     prep: Preprocessing, directory: str | Path, threads: int = 0, checkpoint: str | Path = "CHECKPOINT"
 ) -> OnnxSegmenter:
-    """The export of the installed segmenter (:func:`~xray_core.inference.lung_masks.default_segmenter`) for a
+    """The export of the installed segmenter (:func:`~xray_core.inference.lungs.masks.default_segmenter`) for a
     cropping ``prep``, checked against ``prep.crop_segmenter``; raises ``OnnxUnavailable`` saying why not (quiet
     when there is simply no export yet, as for the classifier). ``checkpoint`` names the file in the advice."""
-    from xray_core.inference.onnx_engine import open_session  # it imports this module
+    from xray_core.inference.onnx.engine import open_session  # it imports this module
 
     installed = default_segmenter()
     if not installed.is_file():

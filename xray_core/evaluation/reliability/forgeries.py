@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xray_core.evaluation.reliability_files import dicom, encode, film
-from xray_core.inference.similar_store import load_file, save_file
+from xray_core.evaluation.reliability.files import dicom, encode, film
+from xray_core.inference.similar.store import load_file, save_file
 from xray_core.io.uploads import MAX_ZIP_MEMBERS
 from xray_core.models.pinned import file_sha256
 from xray_core.models.signed import read_header

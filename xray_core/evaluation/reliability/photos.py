@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from xray_core.evaluation.reliability_files import Case, encode
+from xray_core.evaluation.reliability.files import Case, encode
 
 PHOTOS = (
     "astronaut",

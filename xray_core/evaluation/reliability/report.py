@@ -1,10 +1,10 @@
 """The reliability report: throw photos, generated images, hostile files and test radiographs at the model.
 
-``python -m xray_core reliability`` runs every input of :mod:`xray_core.evaluation.reliability_inputs` plus radiographs
+``python -m xray_core reliability`` runs every input of :mod:`xray_core.evaluation.reliability.inputs` plus radiographs
 of the corpus's test split through ``read_image -> predict_image`` (and Grad-CAM for the hostile files that
 decode) and counts, per family: inputs, clear :class:`~xray_core.io.reader.XrayInputError` refusals, valid results,
 out-of-distribution refusals (by feature-space score and by input checks), crashes (anything else: must be 0)
-and the slowest input. The integrity families (:mod:`xray_core.evaluation.reliability_integrity`: a forged ONNX
+and the slowest input. The integrity families (:mod:`xray_core.evaluation.reliability.integrity`: a forged ONNX
 export, a tampered similar-case index, broken and oversized ZIP archives) count per probe: rejected clearly,
 read as it should be, crashed, or a failed check. Goals: 100 % of natural photos refused, at most 2 % of
 test radiographs refused, no crash, no failed integrity check. Thresholds come from train/val data only; the test
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from xray_core.evaluation.reliability_inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
-from xray_core.evaluation.reliability_table import format_report
+from xray_core.evaluation.reliability.inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
+from xray_core.evaluation.reliability.table import format_report
 from xray_core.inference import wording
 from xray_core.inference.predict import Prediction, predict_batch, predict_image
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
@@ -183,7 +183,7 @@ def run_report(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Every family through ``loaded`` (test radiographs only when ``data_dir`` is given); a JSON-able report."""
-    from xray_core.evaluation.reliability_integrity import integrity_families
+    from xray_core.evaluation.reliability.integrity import integrity_families
     from xray_core.inference import ood
 
     began = time.perf_counter()

@@ -1,14 +1,14 @@
-"""Export a classifier checkpoint to ONNX for :mod:`xray_core.inference.onnx_engine`, verified against torch.
+"""Export a classifier checkpoint to ONNX for :mod:`xray_core.inference.onnx.engine`, verified against torch.
 
 The graph returns the penultimate features and the logits (the OOD score and the age probe read the features).
 Its name carries the checkpoint file's SHA-256, so a changed checkpoint never finds it. Before the file is put in
 place, every verification film is scored by both engines: probabilities, logits, features and OOD scores must
 agree within ``tolerance`` and the decisions must be the same, else nothing is written. Then the graph's own
-SHA-256 is recorded as verified for that checkpoint file (:mod:`xray_core.inference.onnx_records`): the engine
+SHA-256 is recorded as verified for that checkpoint file (:mod:`xray_core.inference.onnx.records`): the engine
 runs no other graph, and reads all metadata from the checkpoint.
 
 A lung-cropped checkpoint also needs its lung segmenter on ONNX Runtime: :func:`export_segmenter` writes it beside
-the classifier (keyed to the segmenter's SHA-256 and its file's, see :mod:`xray_core.inference.onnx_segmenter`),
+the classifier (keyed to the segmenter's SHA-256 and its file's, see :mod:`xray_core.inference.onnx.segmenter`),
 verified the same way (lung probabilities within ``tolerance``, the same crop boxes), and the classifier's
 verification then runs the whole chain, segmenter, crop and classifier, against torch's ``crop.model_input``.
 """
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from xray_core.inference.onnx_engine import (
+from xray_core.inference.onnx.engine import (
     FORMAT_NAME,
     FORMAT_VERSION,
     INPUT,
@@ -35,10 +35,10 @@ from xray_core.inference.onnx_engine import (
     open_session,
     unsupported_reason,
 )
-from xray_core.inference.onnx_records import record_export
-from xray_core.inference.onnx_segmenter import load_onnx_segmenter
-from xray_core.inference.onnx_segmenter_export import export_segmenter
-from xray_core.inference.onnx_writer import OPSET, write_graph, write_verified
+from xray_core.inference.onnx.records import record_export
+from xray_core.inference.onnx.segmenter import load_onnx_segmenter
+from xray_core.inference.onnx.segmenter_export import export_segmenter
+from xray_core.inference.onnx.writer import OPSET, write_graph, write_verified
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io.reader import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
@@ -62,7 +62,7 @@ def export_onnx(
     directory: str | Path | None = None,
     tolerance: float = TOLERANCE,
 ) -> dict[str, Any]:
-    """Write ``checkpoint``'s ONNX export (see :func:`~xray_core.inference.onnx_engine.export_path`), verified on
+    """Write ``checkpoint``'s ONNX export (see :func:`~xray_core.inference.onnx.engine.export_path`), verified on
     ``films``; returns a JSON-able report (path, hashes, largest differences). A lung-cropped checkpoint's
     segmenter is exported first (:func:`export_segmenter`; its report under ``segmenter``). Raises
     :class:`OnnxUnavailable` for preprocessing the engine cannot run, :class:`ValueError` when the engines
@@ -80,7 +80,7 @@ def export_onnx(
     path.parent.mkdir(parents=True, exist_ok=True)
     segmenter_report, segmenter = None, None
     if loaded.preprocessing.crop != "none":
-        from xray_core.inference.crop import crop_segmenter
+        from xray_core.inference.lungs.crop import crop_segmenter
 
         segmenter_report = export_segmenter(crop_segmenter(loaded.preprocessing), films, path.parent, tolerance)
         segmenter = load_onnx_segmenter(loaded.preprocessing, path.parent)

@@ -1,7 +1,7 @@
 """The ONNX Runtime engine: score films from an export of the checkpoint, without importing torch.
 
 Importing torch and torchvision costs seconds; a one-film ``predict`` would spend most of its time there.
-``python -m xray_core export-onnx`` (:mod:`xray_core.inference.onnx_export`) writes the network's features and
+``python -m xray_core export-onnx`` (:mod:`xray_core.inference.onnx.export`) writes the network's features and
 logits to an ONNX file, checked against torch on real films, with the checkpoint's metadata inside. This module
 loads that file and returns the same :class:`~xray_core.inference.predict.Prediction` objects as the torch path:
 same numpy preprocessing (:func:`~xray_core.models.resize.to_array`), same calibrated softmax, same OOD score on
@@ -9,14 +9,14 @@ the penultimate features, and the same :func:`~xray_core.inference.predict.build
 warnings included). Grad-CAM stays on torch.
 
 A lung-cropped checkpoint (``Preprocessing.crop == "lungs"``) is scored the same way: the export of its lung
-segmenter (:mod:`xray_core.inference.onnx_segmenter`, written beside the classifier's and checked against the
+segmenter (:mod:`xray_core.inference.onnx.segmenter`, written beside the classifier's and checked against the
 segmenter the checkpoint records) gives each film's crop box, and ``to_array(..., box=box)`` crops before resizing,
 as ``crop.model_input`` does on torch.
 
 An export is keyed to the SHA-256 of the checkpoint *file*: its name carries a prefix, and a checkpoint that
 changed (retrained, re-calibrated, ``update_meta``) finds no export and is never scored by a stale one:
 :class:`OnnxUnavailable` says why and the caller falls back to torch. A graph runs only when the export step
-recorded its own SHA-256 as verified for that checkpoint file (:mod:`xray_core.inference.onnx_records`, which
+recorded its own SHA-256 as verified for that checkpoint file (:mod:`xray_core.inference.onnx.records`, which
 also says what someone who can write the export folder can and cannot do), and the metadata it runs with
 (temperature, OOD statistics, operating point, age probe, preprocessing) is read from the checkpoint file itself
 (:func:`~xray_core.models.signed.read_header`, no torch), never from the graph.
@@ -37,8 +37,8 @@ import numpy as np
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
 from xray_core.inference.calibration import apply_temperature
-from xray_core.inference.onnx_records import OnnxUnavailable, verified_graph
-from xray_core.inference.onnx_segmenter import OnnxSegmenter, load_onnx_segmenter
+from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
+from xray_core.inference.onnx.segmenter import OnnxSegmenter, load_onnx_segmenter
 from xray_core.inference.predict import Prediction, build_prediction
 from xray_core.io.reader import XrayImage
 from xray_core.models.meta import CheckpointMeta

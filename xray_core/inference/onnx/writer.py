@@ -1,7 +1,7 @@
 """Writing an ONNX export: the graph with its metadata, then verified before it is moved into place.
 
-Both exports (the classifier, :mod:`~xray_core.inference.onnx_export`, and the lung segmenter,
-:mod:`~xray_core.inference.onnx_segmenter_export`) go through here, so an engine never meets a half-written or
+Both exports (the classifier, :mod:`~xray_core.inference.onnx.export`, and the lung segmenter,
+:mod:`~xray_core.inference.onnx.segmenter_export`) go through here, so an engine never meets a half-written or
 unverified file.
 """
 
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from xray_core.files import atomic_path
-from xray_core.inference.onnx_segmenter import METADATA_KEY  # the metadata_props entry the engines read
+from xray_core.inference.onnx.segmenter import METADATA_KEY  # the metadata_props entry the engines read
 
 OPSET = 17
 Checked = TypeVar("Checked")

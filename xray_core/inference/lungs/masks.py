@@ -1,6 +1,6 @@
 """The torch-free half of lung segmentation: where the segmenter lives, probability → mask, the identity check.
 
-:mod:`xray_core.inference.lungs` (torch U-Net) and :mod:`xray_core.inference.onnx_segmenter` (ONNX Runtime) both
+:mod:`xray_core.inference.lungs.segment` (torch U-Net) and :mod:`xray_core.inference.onnx.segmenter` (ONNX Runtime) both
 turn the network's lung probability, already resized to the film's own size, into a mask with
 :func:`probability_to_mask`, and both refuse a segmenter other than the one a lung-cropped model was trained with
 in the words of :func:`segmenter_mismatch`: one implementation, so the two engines cannot drift apart.

@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from xray_core.evaluation.reliability_files import (
+from xray_core.evaluation.reliability.files import (
     Case,
     deflated_dicom,
     dicom,

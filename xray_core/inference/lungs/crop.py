@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.data.cache import cached_pixels
 from xray_core.files import atomic_path
-from xray_core.inference.lung_masks import segmenter_mismatch
-from xray_core.inference.lungs import load_segmenter, segment, segment_batch
+from xray_core.inference.lungs.masks import segmenter_mismatch
+from xray_core.inference.lungs.segment import load_segmenter, segment, segment_batch
 from xray_core.io.reader import XrayImage, XrayInputError, read_image
 from xray_core.models.preprocessing import Box, box_from_mask, keep_square, mask_fill, to_tensor
 from xray_core.models.unet import LoadedSegmenter, SegmenterError

@@ -9,7 +9,7 @@ of forward passes saved, and the index still follows the checkpoint hash.
 The header also holds ``content_sha256``, the hash of every column, so a damaged file is rebuilt rather than
 shown. That hash catches corruption, not someone who rewrites the cache (they can recompute it): what is *shown*
 is held to the training table by the caller, which requires the stored table columns to equal the table's
-(:func:`xray_core.inference.similar.load_index`), and to relative paths inside the data folder (:func:`inside`).
+(:func:`xray_core.inference.similar.search.load_index`), and to relative paths inside the data folder (:func:`inside`).
 """
 
 from __future__ import annotations

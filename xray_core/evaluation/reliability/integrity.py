@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from xray_core.evaluation.reliability import FamilyResult
-from xray_core.evaluation.reliability_files import encode, film
-from xray_core.evaluation.reliability_forgeries import ZipProbe, forged_graph, index_tamperings, zip_probes
+from xray_core.evaluation.reliability.files import encode, film
+from xray_core.evaluation.reliability.forgeries import ZipProbe, forged_graph, index_tamperings, zip_probes
+from xray_core.evaluation.reliability.report import FamilyResult
 from xray_core.inference.predict import Prediction, predict_batch
-from xray_core.inference.similar_store import SimilarIndex
+from xray_core.inference.similar.store import SimilarIndex
 from xray_core.io.reader import XrayImage, read_image
 from xray_core.models.checkpoint import LoadedModel
 
@@ -103,7 +103,7 @@ def _forged_export_ignored(
     """Load the engine of ``checkpoint`` (a copy of ``loaded``'s file) with ``folder`` as ``XRAY_ONNX_DIR`` and score
     ``films`` as ``predict`` does (torch when the engine says why it cannot); the refusal must name ``names``, and
     every film get torch's prediction."""
-    from xray_core.inference.onnx_engine import OnnxUnavailable, load_onnx
+    from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
 
     expected = predict_batch(loaded, films)
     with _environment(XRAY_ONNX_DIR=str(folder), **environment):
@@ -120,8 +120,8 @@ def _forged_export_ignored(
 
 def _forgeries(checkpoint: Path, root: Path) -> list[tuple[str, Path, str, dict[str, str]]]:
     """(name, export folder, what the refusal must name, environment) of each forged export under ``root``."""
-    from xray_core.inference.onnx_engine import export_path, file_sha256
-    from xray_core.inference.onnx_records import record_export
+    from xray_core.inference.onnx.engine import export_path, file_sha256
+    from xray_core.inference.onnx.records import record_export
 
     sha = file_sha256(checkpoint)
     named = forged_graph(export_path(checkpoint, sha, root / "named"), checkpoint)
@@ -175,7 +175,7 @@ def _tiny_corpus(root: Path, seed: int, count: int = 6) -> Path:
 def _index_rebuilt(loaded: LoadedModel, data: Path, genuine: SimilarIndex, image: XrayImage) -> tuple[str | None, str]:
     """Load the index over ``data`` after it was tampered with: it must equal the genuine one, and every case
     shown must be a film inside ``data``."""
-    from xray_core.inference.similar import load_index, similar_cases
+    from xray_core.inference.similar.search import load_index, similar_cases
 
     built = []
     shown = load_index(loaded, data, on_build=built.append)
@@ -197,8 +197,8 @@ def _index_rebuilt(loaded: LoadedModel, data: Path, genuine: SimilarIndex, image
 
 def tampered_index_family(loaded: LoadedModel, seed: int = 0) -> FamilyResult:
     """Tampered copies of a tiny similar-case index of ``loaded``: each rebuilt, nothing outside the corpus shown."""
-    from xray_core.inference.similar import load_index
-    from xray_core.inference.similar_store import index_path
+    from xray_core.inference.similar.search import load_index
+    from xray_core.inference.similar.store import index_path
 
     result = FamilyResult(TAMPERED_INDEX, integrity=True)
     with tempfile.TemporaryDirectory(prefix="xray-similar-") as root, _environment(XRAY_CACHE_DIR=f"{root}/cache"):

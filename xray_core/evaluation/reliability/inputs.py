@@ -5,20 +5,20 @@ each:
 
 * ``natural photos``: the photographs bundled with scikit-image, scikit-learn and matplotlib, made grayscale;
   ``other non-radiographs``: microscopy, a fundus photo, a CT phantom, logos and synthetic figures
-  (:mod:`~xray_core.evaluation.reliability_photos`).
-* ``generated``: noise, constant and gradient images (:mod:`~xray_core.evaluation.reliability_generated`).
+  (:mod:`~xray_core.evaluation.reliability.photos`).
+* ``generated``: noise, constant and gradient images (:mod:`~xray_core.evaluation.reliability.generated`).
 * ``hostile files``: corrupt, truncated, bit-flipped, renamed, degenerate and oversized files (>= 200)
-  (:mod:`~xray_core.evaluation.reliability_hostile`).
+  (:mod:`~xray_core.evaluation.reliability.hostile`).
 
-The :class:`Case` record and the encoders are in :mod:`~xray_core.evaluation.reliability_files`. Everything is
+The :class:`Case` record and the encoders are in :mod:`~xray_core.evaluation.reliability.files`. Everything is
 generated in memory from fixed seeds: nothing is downloaded, nothing is written to disk. This module gathers the
 public names so callers have one import.
 """
 
-from xray_core.evaluation.reliability_files import Case, dicom, encode, film, png_header, tiff, tiff_header
-from xray_core.evaluation.reliability_generated import generated_cases
-from xray_core.evaluation.reliability_hostile import hostile_cases, valid_files
-from xray_core.evaluation.reliability_photos import figure_cases, photo_cases
+from xray_core.evaluation.reliability.files import Case, dicom, encode, film, png_header, tiff, tiff_header
+from xray_core.evaluation.reliability.generated import generated_cases
+from xray_core.evaluation.reliability.hostile import hostile_cases, valid_files
+from xray_core.evaluation.reliability.photos import figure_cases, photo_cases
 
 __all__ = [
     "Case",

@@ -4,7 +4,7 @@ The graph is the U-Net plus its sigmoid: a normalised (N, C, S, S) film in, (N, 
 Everything around it (input, resize to the film, threshold, post-processing, box) is the numpy code both engines
 share, so what is verified here is the network: on every verification film the ONNX lung probability must be
 within ``tolerance`` of torch's (``lungs.lung_probability``) and the crop boxes the same, else nothing is written.
-Then the graph's SHA-256 is recorded as verified for the segmenter's file (:mod:`xray_core.inference.onnx_records`).
+Then the graph's SHA-256 is recorded as verified for the segmenter's file (:mod:`xray_core.inference.onnx.records`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from xray_core.inference.lung_masks import probability_to_mask
-from xray_core.inference.lungs import lung_probability
-from xray_core.inference.onnx_engine import file_sha256, open_session
-from xray_core.inference.onnx_records import record_export
-from xray_core.inference.onnx_segmenter import (
+from xray_core.inference.lungs.masks import probability_to_mask
+from xray_core.inference.lungs.segment import lung_probability
+from xray_core.inference.onnx.engine import file_sha256, open_session
+from xray_core.inference.onnx.records import record_export
+from xray_core.inference.onnx.segmenter import (
     FORMAT_NAME,
     FORMAT_VERSION,
     INPUT,
@@ -29,7 +29,7 @@ from xray_core.inference.onnx_segmenter import (
     OnnxSegmenter,
     segmenter_export_path,
 )
-from xray_core.inference.onnx_writer import OPSET, write_graph, write_verified
+from xray_core.inference.onnx.writer import OPSET, write_graph, write_verified
 from xray_core.io.reader import XrayImage
 from xray_core.models.resize import box_from_mask
 from xray_core.models.unet import LoadedSegmenter
@@ -50,7 +50,7 @@ def export_segmenter(
     segmenter: LoadedSegmenter, films: Sequence[XrayImage], directory: str | Path, tolerance: float = TOLERANCE
 ) -> dict[str, Any]:
     """Write ``segmenter``'s ONNX export into ``directory`` (see
-    :func:`~xray_core.inference.onnx_segmenter.segmenter_export_path`), verified on ``films``; returns a JSON-able
+    :func:`~xray_core.inference.onnx.segmenter.segmenter_export_path`), verified on ``films``; returns a JSON-able
     report. Raises :class:`ValueError` when the engines disagree (nothing is written then)."""
     if not films:
         raise ValueError("export_segmenter needs at least one film to verify the export against torch")
