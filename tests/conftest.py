@@ -21,6 +21,13 @@ def _restore_main_module():
         sys.modules["__main__"] = main
 
 
+@pytest.fixture(autouse=True)
+def _no_automatic_onnx_export(monkeypatch):
+    """``predict`` and the dashboard export the checkpoint to ONNX on first use (xray_core.inference.onnx.auto), into
+    the user's cache and verified on the corpus; a test does so only when it asks (``XRAY_ONNX_AUTO=1``)."""
+    monkeypatch.setenv("XRAY_ONNX_AUTO", "0")
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     """The real corpus; skipped locally when absent, a failure under CI=true."""

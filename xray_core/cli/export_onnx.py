@@ -2,7 +2,8 @@
 
 The export is verified against torch on real films before it is written (probabilities within 1e-5, same
 decisions) and keyed to the checkpoint file's SHA-256, so ``predict --engine auto`` uses it only while the
-checkpoint is unchanged.
+checkpoint is unchanged. ``predict`` and the dashboard make the same export on first use
+(:mod:`xray_core.inference.onnx.auto`); this command makes it ahead of time, on other films or into another folder.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from xray_core.config import default_checkpoint, default_data_dir
-
-VERIFY_FILMS = 16  # default number of corpus films both engines score before the file is written
+from xray_core.config import default_checkpoint
+from xray_core.inference.onnx.auto import VERIFY_FILMS, read_films, verification_files
 
 
 def add_parser(subparsers) -> None:
@@ -34,35 +33,12 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=_run)
 
 
-def verification_files(folder: str | Path | None, count: int) -> list[Path]:
-    """The first ``count`` supported files (sorted by name) under ``folder``, default the corpus's images and
-    external images (an equal share from each when both exist)."""
-    from xray_core.io.source import is_supported_name
-
-    if folder is not None:
-        roots = [Path(folder)]
-    else:
-        roots = [p for p in (default_data_dir() / "images", default_data_dir() / "external" / "images") if p.is_dir()]
-    files: list[Path] = []
-    for index, root in enumerate(roots):
-        share = count - len(files) if index == len(roots) - 1 else count // len(roots)
-        found = sorted(p for p in root.rglob("*") if p.is_file() and is_supported_name(p.name))
-        files.extend(found[:share])
-    return files
-
-
 def _run(args: argparse.Namespace) -> int:
-    from xray_core.inference.onnx.engine import OnnxUnavailable
     from xray_core.inference.onnx.export import export_onnx
-    from xray_core.io.reader import XrayInputError, read_image
+    from xray_core.inference.onnx.records import OnnxUnavailable
     from xray_core.models.checkpoint import CheckpointError
 
-    films = []
-    for path in verification_files(args.films, args.count):
-        try:
-            films.append(read_image(path))
-        except XrayInputError as error:
-            print(f"skipped {path}: {error}", file=sys.stderr)
+    films = read_films(verification_files(args.films, args.count), lambda line: print(line, file=sys.stderr))
     if not films:
         print("error: no readable verification films; pass --films DIR", file=sys.stderr)
         return 2

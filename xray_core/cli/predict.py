@@ -2,7 +2,8 @@
 
 ``predict DIR --recursive --out results.parquet`` scores a folder tree into a table instead (resumable, sharded
 by rank under ``torchrun``; :mod:`xray_core.inference.folder`). ``--engine auto`` scores with the checkpoint's
-ONNX export when one exists for it (no torch import: :mod:`xray_core.inference.onnx.engine`), else with torch.
+ONNX export (no torch import: :mod:`xray_core.inference.onnx.engine`), made and verified by the first run that
+lacks it (:mod:`xray_core.inference.onnx.auto`), else with torch.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def add_parser(subparsers) -> None:
         "--engine",
         choices=ENGINES,
         default="auto",
-        help="auto: the ONNX export if one matches the checkpoint, else torch (default: auto)",
+        help="auto: ONNX Runtime (exported and verified against torch on first use), else torch (default: auto)",
     )
     folder = parser.add_argument_group("folder scoring (predict DIR --out TABLE)")
     folder.add_argument("--out", default=None, metavar="TABLE", help="Parquet table for a folder's rows")
@@ -49,15 +50,18 @@ def add_parser(subparsers) -> None:
 ENGINES = ("auto", "torch", "onnx")
 
 
-def load_engine(checkpoint: str | None, engine: str = "auto") -> Any:
-    """The model that scores: an ``OnnxModel`` (engine onnx, or auto with a matching export) or a torch
-    ``LoadedModel``; None after printing why neither can load. Auto says on stderr why it falls back to torch,
-    unless the reason is the ordinary one (no export yet)."""
+def load_engine(checkpoint: str | None, engine: str = "auto", files: Sequence[str] = ()) -> Any:
+    """The model that scores: an ``OnnxModel`` (engine onnx, or auto where ONNX Runtime can run the checkpoint) or
+    a torch ``LoadedModel``; None after printing why neither can load. Without a verified export for this
+    checkpoint file, auto and onnx make one first (one line on stderr; :mod:`xray_core.inference.onnx.auto`,
+    verified on the corpus, else on ``files``). Auto says on stderr why it falls back to torch, unless the reason is
+    the ordinary one (onnxruntime not installed, automatic export turned off)."""
     if engine != "torch":
-        from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
+        from xray_core.inference.onnx.auto import load_or_export
+        from xray_core.inference.onnx.records import OnnxUnavailable
 
         try:
-            return load_onnx(checkpoint or default_checkpoint())
+            return load_or_export(checkpoint or default_checkpoint(), files)
         except OnnxUnavailable as why:
             if engine == "onnx":
                 print(f"error: {why}", file=sys.stderr)
@@ -73,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.out is not None or (len(args.files) == 1 and Path(args.files[0]).is_dir()):
         return _run_folder(args)
-    loaded = load_engine(args.checkpoint, args.engine)
+    loaded = load_engine(args.checkpoint, args.engine, args.files)
     if loaded is None:
         return 2
     rows, failed = [], 0
@@ -97,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
 def _sources(files: Sequence[str], contents: dict[str, deque[bytes]]) -> Iterator[tuple[str, Any]]:
     """(name, bytes or the error reading them) per argument; each one's bytes queued in ``contents`` for the
     audit log. A folder among files is that argument's error row, so the other files are still scored."""
-    from xray_core.io.reader import XrayInputError
+    from xray_core.io.image import XrayInputError
 
     for file in files:
         if Path(file).is_dir():

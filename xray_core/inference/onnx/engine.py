@@ -40,7 +40,7 @@ from xray_core.inference.calibration import apply_temperature
 from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
 from xray_core.inference.onnx.segmenter import OnnxSegmenter, load_onnx_segmenter
 from xray_core.inference.predict import Prediction, build_prediction
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.meta import CheckpointMeta
 from xray_core.models.pinned import check_pinned, file_sha256
 from xray_core.models.resize import box_from_mask, to_array
@@ -166,7 +166,9 @@ def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threa
     path = export_path(checkpoint, sha, directory)
     if not path.is_file():
         _require_onnxruntime()
-        raise OnnxUnavailable(_missing_message(checkpoint, path), quiet=not _stale_exports(checkpoint, path))
+        stale = bool(_stale_exports(checkpoint, path))
+        reason = f"no ONNX export of {checkpoint.name} {'for its present SHA-256' if stale else 'yet'}"
+        raise OnnxUnavailable(_missing_message(checkpoint, path), quiet=not stale, rebuild=True, reason=reason)
     check_pinned(checkpoint, OnnxUnavailable, sha)
     graph = verified_graph(path, sha, checkpoint.name, _export_command(checkpoint))
     header = read_header(checkpoint)  # these bytes hash to the file export-onnx loaded and verified with torch
@@ -200,7 +202,8 @@ def open_session(graph: bytes, threads: int = 0, name: str = "the export") -> An
     try:
         return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # a truncated or foreign file: say so, never score with it
-        raise OnnxUnavailable(f"{name}: not a readable ONNX export ({type(error).__name__}); re-export") from error
+        reason = f"{name}: not a readable ONNX export ({type(error).__name__})"
+        raise OnnxUnavailable(f"{reason}; re-export", rebuild=True, reason=reason) from error
 
 
 def _stale_exports(checkpoint: Path, current: Path) -> list[Path]:
@@ -222,14 +225,4 @@ def _missing_message(checkpoint: Path, path: Path) -> str:
     return f"no ONNX export of {checkpoint.name} in {path.parent}; run '{command}'"
 
 
-__all__ = [
-    "ENV_DIR",
-    "OnnxModel",
-    "OnnxUnavailable",
-    "export_dir",
-    "export_path",
-    "file_sha256",
-    "load_onnx",
-    "open_session",
-    "unsupported_reason",
-]
+__all__ = ["ENV_DIR", "OnnxModel", "export_dir", "export_path", "load_onnx", "open_session", "unsupported_reason"]

@@ -35,11 +35,13 @@ class OnnxUnavailable(RuntimeError):
     """The ONNX engine cannot score with this checkpoint; the message says why and what to do.
 
     ``quiet``: the ordinary case (no export yet, onnxruntime not installed), where ``auto`` uses torch silently.
+    ``rebuild``: running the export step would fix it (no export yet, a stale, unverified or unreadable one), so
+    :func:`~xray_core.inference.onnx.auto.load_or_export` may; ``reason``: the message without the advice.
     """
 
-    def __init__(self, message: str, quiet: bool = False) -> None:
+    def __init__(self, message: str, quiet: bool = False, rebuild: bool = False, reason: str = "") -> None:
         super().__init__(message)
-        self.quiet = quiet
+        self.quiet, self.rebuild, self.reason = quiet, rebuild, reason or message
 
 
 def records_dir() -> Path:
@@ -74,10 +76,11 @@ def verified_graph(export: Path, source_sha256: str, source_name: str, command: 
     data = export.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if not (records_dir() / f"{source_sha256}-{digest}.json").is_file():
-        raise OnnxUnavailable(
+        reason = (
             f"{export.name} is ignored: it is not a file 'export-onnx' verified for {source_name} on this machine "
-            f"(no record of SHA-256 {digest[:12]}… in {records_dir()}); run '{command}'"
+            f"(no record of SHA-256 {digest[:12]}… in {records_dir()})"
         )
+        raise OnnxUnavailable(f"{reason}; run '{command}'", rebuild=True, reason=reason)
     return data
 
 

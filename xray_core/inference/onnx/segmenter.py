@@ -101,8 +101,8 @@ def load_onnx_segmenter(
                 f"{installed} is not the file the ONNX export of segmenter {expected[:12]} was made from; "
                 f"if it is the segmenter this model was trained with, run '{command}'"
             )
-        missing = f"no ONNX export of the lung segmenter {installed.name} in {directory}; run '{command}'"
-        raise OnnxUnavailable(missing, quiet=True)
+        reason = f"no ONNX export of the lung segmenter {installed.name} in {directory}"
+        raise OnnxUnavailable(f"{reason}; run '{command}'", quiet=True, rebuild=True, reason=reason)
     check_pinned(installed, OnnxUnavailable, file_sha)
     graph = verified_graph(path, file_sha, installed.name, command)
     if expected and header["sha256"] != expected:

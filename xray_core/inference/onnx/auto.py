@@ -1,0 +1,129 @@
+"""The fast engine by default: the first prediction that can use ONNX Runtime makes the verified export itself.
+
+``export-onnx`` used to be a manual step, so a new user never met the fast path: a one-film ``predict`` spent
+4 s importing torch where the export scores in 0.5 s. :func:`load_or_export` loads the checkpoint's verified
+export (:func:`~xray_core.inference.onnx.engine.load_onnx`) and, when the only thing missing is an export the
+export step can make (none yet, a stale one, or one that no record vouches for: tampered or truncated), runs that
+step first, exactly as ``export-onnx`` does (the same films, the same verification against torch, the same
+records), after one line saying so. The next process finds the export and never imports torch.
+
+An export that cannot be made (the engines disagree, the segmenter is not the checkpoint's, no verification films)
+is tried once per checkpoint file: the reason is kept under ``<cache>/onnx-failed`` and later runs score with torch
+after one line quoting it (``export-onnx`` by hand retries). ``XRAY_ONNX_AUTO=0`` turns the automatic export off
+(the test suite does, so tests never write exports unless they ask).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xray_core.config import cache_dir, default_data_dir
+from xray_core.inference.onnx.records import OnnxUnavailable
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.models.pinned import file_sha256
+
+if TYPE_CHECKING:  # the engine imports the predict code: loaded when a model is, not with the CLI's parsers
+    from xray_core.inference.onnx.engine import OnnxModel
+
+ENV_AUTO = "XRAY_ONNX_AUTO"  # "0": never export automatically
+VERIFY_FILMS = 16  # corpus films both engines score before an export is written
+FAILED = "onnx-failed"  # folder under the cache directory: why a checkpoint file could not be exported
+
+
+def auto_enabled() -> bool:
+    return os.environ.get(ENV_AUTO, "1") != "0"
+
+
+def verification_files(folder: str | Path | None = None, count: int = VERIFY_FILMS) -> list[Path]:
+    """The first ``count`` supported files (sorted by name) under ``folder``, default the corpus's images and
+    external images (an equal share from each when both exist)."""
+    from xray_core.io.source import is_supported_name
+
+    if folder is not None:
+        roots = [Path(folder)]
+    else:
+        roots = [p for p in (default_data_dir() / "images", default_data_dir() / "external" / "images") if p.is_dir()]
+    files: list[Path] = []
+    for index, root in enumerate(roots):
+        share = count - len(files) if index == len(roots) - 1 else count // len(roots)
+        found = sorted(p for p in root.rglob("*") if p.is_file() and is_supported_name(p.name))
+        files.extend(found[:share])
+    return files
+
+
+def read_films(files: Sequence[Path], skipped: Callable[[str], None] | None = None) -> list[XrayImage]:
+    """The readable ones of ``files``; ``skipped(message)`` for each that is not."""
+    from xray_core.io.reader import read_image
+
+    films = []
+    for path in files:
+        if not path.is_file():
+            continue
+        try:
+            films.append(read_image(path))
+        except XrayInputError as error:
+            if skipped is not None:
+                skipped(f"skipped {path}: {error}")
+    return films
+
+
+def failure_path(checkpoint: str | Path) -> Path:
+    return cache_dir() / FAILED / f"{file_sha256(checkpoint)}.txt"
+
+
+def load_or_export(
+    checkpoint: str | Path,
+    fallback: Sequence[XrayImage | str | Path] = (),
+    notice: Callable[[str], None] | None = None,
+) -> OnnxModel:
+    """The ONNX engine for ``checkpoint``, exporting and verifying it first when that is all it lacks.
+
+    ``fallback``: verification films (or their files) when the corpus has none, e.g. the films about to be scored.
+    ``notice``: called
+    with one line before an export (default: stderr). Raises :class:`OnnxUnavailable` as ``load_onnx`` does, or
+    with the reason an automatic export failed.
+    """
+    from xray_core.inference.onnx.engine import load_onnx
+
+    say = notice or (lambda line: print(line, file=sys.stderr))
+    try:
+        return load_onnx(checkpoint)
+    except OnnxUnavailable as why:
+        if not (why.rebuild and auto_enabled()):
+            raise
+        failed = failure_path(checkpoint)
+        if failed.is_file():
+            raise OnnxUnavailable(f"the automatic ONNX export of {Path(checkpoint).name} failed earlier "
+                                  f"({failed.read_text().strip()})") from why  # fmt: skip
+        say(f"note: {why.reason}; exporting it to ONNX and verifying it against torch (once, a few seconds)")
+    began = time.perf_counter()
+    try:
+        _export(checkpoint, fallback)
+    except (OnnxUnavailable, ValueError, OSError) as error:  # CheckpointError and SegmenterError are ValueErrors
+        reason = " ".join(str(error).split())
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(f"{reason}; retry with 'python -m xray_core export-onnx --checkpoint {checkpoint}'\n")
+        raise OnnxUnavailable(f"the automatic ONNX export failed: {reason}") from error
+    model = load_onnx(checkpoint)
+    say(f"note: ONNX export verified and written in {time.perf_counter() - began:.1f} s ({model.onnx_path})")
+    return model
+
+
+def _export(checkpoint: str | Path, fallback: Sequence[XrayImage | str | Path]) -> None:
+    from xray_core.inference.onnx.export import export_onnx  # torch: only when an export is due
+
+    verification = read_films(verification_files())
+    if not verification:
+        given = [film for film in fallback if isinstance(film, XrayImage)]
+        verification = given + read_films([Path(film) for film in fallback if not isinstance(film, XrayImage)])
+    if not verification:
+        raise OnnxUnavailable("no verification films (no corpus found; pass films)")
+    export_onnx(checkpoint, verification)
+
+
+__all__ = ["ENV_AUTO", "VERIFY_FILMS", "auto_enabled", "load_or_export", "read_films", "verification_files"]
