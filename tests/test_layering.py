@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("config", "io", "models", "data", "inference", "explain", "report", "evaluation", "training", "cli")
+LAYERS = ("config", "io", "models", "data", "inference", "explain", "report", "pacs", "evaluation", "training", "cli")
 MAX_LINES = 300
 ROOT_HELPERS = ("lazy", "files")  # package-root modules below every layer, like config
 

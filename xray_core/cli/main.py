@@ -19,6 +19,7 @@ from xray_core.cli import (
     fit_uncertain,
     localisation,
     operating_point,
+    pacs,
     predict,
     reliability,
     report,
@@ -48,6 +49,7 @@ COMMANDS = (
     report.add_parser,
     sign_weights.add_parser,
     users.add_parser,
+    pacs.add_parser,
 )
 
 
