@@ -23,7 +23,8 @@ from xray_core.config import Preprocessing, default_checkpoint, default_data_dir
 from xray_core.explain.cam import explain
 from xray_core.explain.methods import DEFAULT_METHOD
 from xray_core.inference.predict import predict_image
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from xray_core.models.networks import build_model
 

@@ -83,7 +83,8 @@ def _wall(command: list[str]) -> float:
 
 
 def _ensure_export(checkpoint: str) -> str:
-    from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
+    from xray_core.inference.onnx.engine import load_onnx
+    from xray_core.inference.onnx.records import OnnxUnavailable
 
     try:
         return load_onnx(checkpoint).onnx_path

@@ -21,7 +21,8 @@ import torch
 
 from xray_core.config import default_checkpoint, default_data_dir
 from xray_core.data.dataset import load_dataset
-from xray_core.inference.similar.search import image_feature, index_path, load_index, query
+from xray_core.inference.similar.search import image_feature, load_index, query
+from xray_core.inference.similar.store import index_path
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 

@@ -57,7 +57,7 @@ def _hostile(folder: Path, tag: str, source: Path) -> dict[str, Path]:
     import numpy as np
 
     from xray_core.evaluation.reliability.files import deflated_dicom, dicom, encode, film
-    from xray_core.io import read_image
+    from xray_core.io.reader import read_image
 
     pixels = read_image(source).pixels
     big = cv2.resize(pixels, (2048, 2048), interpolation=cv2.INTER_CUBIC)

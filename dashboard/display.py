@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 
 
 def needs_window(image: XrayImage) -> bool:

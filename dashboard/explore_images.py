@@ -18,7 +18,8 @@ from xray_core.data.scan import scan_images
 from xray_core.inference import wording
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.inference.results import percentages
-from xray_core.io import XrayInputError, read_image
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
 
 SCATTER_POINTS = 4000  # points drawn in the size scatter (WebGL copes; the browser stays responsive)

@@ -17,7 +17,7 @@ from dashboard.display import apply_window, default_window, needs_window, resize
 from dashboard.sampling import sample_rows
 from xray_core import config
 from xray_core.config import CLASS_TITLES, LABELS
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 
 
 def upload() -> tuple[str, bytes] | None:

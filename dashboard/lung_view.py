@@ -19,7 +19,7 @@ from xray_core.explain.cam import Explanation
 from xray_core.explain.lung_findings import FilmLungs, film_lungs, lung_findings
 from xray_core.inference import wording
 from xray_core.inference.lungs.segment import lung_outline, segment
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.unet import LoadedSegmenter
 
 OUTLINE_RGB = (0, 229, 255)  # cyan: apart from every colour of the JET heatmap's hot end

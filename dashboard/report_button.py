@@ -11,10 +11,11 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import components, similar_view
-from xray_core.explain.cam import DEFAULT_METHOD
-from xray_core.io import XrayImage
+from xray_core.explain.methods import DEFAULT_METHOD
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.report import build_report, render_pdf
+from xray_core.report.content import build_report
+from xray_core.report.pdf import render_pdf
 
 
 def pdf_bytes(loaded: LoadedModel, key: str, image: XrayImage, name: str = "") -> bytes:

@@ -17,15 +17,14 @@ from xray_core.inference.similar.search import (
     DEFAULT_K,
     SimilarCase,
     SimilarCasesUnavailable,
-    SimilarIndex,
     index_is_current,
-    index_path,
     load_index,
     similar_cases,
     summary,
     thumbnail,
 )
-from xray_core.io import XrayImage, XrayInputError
+from xray_core.inference.similar.store import SimilarIndex, index_path
+from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.models.checkpoint import LoadedModel
 
 PER_ROW = 6  # one row of small thumbnails: context, not a second viewer

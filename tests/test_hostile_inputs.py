@@ -17,12 +17,15 @@ from _probabilities import shown_probabilities
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xray_core.evaluation.reliability.inputs import Case, film, hostile_cases, valid_files
+from xray_core.evaluation.reliability.files import Case, film
+from xray_core.evaluation.reliability.hostile import hostile_cases, valid_files
 from xray_core.explain.cam import explain
 from xray_core.inference.input_checks import input_checks
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.inference.results import batch_row
-from xray_core.io.reader import MIN_SIDE, SUPPORTED_EXTENSIONS, XrayImage, XrayInputError, read_image
+from xray_core.io.image import MIN_SIDE, XrayImage, XrayInputError
+from xray_core.io.reader import read_image
+from xray_core.io.source import SUPPORTED_EXTENSIONS
 from xray_core.io.uploads import expand_uploads
 
 pytestmark = pytest.mark.timeout(120)
@@ -217,7 +220,7 @@ def test_diagnose_page_survives_hostile_uploads(app_env):
 
 
 def _png(array: np.ndarray) -> bytes:
-    from xray_core.evaluation.reliability.inputs import encode
+    from xray_core.evaluation.reliability.files import encode
 
     return encode(array, "PNG")
 

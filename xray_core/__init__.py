@@ -15,9 +15,9 @@ _PUBLIC = {
     "CLASS_TITLES": "xray_core.config",
     "LABELS": "xray_core.config",
     "Preprocessing": "xray_core.config",
-    "XrayImage": "xray_core.io",
-    "XrayInputError": "xray_core.io",
-    "read_image": "xray_core.io",
+    "XrayImage": "xray_core.io.image",
+    "XrayInputError": "xray_core.io.image",
+    "read_image": "xray_core.io.reader",
     "CheckpointError": "xray_core.models.checkpoint",
     "CheckpointMeta": "xray_core.models.meta",
     "LoadedModel": "xray_core.models.checkpoint",
@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from xray_core.config import CLASS_NAMES, CLASS_TITLES, LABELS, Preprocessing  # noqa: F401
     from xray_core.inference.decisions import Decision  # noqa: F401
     from xray_core.inference.predict import Prediction, predict_batch, predict_image  # noqa: F401
-    from xray_core.io import XrayImage, XrayInputError, read_image  # noqa: F401
+    from xray_core.io.image import XrayImage, XrayInputError  # noqa: F401
+    from xray_core.io.reader import read_image  # noqa: F401
     from xray_core.models.checkpoint import CheckpointError, LoadedModel, load_checkpoint  # noqa: F401
     from xray_core.models.meta import CheckpointMeta  # noqa: F401
     from xray_core.training.config import TrainConfig  # noqa: F401

@@ -17,7 +17,8 @@ from xray_core.inference.audit import audit_prediction
 from xray_core.inference.batch import predict_sources
 from xray_core.inference.predict import Prediction
 from xray_core.inference.results import batch_row, flag_words, percentages, prediction_flags, results_csv
-from xray_core.io import XrayImage, XrayInputError, read_image
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.io.reader import read_image
 from xray_core.io.uploads import MAX_ZIP_FILES, expand_uploads
 from xray_core.models.checkpoint import LoadedModel
 

@@ -14,7 +14,7 @@ from xray_core.config import CLASS_TITLES
 from xray_core.explain.cam import Explanation
 from xray_core.explain.compare import Comparison, compare
 from xray_core.inference.results import percentages
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import LoadedModel
 
 SIDE = 768  # pixels sent to the browser per film

@@ -12,7 +12,7 @@ from xray_core.cli.main import main as cli_main
 from xray_core.explain import lung_findings as service
 from xray_core.explain.cam import explain
 from xray_core.explain.lung_findings import film_lungs, lung_findings
-from xray_core.io import read_image
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 
 

@@ -10,7 +10,7 @@ from _pdf import pdf_text
 from xray_core.cli.main import main
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.results import percentages
-from xray_core.report import DISCLAIMER
+from xray_core.report.words import DISCLAIMER
 
 
 def test_report_writes_a_pdf_with_the_probabilities_and_the_disclaimer(tmp_path, monkeypatch, tiny_dataset, capsys):

@@ -57,7 +57,6 @@ def test_explain_maps_and_json_with_lung_figures(tiny_checkpoint, segmenter, fil
     code = cli_main(
         [
             "explain",
-            "explain",
             *files,
             "--checkpoint",
             str(tiny_checkpoint),

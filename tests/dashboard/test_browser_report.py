@@ -17,7 +17,7 @@ from _probabilities import BROWSER_ROWS
 from _streamlit_server import streamlit_server
 
 from xray_core.config import CLASS_TITLES
-from xray_core.report import DISCLAIMER
+from xray_core.report.words import DISCLAIMER
 
 RESULT_MS = 240_000  # the similar-case index is built on the first upload
 

@@ -22,11 +22,12 @@ from _probabilities import BROWSER_ROWS, browser_probabilities, shown_probabilit
 from _streamlit_server import streamlit_server
 
 from xray_core.config import CLASS_TITLES
-from xray_core.evaluation.reliability.inputs import encode, film
+from xray_core.evaluation.reliability.files import encode, film
 from xray_core.explain.cam import explain
 from xray_core.inference.predict import predict_image
 from xray_core.inference.results import percentages
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

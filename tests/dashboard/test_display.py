@@ -19,7 +19,7 @@ from dashboard.display import (
     thumbnail,
     zoom_crop,
 )
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 
 
 def test_apply_window_maps_the_window_to_0_255_and_inverts():

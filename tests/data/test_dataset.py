@@ -15,7 +15,6 @@ from xray_core.config import CLASS_NAMES, LABELS, Preprocessing
 from xray_core.data.dataset import (
     CORE_COLUMNS,
     DatasetError,
-    XrayDataset,
     canonical_label,
     class_counts,
     data_summary,
@@ -24,6 +23,7 @@ from xray_core.data.dataset import (
     split_counts,
     tuning_tables,
 )
+from xray_core.data.torch_dataset import XrayDataset
 from xray_core.io.reader import read_image
 from xray_core.models.preprocessing import TrainAugment
 

@@ -8,7 +8,8 @@ import pytest
 
 from xray_core.cli.main import main
 from xray_core.config import DEFAULT_CHECKPOINT
-from xray_core.evaluation.reliability.inputs import Case, encode, film, generated_cases, photo_cases
+from xray_core.evaluation.reliability.files import Case, encode, film
+from xray_core.evaluation.reliability.generated import generated_cases
 from xray_core.evaluation.reliability.integrity import (
     FORGED_ONNX,
     TAMPERED_INDEX,
@@ -17,15 +18,16 @@ from xray_core.evaluation.reliability.integrity import (
     tampered_index_family,
     zip_family,
 )
+from xray_core.evaluation.reliability.photos import photo_cases
 from xray_core.evaluation.reliability.report import (
     PHOTO_GOAL,
     RADIOGRAPH_BUDGET,
     TEST_FAMILY,
     FamilyResult,
-    format_report,
     radiograph_cases,
     run_family,
 )
+from xray_core.evaluation.reliability.table import format_report
 from xray_core.io.uploads import MAX_ZIP_MEMBERS
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint
 

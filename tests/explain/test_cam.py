@@ -15,10 +15,11 @@ from torch import nn
 from xray_core.cli.main import main as cli_main
 from xray_core.config import Preprocessing
 from xray_core.explain import replicas
-from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, explain, method_key
+from xray_core.explain.cam import explain
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, method_key
 from xray_core.explain.overlay import hot_region, outline, overlay, to_rgb
 from xray_core.inference.predict import predict_batch, predict_image
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import LoadedModel, load_checkpoint
 from xray_core.models.meta import CheckpointMeta
 
@@ -224,7 +225,6 @@ def test_cli_explain_json_and_overlay(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "o" / "overlay.png"
     code = cli_main(
         [
-            "explain",
             "explain",
             _png(tmp_path),
             "--checkpoint",

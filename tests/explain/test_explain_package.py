@@ -25,10 +25,3 @@ def test_no_exported_name_is_also_a_submodule():
     from xray_core.explain import overlay as drawing  # the dashboard's import: the module, not the function
 
     assert callable(drawing.overlay) and callable(drawing.outline)
-
-
-def test_cam_keeps_the_names_its_callers_import():
-    from xray_core.explain import cam, methods
-
-    for name in ("CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "target_index"):
-        assert getattr(cam, name) is getattr(methods, name), name

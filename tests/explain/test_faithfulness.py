@@ -20,7 +20,7 @@ from xray_core.explain.faithfulness import (
     faithfulness_markdown,
     method_faithfulness_report,
 )
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
 from xray_core.models.preprocessing import to_tensor
 

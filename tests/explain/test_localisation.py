@@ -9,14 +9,14 @@ from PIL import Image
 from xray_core.explain.localisation import (
     BASELINE,
     BASELINE_VARIANT,
-    VARIANTS,
     bootstrap_ci,
-    localisation_markdown,
     localisation_report,
     lung_fraction,
     pointing_hit,
     variant_map,
 )
+from xray_core.explain.localisation_table import localisation_markdown
+from xray_core.explain.variants import VARIANTS
 from xray_core.models.checkpoint import load_checkpoint
 
 LEFT_HALF = np.zeros((4, 4), bool)

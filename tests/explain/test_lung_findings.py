@@ -10,7 +10,7 @@ from xray_core.explain import lung_findings as service
 from xray_core.explain.cam import explain
 from xray_core.explain.lung_findings import FilmLungs, film_lungs, lung_findings
 from xray_core.inference.refusal import OUTSIDE_LUNGS, assess_lungs
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
 
 

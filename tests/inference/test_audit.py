@@ -8,7 +8,7 @@ import threading
 import pytest
 from _factories import PATIENT_FIELDS, dicom_bytes
 
-from xray_core.evaluation.reliability.inputs import film
+from xray_core.evaluation.reliability.files import film
 from xray_core.inference import audit
 from xray_core.inference.decisions import Decision
 from xray_core.inference.predict import Prediction, predict_image

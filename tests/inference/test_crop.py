@@ -13,7 +13,8 @@ import torch
 from xray_core.config import Preprocessing
 from xray_core.data.cache import cached_pixels
 from xray_core.inference.lungs import crop
-from xray_core.models.preprocessing import mask_fill, resize_square, to_tensor
+from xray_core.models.preprocessing import to_tensor
+from xray_core.models.resize import mask_fill, resize_square
 from xray_core.models.unet import SegmenterError
 
 LUNGS = Preprocessing(image_size=16, crop="lungs", crop_margin=0.0, crop_segmenter="abc")

@@ -16,8 +16,9 @@ from xray_core.config import CLASS_NAMES
 from xray_core.inference import folder
 from xray_core.inference.onnx.engine import load_onnx
 from xray_core.inference.onnx.export import export_onnx
-from xray_core.io import XrayImage, read_image
+from xray_core.io.image import XrayImage
 from xray_core.io.prefetch import read_ahead
+from xray_core.io.reader import read_image
 
 
 @pytest.fixture()

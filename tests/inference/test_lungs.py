@@ -6,16 +6,8 @@ import torch
 
 from xray_core.config import REPO_ROOT, Preprocessing
 from xray_core.inference.lungs import segment as lungs
-from xray_core.inference.lungs.segment import (
-    default_segmenter,
-    dice,
-    load_segmenter,
-    lung_outline,
-    mask_pairs,
-    postprocess,
-    segment,
-    surface_distances,
-)
+from xray_core.inference.lungs.masks import default_segmenter, postprocess
+from xray_core.inference.lungs.segment import dice, load_segmenter, lung_outline, mask_pairs, segment, surface_distances
 from xray_core.models.unet import SegmenterError, SegmenterMeta, UNet, save_segmenter
 
 

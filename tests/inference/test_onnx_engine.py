@@ -16,14 +16,16 @@ from _factories import onnx_predict_in_a_fresh_process
 from xray_core.config import Preprocessing
 from xray_core.evaluation.reliability.forgeries import forged_graph
 from xray_core.inference import input_checks, ood
-from xray_core.inference.onnx.engine import OnnxUnavailable, export_path, file_sha256, load_onnx
+from xray_core.inference.onnx.engine import export_path, load_onnx
 from xray_core.inference.onnx.export import export_onnx
-from xray_core.inference.onnx.records import record_export
+from xray_core.inference.onnx.records import OnnxUnavailable, record_export
 from xray_core.inference.predict import predict_batch
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint, update_meta
 from xray_core.models.meta import OodStats
 from xray_core.models.networks import penultimate_features
+from xray_core.models.pinned import file_sha256
 from xray_core.models.preprocessing import to_tensor
 from xray_core.models.resize import to_array
 

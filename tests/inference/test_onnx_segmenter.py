@@ -17,11 +17,13 @@ from xray_core.config import REPO_ROOT, Preprocessing
 from xray_core.inference import ood
 from xray_core.inference.lungs import crop
 from xray_core.inference.lungs.segment import load_segmenter
-from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
+from xray_core.inference.onnx.engine import load_onnx
 from xray_core.inference.onnx.export import export_onnx
+from xray_core.inference.onnx.records import OnnxUnavailable
 from xray_core.inference.onnx.segmenter_export import compare_segmenters
 from xray_core.inference.predict import predict_batch
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint, save_checkpoint
 from xray_core.models.networks import build_model
 from xray_core.models.preprocessing import to_tensor

@@ -46,7 +46,7 @@ def test_ood_statistics_are_converted_once_per_loaded_model(tiny_checkpoint, mon
     """Parsing the 512 x 512 precision list costs ~18 ms: once per checkpoint, not once per prediction or map."""
     from xray_core.explain.cam import explain
     from xray_core.inference.predict import predict_batch
-    from xray_core.io.reader import XrayImage
+    from xray_core.io.image import XrayImage
     from xray_core.models.checkpoint import load_checkpoint
     from xray_core.models.meta import OodStats
 

@@ -4,7 +4,7 @@ import torch
 
 from xray_core.inference.calibration import calibrated_softmax
 from xray_core.inference.predict import predict_batch, predict_image
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 
 
 def _image(seed: int, shape=(90, 70)) -> XrayImage:

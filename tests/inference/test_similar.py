@@ -8,8 +8,9 @@ from _checkpoints import tiny_checkpoint
 
 from xray_core.inference.similar import search as similar
 from xray_core.inference.similar import store as similar_store
-from xray_core.inference.similar.search import SimilarCasesUnavailable, SimilarIndex, load_index, query, summary
-from xray_core.io import read_image
+from xray_core.inference.similar.search import SimilarCasesUnavailable, load_index, query, summary
+from xray_core.inference.similar.store import SimilarIndex
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 
 
 def check_contract(image: XrayImage) -> None:

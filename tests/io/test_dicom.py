@@ -10,7 +10,8 @@ from _contract import check_contract
 from _factories import PATIENT_FIELDS, dicom_bytes, gradient
 from pydicom.uid import JPEG2000Lossless
 
-from xray_core.io import XrayInputError, read_image, read_image_header
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image, read_image_header
 
 
 def test_dicom_monochrome2_meta_and_scaling():

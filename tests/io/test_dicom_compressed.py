@@ -21,7 +21,8 @@ from pydicom.data import get_testdata_file
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGLosslessSV1, RLELossless
 
-from xray_core.io import XrayInputError, read_image, read_image_header
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image, read_image_header
 
 BUNDLED = Path(pydicom.__file__).parent / "data" / "test_files"  # shipped inside the wheel: no download
 LOSSLESS = [

@@ -13,7 +13,9 @@ import pytest
 from _factories import dicom_bytes
 
 from xray_core.evaluation.reliability.files import deflated_dicom, film
-from xray_core.io import XrayInputError, dicom_file, read_image, read_image_header
+from xray_core.io import dicom_file
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image, read_image_header
 
 BOMB_BYTES = 600 * 2**20  # what the bomb's pixel data inflates to; the file is about 600 kB
 

@@ -12,8 +12,10 @@ from _factories import dicom_bytes, gradient
 from pydicom.data import get_testdata_file
 from pydicom.uid import CTImageStorage, DigitalXRayImageStorageForPresentation
 
-from xray_core.io import NotAChestRadiograph, XrayInputError, dicom, read_image
+from xray_core.io import dicom
 from xray_core.io.dicom_scope import check_chest_header
+from xray_core.io.image import NotAChestRadiograph, XrayInputError
+from xray_core.io.reader import read_image
 
 FIELDS_READ = {"Modality", "SOPClassUID", "ImageType", "ViewPosition", "BodyPartExamined"}
 

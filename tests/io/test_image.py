@@ -13,8 +13,8 @@ from _contract import check_contract
 from _factories import dicom_bytes, png_bytes, tiff_bytes
 from pydicom.uid import JPEG2000Lossless, JPEGLosslessSV1, RLELossless
 
-from xray_core.io import MIN_SIDE, XrayImage, XrayInputError, normalise_pixels, read_image
-from xray_core.io.image import check_size
+from xray_core.io.image import MIN_SIDE, XrayImage, XrayInputError, check_size, normalise_pixels
+from xray_core.io.reader import read_image
 
 
 def _film() -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xray_core.inference.predict import predict_image
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 
 
 def _films() -> dict[str, np.ndarray]:

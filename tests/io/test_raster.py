@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from xray_core.io import XrayInputError, read_image, read_image_header
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image, read_image_header
 
 
 def test_png16_keeps_full_precision(tmp_path):

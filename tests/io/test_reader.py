@@ -13,13 +13,9 @@ from _contract import write
 from _factories import dicom_bytes, gradient, jpeg_bytes, pil_bytes, png_bytes, png_header_bytes, tiff_bytes
 from PIL import Image
 
-from xray_core.io.reader import (
-    SUPPORTED_EXTENSIONS,
-    XrayInputError,
-    is_supported_name,
-    read_image,
-    read_image_header,
-)
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image, read_image_header
+from xray_core.io.source import SUPPORTED_EXTENSIONS, is_supported_name
 
 # ---------------------------------------------------------------- broken input
 

@@ -4,16 +4,10 @@ import pytest
 import torch
 
 from xray_core.config import CLASS_NAMES, Preprocessing
-from xray_core.models.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    read_payload,
-    save_checkpoint,
-    update_meta,
-    weights_sha256,
-)
+from xray_core.models.checkpoint import CheckpointError, load_checkpoint, read_payload, save_checkpoint, update_meta
 from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
+from xray_core.models.signed import weights_sha256
 
 
 def _save(path, **extra):

@@ -7,15 +7,8 @@ import pytest
 import torch
 
 from xray_core.config import Preprocessing
-from xray_core.models.preprocessing import (
-    TrainAugment,
-    cam_to_image,
-    normalize,
-    normalize_batch,
-    resize_square,
-    to_tensor,
-    tta_views,
-)
+from xray_core.models.preprocessing import TrainAugment, normalize, normalize_batch, to_tensor, tta_views
+from xray_core.models.resize import cam_to_image, resize_square
 
 
 def _ramp(height: int, width: int) -> np.ndarray:
@@ -184,7 +177,7 @@ def test_cam_to_image_shape_and_range(height: int, width: int) -> None:
 
 
 def test_box_from_mask_adds_the_margin_and_stays_on_the_film():
-    from xray_core.models.preprocessing import box_from_mask
+    from xray_core.models.resize import box_from_mask
 
     mask = np.zeros((100, 200), bool)
     mask[20:60, 50:150] = True  # 40 x 100 px
@@ -197,7 +190,7 @@ def test_box_from_mask_adds_the_margin_and_stays_on_the_film():
 
 
 def test_cropping_preprocessing_needs_a_box_and_maps_return_to_it():
-    from xray_core.models.preprocessing import cam_to_image
+    from xray_core.models.resize import cam_to_image
 
     prep = Preprocessing(image_size=8, crop="lungs")
     film = np.random.default_rng(0).random((20, 30)).astype(np.float32)
@@ -213,7 +206,7 @@ def test_cropping_preprocessing_needs_a_box_and_maps_return_to_it():
 
 
 def test_lung_masked_preprocessing_blanks_outside_the_grown_lungs():
-    from xray_core.models.preprocessing import keep_square, mask_fill
+    from xray_core.models.resize import keep_square, mask_fill
 
     prep = Preprocessing(image_size=20, crop="lungs", mask="lungs", mask_dilation=0.0)
     film = np.random.default_rng(0).random((40, 40)).astype(np.float32)

@@ -9,9 +9,10 @@ from _pdf import pdf_text
 from xray_core.explain import lung_findings as service
 from xray_core.explain.cam import explain
 from xray_core.explain.lung_findings import film_lungs, lung_findings
-from xray_core.io import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
-from xray_core.report import build_report, render_pdf
+from xray_core.report.content import build_report
+from xray_core.report.pdf import render_pdf
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -13,9 +13,12 @@ from _pdf import pdf_pages, pdf_text
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.results import percentages
 from xray_core.inference.wording import pdf_safe
-from xray_core.io import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
-from xray_core.report import DISCLAIMER, build_report, render_pdf
+from xray_core.report.content import build_report
+from xray_core.report.pdf import render_pdf
+from xray_core.report.words import DISCLAIMER
 
 
 def _film(seed: int = 0, size: int = 96) -> np.ndarray:

@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from xray_core.models.unet import read_segmenter
-from xray_core.training.segmenter import SegmenterConfig, augment_pairs, dice_bce_loss, run
+from xray_core.training.config import SegmenterConfig
+from xray_core.training.segmenter import augment_pairs, dice_bce_loss, run
 
 
 def write_lung_corpus(root, counts=(("train", 8), ("val", 4)), external=3):

@@ -22,7 +22,7 @@ def load_or_report(checkpoint: str | None):
 
 
 def read_bytes(file: str) -> bytes:
-    from xray_core.io.reader import XrayInputError
+    from xray_core.io.image import XrayInputError
 
     try:
         return Path(file).read_bytes()

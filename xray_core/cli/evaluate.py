@@ -136,7 +136,7 @@ def _attach_sections(report: dict, args: argparse.Namespace) -> None:
         report["faithfulness"] = faithfulness
         sections.append(["## Grad-CAM faithfulness", "", faithfulness_markdown(faithfulness), ""])
     if args.localisation:
-        from xray_core.explain.localisation import localisation_markdown
+        from xray_core.explain.localisation_table import localisation_markdown
 
         localisation = json.loads(Path(args.localisation).read_text())
         report["localisation"] = localisation

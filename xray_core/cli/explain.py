@@ -100,7 +100,7 @@ def _add_faithfulness(subparsers) -> None:
 
 def run_explain(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 when some image cannot be read, 2 for checkpoint or option errors."""
-    from xray_core.explain.cam import method_key, target_index
+    from xray_core.explain.methods import method_key, target_index
     from xray_core.models.checkpoint import CheckpointError, load_checkpoint
 
     try:
@@ -127,7 +127,8 @@ def _explain_one(args: argparse.Namespace, loaded, file: str, name: str) -> dict
     """Explain one file, write its overlay/map, print text unless JSON goes to stdout; a record for --json."""
     from xray_core.cli.common import read_bytes
     from xray_core.explain.cam import explain
-    from xray_core.io.reader import XrayInputError, read_image
+    from xray_core.io.image import XrayInputError
+    from xray_core.io.reader import read_image
 
     try:
         image = read_image(read_bytes(file), name=Path(file).name)

@@ -44,7 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_localisation(args: argparse.Namespace) -> int:
     """Sample external pneumonia films with masks, compare the variants, print and optionally write the report."""
-    from xray_core.explain.localisation import localisation_markdown, localisation_report
+    from xray_core.explain.localisation import localisation_report
+    from xray_core.explain.localisation_table import localisation_markdown
     from xray_core.inference.lungs.segment import mask_pairs
     from xray_core.models.checkpoint import CheckpointError, load_checkpoint
 

@@ -32,7 +32,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xray_core.io.reader import XrayInputError, read_image
+    from xray_core.io.image import XrayInputError
+    from xray_core.io.reader import read_image
     from xray_core.report.content import build_report
     from xray_core.report.pdf import render_pdf
 

@@ -86,7 +86,8 @@ def _write_masks(args: argparse.Namespace, segmenter) -> int:
     from PIL import Image
 
     from xray_core.inference.lungs.segment import segment
-    from xray_core.io.reader import XrayInputError, read_image
+    from xray_core.io.image import XrayInputError
+    from xray_core.io.reader import read_image
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from xray_core.inference.predict import predict_image
     from xray_core.inference.similar.search import SimilarCasesUnavailable, load_index, similar_cases, summary
-    from xray_core.io.reader import XrayInputError, read_image
+    from xray_core.io.image import XrayInputError
+    from xray_core.io.reader import read_image
 
     if args.file is None and not args.build_index:
         print("error: give FILE, or --build-index to (re)build the similar-case index", file=sys.stderr)

@@ -21,8 +21,9 @@ from tqdm import tqdm
 
 from xray_core.config import cache_dir
 from xray_core.files import atomic_path
-from xray_core.io.reader import XrayInputError, read_image
-from xray_core.models.preprocessing import crop_to_box, resize_square
+from xray_core.io.image import XrayInputError
+from xray_core.io.reader import read_image
+from xray_core.models.resize import crop_to_box, resize_square
 
 
 def _decode(args: tuple[str, int, tuple[int, ...] | None]) -> tuple[np.ndarray, str]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from xray_core.config import CLASS_NAMES
-
-SPLITS = ("train", "val", "test")
+from xray_core.data.dataset import SPLITS
 
 
 def class_counts(table: pd.DataFrame) -> pd.Series:
@@ -52,7 +51,6 @@ def images_per_patient(table: pd.DataFrame) -> pd.Series:
 
 
 __all__ = [
-    "SPLITS",
     "class_counts",
     "images_per_patient",
     "patients_per_class",

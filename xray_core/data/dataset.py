@@ -14,15 +14,12 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from xray_core.config import CLASS_NAMES, LABELS
-from xray_core.io.reader import SUPPORTED_EXTENSIONS
-
-if TYPE_CHECKING:  # imported on first use by __getattr__ below
-    from xray_core.data.torch_dataset import XrayDataset
+from xray_core.io.source import SUPPORTED_EXTENSIONS
 
 CORE_COLUMNS = ("path", "label", "split", "patient_id", "source")
 SPLITS = ("train", "val", "test")
@@ -235,22 +232,11 @@ def data_summary(df: pd.DataFrame) -> dict[str, Any]:
     return summary
 
 
-def __getattr__(name: str) -> Any:
-    """``XrayDataset`` on first use (PEP 562): it subclasses torch's ``Dataset``, and importing torch takes
-    seconds, so loading and counting tables stays torch-free. The class lives in :mod:`xray_core.data.torch_dataset`.
-    """
-    if name == "XrayDataset":
-        from xray_core.data.torch_dataset import XrayDataset
-
-        return XrayDataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "CORE_COLUMNS",
+    "SPLITS",
     "EXTERNAL_SETS",
     "DatasetError",
-    "XrayDataset",
     "canonical_label",
     "class_counts",
     "data_summary",

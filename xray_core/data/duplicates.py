@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from xray_core.data.counts import SPLITS
+from xray_core.data.dataset import SPLITS
 from xray_core.data.quality import NEAR_CONSTANT_STD
 
 DUPLICATE_DISTANCE = 18  # of 256 phash bits; copies differ by <= 10, distinct corpus films by >= ~40

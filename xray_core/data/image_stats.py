@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from xray_core.config import DEFAULT_MAX_PIXELS
-from xray_core.io.reader import MIN_SIDE, read_image, read_image_header
+from xray_core.io.image import MIN_SIDE
+from xray_core.io.reader import read_image, read_image_header
 
 ANALYSIS_SIDE = 96  # longest side of the copy that intensity statistics and the hash are computed on
 PHASH_SIDE = 16  # phash keeps PHASH_SIDE**2 = 256 DCT coefficients (bits)

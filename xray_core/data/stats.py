@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from xray_core.data._jsonable import nested, percent, records
-from xray_core.data.confounders import confounding, cramers_v
+from xray_core.data.confounders import confounding
 from xray_core.data.counts import (
     class_counts,
     images_per_patient,
@@ -188,20 +188,4 @@ def _warnings(result: dict[str, Any], per_class: pd.DataFrame, n_flagged: int) -
     return warnings
 
 
-__all__ = [
-    "DUPLICATE_DISTANCE",
-    "class_counts",
-    "class_histograms",
-    "confounding",
-    "cramers_v",
-    "duplicate_groups",
-    "image_properties",
-    "images_per_patient",
-    "leakage",
-    "outliers",
-    "patients_per_class",
-    "per_class_table",
-    "source_class_table",
-    "split_class_table",
-    "summarize",
-]
+__all__ = ["class_histograms", "image_properties", "per_class_table", "summarize"]

@@ -68,10 +68,4 @@ def _probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: n
     return float(roc_auc_score(y_val, scores, multi_class="ovr", average="macro", labels=classes))
 
 
-__all__ = [
-    "features",
-    "features_and_logits",
-    "fit_probe",
-    "linear_probe",
-    "probe_train_films",
-]
+__all__ = ["features", "fit_probe", "linear_probe", "probe_train_films"]

@@ -24,11 +24,19 @@ from xray_core.lazy import lazy_exports
 
 #: submodule -> the names it contributes to this package (its ``__all__`` minus the clashes above).
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "methods": ("CAM_METHODS", "DEFAULT_METHOD", "FAST_METHODS", "CamMethod", "method_key", "target_index"),
+    "methods": (
+        "CAM_METHODS",
+        "DEFAULT_METHOD",
+        "FAST_METHODS",
+        "REMOVE_PERCENTILE",
+        "CamMethod",
+        "method_key",
+        "random_baseline",
+        "target_index",
+    ),
     "cam": ("Explanation", "explain", "is_flat", "strength_label"),
     "overlay": ("COLORMAPS", "hot_region", "outline", "to_rgb"),
     "faithfulness": (
-        "REMOVE_PERCENTILE",
         "CalibratedTarget",
         "cam_scores",
         "faithfulness_markdown",
@@ -37,17 +45,26 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "localisation": (
         "BASELINE_VARIANT",
         "GOALS",
-        "VARIANTS",
-        "MapVariant",
         "bootstrap_ci",
-        "localisation_markdown",
         "localisation_report",
         "lung_fraction",
         "pointing_hit",
         "variant_map",
     ),
-    "lung_findings": ("REASONS", "FilmLungs", "LungFindings", "film_lungs"),
+    "variants": ("VARIANTS", "MapVariant"),
+    "localisation_table": ("localisation_markdown",),
+    "lung_findings": (
+        "REASONS",
+        "FilmLungs",
+        "LungFindings",
+        "Segmentation",
+        "film_lungs",
+        "mask_and_outline",
+        "outline_thickness",
+    ),
 }
+#: names a package-level name would shadow or make ambiguous: reach them through their module.
+_KEPT_IN_MODULE = ("overlay", "faithfulness", "lung_findings", "BASELINE")
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = sorted(_HOME)

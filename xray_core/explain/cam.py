@@ -31,7 +31,6 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from xray_core.explain.methods import (
     CAM_METHODS,
     DEFAULT_METHOD,
-    FAST_METHODS,
     CamMethod,
     method_key,
     target_index,
@@ -41,9 +40,9 @@ from xray_core.inference import ood
 from xray_core.inference.calibration import calibrated_softmax
 from xray_core.inference.lungs.crop import model_input
 from xray_core.inference.predict import Prediction, build_prediction
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.preprocessing import cam_to_image
+from xray_core.models.resize import cam_to_image
 
 FLAT_RANGE = 0.2  # (max - min) / max of the positive raw map below this: the [0, 1] stretch would invent contrast
 STRONG_EVIDENCE = 2.0  # calibrated log-odds contributed by the positive map
@@ -210,15 +209,4 @@ def _evidence(replica: Replica, index: int) -> float:
 
 # CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, CamMethod, method_key and target_index are re-exported: the CLI,
 # the dashboard and explain.faithfulness / explain.localisation import them from here.
-__all__ = [
-    "CAM_METHODS",
-    "DEFAULT_METHOD",
-    "FAST_METHODS",
-    "CamMethod",
-    "Explanation",
-    "explain",
-    "is_flat",
-    "method_key",
-    "strength_label",
-    "target_index",
-]
+__all__ = ["Explanation", "explain", "is_flat", "strength_label"]

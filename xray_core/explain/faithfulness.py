@@ -40,9 +40,10 @@ from xray_core.explain.methods import (
 )
 from xray_core.inference.calibration import calibrated_softmax
 from xray_core.inference.lungs.crop import model_input
-from xray_core.io.reader import XrayImage, XrayInputError, read_image
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.preprocessing import cam_to_image
+from xray_core.models.resize import cam_to_image
 
 BASELINE = "randomcam"
 _SCORES = ("road_drop", "keep_change")
@@ -232,7 +233,6 @@ def _fmt(value: float | None, percent: bool = False) -> str:
 
 __all__ = [
     "BASELINE",
-    "REMOVE_PERCENTILE",
     "CalibratedTarget",
     "cam_scores",
     "faithfulness",

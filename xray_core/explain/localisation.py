@@ -28,15 +28,14 @@ import torch
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from tqdm.auto import tqdm
 
-from xray_core.explain.cam import CAM_METHODS, target_index
-from xray_core.explain.faithfulness import REMOVE_PERCENTILE, cam_scores
-from xray_core.explain.localisation_table import localisation_markdown
+from xray_core.explain.faithfulness import cam_scores
+from xray_core.explain.methods import CAM_METHODS, REMOVE_PERCENTILE, target_index
 from xray_core.explain.variants import VARIANTS, MapVariant
 from xray_core.inference.lungs.crop import model_input
 from xray_core.inference.lungs.segment import read_mask
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
-from xray_core.models.preprocessing import cam_to_image
+from xray_core.models.resize import cam_to_image
 
 GOALS = {"lung_fraction": 0.80, "pointing": 0.95}  # the shown map's goals; plus ROAD vs RandomCAM with its CI above 0
 _FLAT = 1e-6
@@ -232,10 +231,7 @@ __all__ = [
     "BASELINE",
     "BASELINE_VARIANT",
     "GOALS",
-    "VARIANTS",
-    "MapVariant",
     "bootstrap_ci",
-    "localisation_markdown",
     "localisation_report",
     "lung_fraction",
     "pointing_hit",

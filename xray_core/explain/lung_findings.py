@@ -23,7 +23,7 @@ from xray_core.explain.localisation import lung_fraction, pointing_hit
 from xray_core.inference.decisions import Decision
 from xray_core.inference.lungs.segment import load_segmenter, lung_outline, segment
 from xray_core.inference.refusal import assess_lungs
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.unet import LoadedSegmenter, SegmenterError
 
 #: Why no share inside the lungs is given, by code (the words are for logs, the CLI and the PDF).

@@ -37,7 +37,7 @@ def _fit(cam: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The map as H x W float32 in [0, 1] at the image's size."""
     cam = np.squeeze(np.asarray(cam, dtype=np.float32))
     if cam.shape != tuple(shape[:2]):
-        from xray_core.models.preprocessing import cam_to_image  # torch-free import of this module: CLI start-up
+        from xray_core.models.resize import cam_to_image  # torch-free import of this module: CLI start-up
 
         return cam_to_image(cam, shape[0], shape[1])
     return np.clip(np.nan_to_num(cam), 0.0, 1.0)

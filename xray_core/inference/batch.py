@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from xray_core.inference.predict import Prediction, predict_batch
-from xray_core.io import Source, XrayImage, XrayInputError, read_image
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.io.reader import read_image
+from xray_core.io.source import Source
 
 if TYPE_CHECKING:
     from xray_core.inference.onnx.engine import OnnxModel

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from xray_core.files import atomic_path
 from xray_core.inference.batch import Scored, predict_sources
-from xray_core.io import XrayImage, XrayInputError
+from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.io.prefetch import read_ahead
 from xray_core.io.source import is_supported_name
 

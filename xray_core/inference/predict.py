@@ -13,7 +13,7 @@ from xray_core.inference import ood
 from xray_core.inference.age import estimate_age
 from xray_core.inference.decisions import Decision
 from xray_core.inference.refusal import assess
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 
 if TYPE_CHECKING:  # torch loads in the functions that run the network: the ONNX engine builds Predictions without it
     import torch

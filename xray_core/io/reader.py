@@ -19,14 +19,12 @@ import os
 from typing import Any, BinaryIO
 
 from xray_core.config import DEFAULT_MAX_PIXELS
-from xray_core.io.image import MIN_SIDE, XrayImage, XrayInputError
+from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.io.raster import raster_header, read_raster
 from xray_core.io.source import (
     EXPECTED,
-    SUPPORTED_EXTENSIONS,
     Source,
     decoding,
-    is_supported_name,
     load_bytes,
     sniff,
     source_label,
@@ -77,14 +75,4 @@ def _header(stream: BinaryIO, label: str) -> dict[str, Any]:
     return dicom_header(stream, force=kind == "dicom-forced", label=label)
 
 
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "MIN_SIDE",
-    "SUPPORTED_EXTENSIONS",
-    "Source",
-    "XrayImage",
-    "XrayInputError",
-    "is_supported_name",
-    "read_image",
-    "read_image_header",
-]
+__all__ = ["read_image", "read_image_header"]

@@ -24,14 +24,9 @@ from torch import nn
 
 from xray_core.config import Preprocessing
 from xray_core.models.resize import (  # the numpy helpers live there (torch-free, for the ONNX engine)
-    MIN_LUNG_SHARE,
     Box,
-    box_from_mask,
-    cam_to_image,
     checked_box,
     crop_to_box,
-    keep_square,
-    mask_fill,
     masked_square,
     resize_square,
 )
@@ -203,18 +198,4 @@ def tta_views(batch: torch.Tensor) -> list[torch.Tensor]:
     return [batch, view(_TTA_SHIFT, 1.0), view(-_TTA_SHIFT, 1.0), view(0.0, _TTA_ZOOM)]
 
 
-__all__ = [
-    "MIN_LUNG_SHARE",
-    "Box",
-    "TrainAugment",
-    "box_from_mask",
-    "cam_to_image",
-    "crop_to_box",
-    "keep_square",
-    "mask_fill",
-    "normalize",
-    "normalize_batch",
-    "resize_square",
-    "tta_views",
-    "to_tensor",
-]
+__all__ = ["TrainAugment", "normalize", "normalize_batch", "tta_views", "to_tensor"]

@@ -12,6 +12,9 @@ from xray_core.lazy import lazy_exports
 
 _HOME = {
     "DISCLAIMER": "words",
+    "label_title": "words",
+    "similar_summary": "words",
+    "DISPLAY_SIDE": "content",
     "ReportContent": "content",
     "build_report": "content",
     "render_pdf": "pdf",

@@ -15,8 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from xray_core.explain.cam import CAM_METHODS, DEFAULT_METHOD, Explanation, explain
+from xray_core.explain.cam import Explanation, explain
 from xray_core.explain.lung_findings import LungFindings, film_lungs, lung_findings
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 from xray_core.explain.overlay import overlay
 from xray_core.inference.predict import Prediction
 from xray_core.inference.similar.search import (
@@ -27,7 +28,7 @@ from xray_core.inference.similar.search import (
     similar_cases,
     thumbnail,
 )
-from xray_core.io.reader import XrayImage, XrayInputError
+from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.report.words import label_title
 

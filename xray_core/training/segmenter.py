@@ -232,4 +232,4 @@ def _load_resume(path: Path, model: UNet, optimizer: torch.optim.Optimizer) -> d
     return saved["state"]
 
 
-__all__ = ["SegmenterConfig", "augment_pairs", "dice_bce_loss", "load_pairs", "run", "validation_dice"]
+__all__ = ["augment_pairs", "dice_bce_loss", "load_pairs", "run", "validation_dice"]

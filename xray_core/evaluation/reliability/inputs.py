@@ -15,22 +15,4 @@ generated in memory from fixed seeds: nothing is downloaded, nothing is written 
 public names so callers have one import.
 """
 
-from xray_core.evaluation.reliability.files import Case, dicom, encode, film, png_header, tiff, tiff_header
-from xray_core.evaluation.reliability.generated import generated_cases
-from xray_core.evaluation.reliability.hostile import hostile_cases, valid_files
-from xray_core.evaluation.reliability.photos import figure_cases, photo_cases
-
-__all__ = [
-    "Case",
-    "dicom",
-    "encode",
-    "figure_cases",
-    "film",
-    "generated_cases",
-    "hostile_cases",
-    "photo_cases",
-    "png_header",
-    "tiff",
-    "tiff_header",
-    "valid_files",
-]
+__all__ = []

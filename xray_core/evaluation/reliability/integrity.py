@@ -32,7 +32,8 @@ from xray_core.evaluation.reliability.forgeries import ZipProbe, forged_graph, i
 from xray_core.evaluation.reliability.report import FamilyResult
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.inference.similar.store import SimilarIndex
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
 
 FORGED_ONNX, TAMPERED_INDEX, ZIP_ARCHIVES = "forged ONNX export", "tampered similar-case index", "ZIP archives"
@@ -103,7 +104,8 @@ def _forged_export_ignored(
     """Load the engine of ``checkpoint`` (a copy of ``loaded``'s file) with ``folder`` as ``XRAY_ONNX_DIR`` and score
     ``films`` as ``predict`` does (torch when the engine says why it cannot); the refusal must name ``names``, and
     every film get torch's prediction."""
-    from xray_core.inference.onnx.engine import OnnxUnavailable, load_onnx
+    from xray_core.inference.onnx.engine import load_onnx
+    from xray_core.inference.onnx.records import OnnxUnavailable
 
     expected = predict_batch(loaded, films)
     with _environment(XRAY_ONNX_DIR=str(folder), **environment):
@@ -120,8 +122,9 @@ def _forged_export_ignored(
 
 def _forgeries(checkpoint: Path, root: Path) -> list[tuple[str, Path, str, dict[str, str]]]:
     """(name, export folder, what the refusal must name, environment) of each forged export under ``root``."""
-    from xray_core.inference.onnx.engine import export_path, file_sha256
+    from xray_core.inference.onnx.engine import export_path
     from xray_core.inference.onnx.records import record_export
+    from xray_core.models.pinned import file_sha256
 
     sha = file_sha256(checkpoint)
     named = forged_graph(export_path(checkpoint, sha, root / "named"), checkpoint)

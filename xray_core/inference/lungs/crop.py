@@ -25,8 +25,10 @@ from xray_core.data.cache import cached_pixels
 from xray_core.files import atomic_path
 from xray_core.inference.lungs.masks import segmenter_mismatch
 from xray_core.inference.lungs.segment import load_segmenter, segment, segment_batch
-from xray_core.io.reader import XrayImage, XrayInputError, read_image
-from xray_core.models.preprocessing import Box, box_from_mask, keep_square, mask_fill, to_tensor
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.io.reader import read_image
+from xray_core.models.preprocessing import to_tensor
+from xray_core.models.resize import Box, box_from_mask, keep_square, mask_fill
 from xray_core.models.unet import LoadedSegmenter, SegmenterError
 
 BATCH = 64  # films per segmenter forward pass when boxing a whole table

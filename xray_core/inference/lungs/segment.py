@@ -29,14 +29,13 @@ from tqdm.auto import tqdm
 
 from xray_core.data.dataset import load_dataset
 from xray_core.inference.lungs.masks import (  # the torch-free half, shared with the ONNX engine
-    DEFAULT_SEGMENTER,
-    MIN_SECOND_LUNG,
     default_segmenter,
-    postprocess,
     probability_to_mask,
 )
-from xray_core.io.reader import XrayImage, read_image
-from xray_core.models.preprocessing import cam_to_image, to_tensor
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
+from xray_core.models.preprocessing import to_tensor
+from xray_core.models.resize import cam_to_image
 from xray_core.models.unet import LoadedSegmenter, read_segmenter
 
 
@@ -239,9 +238,6 @@ def _summarise(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 __all__ = [
-    "DEFAULT_SEGMENTER",
-    "MIN_SECOND_LUNG",
-    "default_segmenter",
     "dice",
     "forget_masks",
     "evaluate_segmenter",
@@ -249,7 +245,6 @@ __all__ = [
     "lung_outline",
     "lung_probability",
     "mask_pairs",
-    "postprocess",
     "read_mask",
     "segment",
     "surface_distances",

@@ -29,20 +29,19 @@ from xray_core.inference.onnx.engine import (
     INPUT,
     OUTPUTS,
     OnnxModel,
-    OnnxUnavailable,
     export_path,
-    file_sha256,
     open_session,
     unsupported_reason,
 )
-from xray_core.inference.onnx.records import record_export
+from xray_core.inference.onnx.records import OnnxUnavailable, record_export
 from xray_core.inference.onnx.segmenter import load_onnx_segmenter
 from xray_core.inference.onnx.segmenter_export import export_segmenter
-from xray_core.inference.onnx.writer import OPSET, write_graph, write_verified
+from xray_core.inference.onnx.writer import write_graph, write_verified
 from xray_core.inference.predict import Prediction, predict_batch
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
 from xray_core.models.networks import penultimate_features
+from xray_core.models.pinned import file_sha256
 
 TOLERANCE = 1e-5  # largest accepted |torch - onnx| on probabilities
 
@@ -133,4 +132,4 @@ def compare(reference: Sequence[Prediction], candidate: Sequence[Prediction]) ->
     }
 
 
-__all__ = ["OPSET", "TOLERANCE", "compare", "export_onnx", "export_segmenter"]
+__all__ = ["TOLERANCE", "compare", "export_onnx"]

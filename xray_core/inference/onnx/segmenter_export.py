@@ -19,7 +19,7 @@ from torch import nn
 
 from xray_core.inference.lungs.masks import probability_to_mask
 from xray_core.inference.lungs.segment import lung_probability
-from xray_core.inference.onnx.engine import file_sha256, open_session
+from xray_core.inference.onnx.engine import open_session
 from xray_core.inference.onnx.records import record_export
 from xray_core.inference.onnx.segmenter import (
     FORMAT_NAME,
@@ -29,8 +29,9 @@ from xray_core.inference.onnx.segmenter import (
     OnnxSegmenter,
     segmenter_export_path,
 )
-from xray_core.inference.onnx.writer import OPSET, write_graph, write_verified
-from xray_core.io.reader import XrayImage
+from xray_core.inference.onnx.writer import write_graph, write_verified
+from xray_core.io.image import XrayImage
+from xray_core.models.pinned import file_sha256
 from xray_core.models.resize import box_from_mask
 from xray_core.models.unet import LoadedSegmenter
 
@@ -103,4 +104,4 @@ def compare_segmenters(
     }
 
 
-__all__ = ["OPSET", "TOLERANCE", "compare_segmenters", "export_segmenter"]
+__all__ = ["TOLERANCE", "compare_segmenters", "export_segmenter"]

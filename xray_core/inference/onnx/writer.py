@@ -64,4 +64,4 @@ def write_verified(path: Path, write: Callable[[Path], None], check: Callable[[b
     return checked, hashlib.sha256(graph).hexdigest()
 
 
-__all__ = ["METADATA_KEY", "OPSET", "write_graph", "write_verified"]
+__all__ = ["OPSET", "write_graph", "write_verified"]

@@ -39,7 +39,8 @@ from xray_core.inference.similar.store import (
     reuse_features,
     save_file,
 )
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
 from xray_core.models.networks import penultimate_features
 
@@ -246,10 +247,8 @@ __all__ = [
     "DEFAULT_K",
     "SimilarCase",
     "SimilarCasesUnavailable",
-    "SimilarIndex",
     "image_feature",
     "index_is_current",
-    "index_path",
     "load_index",
     "normalise",
     "query",
