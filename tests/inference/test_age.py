@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xray_core.inference.age import AgeEstimate, AgeProbe, estimate_age, training_support, unsupported
+from xray_core.inference.age import AgeEstimate, estimate_age, training_support, unsupported
+from xray_core.models.records import AgeProbe
 
 #: Shaped like the shipped corpus: COVID-19 only adult; bacterial and viral almost only pediatric.
 SUMMARY = {
@@ -22,15 +23,15 @@ def test_probe_round_trips_and_computes_a_hand_checked_probability():
     again = AgeProbe.from_dict(probe.to_dict())
     # z = ((3 - 1) / 2) * 1 + (1 / 1) * -1 + 0.5 = 0.5
     assert again.positive_probability(np.array([[3.0, 1.0]]))[0] == pytest.approx(1 / (1 + np.exp(-0.5)))
-    estimate = estimate_age(probe.to_dict(), np.array([3.0, 1.0]))[0]
+    estimate = estimate_age(probe, np.array([3.0, 1.0]))[0]
     assert estimate == AgeEstimate("pediatric", pytest.approx(1 / (1 + np.exp(-0.5))))
-    below = estimate_age(probe.to_dict(), np.array([[1.0, 3.0]]))[0]  # z = -2.5
+    below = estimate_age(probe, np.array([[1.0, 3.0]]))[0]  # z = -2.5
     assert below.group == "adult" and below.probability == pytest.approx(1 - 1 / (1 + np.exp(2.5)))
     assert estimate.to_dict() == {"group": "pediatric", "probability": round(estimate.probability, 4)}
 
 
 def test_no_probe_or_no_features_gives_no_estimate():
-    assert estimate_age(None, np.zeros(4)) is None and estimate_age({}, np.zeros(4)) is None
+    assert estimate_age(None, np.zeros(4)) is None
     with pytest.raises(ValueError):
         AgeProbe.from_dict({"classes": ["a", "b", "c"], "mean": [], "scale": [], "weights": [], "bias": 0})
 

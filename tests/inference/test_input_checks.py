@@ -10,9 +10,10 @@ import pytest
 
 from xray_core.cli.main import main
 from xray_core.config import default_checkpoint
-from xray_core.evaluation.reliability.inputs import photo_cases
+from xray_core.evaluation.reliability.photos import photo_cases
 from xray_core.inference import input_checks
-from xray_core.io.reader import XrayImage, read_image
+from xray_core.io.image import XrayImage
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 
 
@@ -40,18 +41,18 @@ def test_fit_sets_threshold_at_a_val_percentile_and_far_images_score_higher():
     train = [np.clip(ramp + rng.normal(0, 0.05, (64, 64)), 0, 1) for _ in range(200)]
     val = [np.clip(ramp + rng.normal(0, 0.05, (64, 64)), 0, 1) for _ in range(100)]
     stats = input_checks.fit(train, val, percentile=99.0)
-    scores = input_checks.statistics_score(np.stack([input_checks.image_statistics(v) for v in val]), stats)
-    assert np.mean(scores > stats["threshold"]) <= 0.011
+    scores = stats.score(np.stack([input_checks.image_statistics(v) for v in val]))
+    assert np.mean(scores > stats.threshold) <= 0.011
     far = input_checks.radiograph_score(XrayImage(rng.random((64, 64)).astype(np.float32)), stats)
-    assert far > stats["threshold"]
-    json.dumps(stats)
+    assert far > stats.threshold
+    json.dumps(stats.to_dict())
 
 
 def test_shipped_statistics_travel_in_the_checkpoint_and_come_from_train_and_val_only():
     stats = load_checkpoint(default_checkpoint()).meta.input_stats
-    assert stats is not None and stats["features"] == list(input_checks.FEATURE_NAMES)
-    assert {"train", "val"} <= set(stats["fitted_on"]) and "test" not in stats["fitted_on"]
-    assert stats["threshold"] > stats["val_score_median"]
+    assert stats is not None and stats.detail["features"] == list(input_checks.FEATURE_NAMES)
+    assert {"train", "val"} <= set(stats.detail["fitted_on"]) and "test" not in stats.detail["fitted_on"]
+    assert stats.threshold > stats.val_score_median
 
 
 def test_the_moon_photo_is_caught_by_the_statistics():
@@ -69,7 +70,7 @@ def test_input_stats_command_stores_them_in_the_checkpoint(tiny_dataset, tiny_ch
     assert main(["input-stats", "--data", str(tiny_dataset), "--n-train", "30", "--checkpoint", str(checkpoint)]) == 0
     loaded = load_checkpoint(checkpoint)  # re-signed: the hash covers the statistics
     assert loaded.sha256 != before and "threshold" in capsys.readouterr().out
-    assert loaded.meta.input_stats["n_train"] == 30 and loaded.meta.input_stats["n_val"] == 24
+    assert loaded.meta.input_stats.detail["n_train"] == 30 and loaded.meta.input_stats.detail["n_val"] == 24
 
 
 @pytest.mark.corpus

@@ -9,8 +9,9 @@ import pytest
 
 from xray_core.inference.age import AgeEstimate
 from xray_core.inference.refusal import LOW_CONFIDENCE, assess, uncertain_threshold
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import load_checkpoint
+from xray_core.models.records import OperatingPoint
 
 SUMMARY = {"age_group_class_counts": {"adult": {"covid": 300, "normal": 200}, "pediatric": {"covid": 0, "normal": 50}}}
 
@@ -41,7 +42,7 @@ def test_uncertain_decision_carries_score_and_threshold_and_is_a_warning(loaded)
 
 
 def test_no_fitted_threshold_means_never_uncertain(loaded):
-    assert uncertain_threshold(None) is None and uncertain_threshold({"normal_logit_offset": 0.0}) is None
+    assert uncertain_threshold(None) is None and uncertain_threshold(OperatingPoint(normal_logit_offset=0.0)) is None
     assert "uncertain" not in _codes(_with(loaded, operating_point=None), LOW_CONFIDENCE / 2)
 
 
@@ -75,9 +76,13 @@ def test_per_age_group_threshold_flags_just_below_and_not_at(loaded, group):
 
 
 def test_single_threshold_checkpoints_and_films_without_an_estimate_fall_back():
-    assert uncertain_threshold({"uncertain": {"threshold": 0.7}}, "adult") == 0.7  # fitted before per-group points
-    assert uncertain_threshold({"uncertain": BY_AGE}, None) == 0.9  # no estimate: the stricter threshold
-    assert uncertain_threshold({"uncertain": BY_AGE}, "pediatric") == 0.6
+    assert (
+        uncertain_threshold(OperatingPoint.from_dict({"uncertain": {"threshold": 0.7}}), "adult") == 0.7
+    )  # fitted before per-group points
+    assert (
+        uncertain_threshold(OperatingPoint.from_dict({"uncertain": BY_AGE}), None) == 0.9
+    )  # no estimate: the stricter threshold
+    assert uncertain_threshold(OperatingPoint.from_dict({"uncertain": BY_AGE}), "pediatric") == 0.6
 
 
 def _report(loaded, figure_value: float) -> dict:

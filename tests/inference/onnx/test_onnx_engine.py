@@ -1,6 +1,6 @@
 """The ONNX Runtime engine: numpy preprocessing, export verified against torch, SHA-256 keying, no torch import.
 
-Lung-cropped checkpoints on this engine: tests/inference/test_onnx_segmenter.py."""
+Lung-cropped checkpoints on this engine: tests/inference/onnx/test_onnx_segmenter.py."""
 
 from __future__ import annotations
 
