@@ -1,6 +1,6 @@
 """The package's shape, enforced: imports flow one way, the core never imports streamlit, the UI uses public names.
 
-Layers, lowest first (ARCHITECTURE.md): config → io → models → data → inference → explain → report → evaluation →
+Layers, lowest first (ARCHITECTURE.md): config → io → models → data → inference → explain → report → pacs → evaluation →
 training → cli. A module may import its own subpackage and lower layers only.
 """
 
@@ -95,3 +95,14 @@ def test_a_violation_would_be_caught(tmp_path: Path) -> None:
     allowed.parent.mkdir()
     allowed.write_text("from xray_core.training.config import TrainConfig\nfrom ..io import read_image\n")
     _check_core_imports(allowed, root=tmp_path)
+
+
+def test_architecture_names_every_subpackage() -> None:
+    """ARCHITECTURE.md describes the tree as it is: every layer and every nested subpackage appears there."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    for init in _modules("xray_core"):
+        parts = init.relative_to(ROOT / "xray_core").parts
+        if init.name == "__init__.py" and len(parts) > 1:
+            name = ".".join(parts[:-1])
+            short = parts[-2]
+            assert f"`{name}`" in text or f"`{short}`" in text or f"{short}/" in text, f"ARCHITECTURE.md misses {name}"
