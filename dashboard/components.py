@@ -22,7 +22,8 @@ from dashboard.display import shrink
 from xray_core import config
 from xray_core.config import default_checkpoint, default_data_dir
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
-from xray_core.io import XrayImage, XrayInputError, read_image
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.io.reader import read_image
 
 if TYPE_CHECKING:  # torch and pandas behind these: imported in the functions that need them
     import numpy as np
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # torch and pandas behind these: imported in the functions th
     from xray_core.explain.cam import Explanation
     from xray_core.inference.predict import Prediction
     from xray_core.models.checkpoint import LoadedModel
+    from xray_core.models.scoring import ScoringModel
 
 # ------------------------------------------------------------------------------------------------ model
 
@@ -71,7 +73,7 @@ def get_model(wait: bool = True) -> tuple[LoadedModel | None, str]:
     return loaded, ""
 
 
-def model_key(loaded: LoadedModel) -> str:
+def model_key(loaded: ScoringModel) -> str:
     return loaded.sha256[:16]
 
 
@@ -120,15 +122,19 @@ def _anonymous(image: XrayImage) -> XrayImage:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _predict(model: str, key: str, _loaded: LoadedModel, _image: XrayImage) -> Prediction:
+def _predict(model: str, key: str, _loaded: ScoringModel, _image: XrayImage) -> Prediction:
     from xray_core.inference.predict import predict_image
 
+    if hasattr(_loaded, "predict_batch"):  # the ONNX engine (dashboard.fast_engine)
+        return _loaded.predict_batch([_anonymous(_image)])[0]
     return predict_image(_loaded, _anonymous(_image))
 
 
-def predict(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
-    """Calibrated prediction for decoded content ``key`` (cached per model and content), named as ``image``."""
-    return dataclasses.replace(_predict(model_key(loaded), key, loaded, image), name=image.meta.get("name", ""))
+def predict(loaded: ScoringModel, key: str, image: XrayImage) -> Prediction:
+    """Calibrated prediction for decoded content ``key`` (cached per model, engine and content), named as
+    ``image``; ``loaded`` is the torch model or the ONNX engine."""
+    model = f"{model_key(loaded)}-{getattr(loaded, 'engine', 'torch')}"
+    return dataclasses.replace(_predict(model, key, loaded, image), name=image.meta.get("name", ""))
 
 
 def audit_once(data: bytes | Path, prediction: Prediction, loaded: LoadedModel, key: str) -> None:

@@ -4,7 +4,9 @@ Cold, the first upload paid for importing torch, torchvision and pytorch-grad-ca
 and hashing the checkpoint, the first Grad-CAM pass (a model replica, oneDNN kernels), the lung U-Net and the
 first Plotly figure: about 5 s. Here one daemon thread per server process (and checkpoint file version) does all
 of that once, through the same cached functions the pages call, while the user reads the first-visit notice;
-the pages import none of it before a film is picked, so the uploader is usable at once.
+the pages import none of it before a film is picked, so the uploader is usable at once. First of all it loads the
+ONNX engine (:mod:`dashboard.fast_engine`, no torch), which gives Diagnose its probabilities; without a verified
+export for this checkpoint file it makes one at the end, once torch is warm.
 
 ``streamlit run`` executes no app code before the first browser session, so "server start" here means the
 first script run of the process. Skipped under AppTest (the tests run pages synchronously) and when
@@ -23,6 +25,7 @@ from typing import Any
 import streamlit as st
 from streamlit.logger import get_logger
 
+from dashboard import fast_engine
 from xray_core.config import default_checkpoint
 
 LOG = get_logger(__name__)
@@ -107,11 +110,17 @@ def warm() -> dict[str, Any]:
             importlib.import_module(module)
         steps["light_imports_s"] = time.perf_counter() - lap
         steps["held_s"], lap = _hold(), time.perf_counter()
+        fast_engine.load()  # the verified ONNX export, no torch: from here on the pages' probabilities come from it
+        steps["onnx_s"], lap = time.perf_counter() - lap, time.perf_counter()
         for module in HEAVY_MODULES:
             importlib.import_module(module)
         steps["torch_threads"] = _limit_threads()
         steps["imports_s"], lap = time.perf_counter() - lap, time.perf_counter()
         _run_models(steps)
+        if fast_engine.model() is None:  # no verified export yet: make it once (torch is loaded by now)
+            lap = time.perf_counter()
+            fast_engine.load(export=True)
+            steps["onnx_export_s"] = time.perf_counter() - lap
     except Exception as error:  # logged loudly: the page will fail the same way on first use
         LOG.exception("dashboard warm-up failed")
         steps["error"] = f"{type(error).__name__}: {error}"
@@ -147,7 +156,7 @@ def _run_models(steps: dict[str, Any]) -> None:
     from dashboard.display import apply_window
     from xray_core.explain.cam import explain
     from xray_core.inference.results import percentages
-    from xray_core.io import read_image
+    from xray_core.io.reader import read_image
 
     lap = time.perf_counter()
     loaded, error = components.get_model()  # the pages' own cache: their first call is a hit

@@ -60,6 +60,32 @@ def test_warm_fills_the_pages_model_cache(warmup_env):
     assert components.get_model()[0] is loaded
 
 
+def test_warm_makes_the_onnx_engine_that_gives_the_probabilities(warmup_env, tmp_path):
+    """No export yet: the warm-up makes and verifies one once torch is warm; the pages' predictions then come from
+    ONNX Runtime, with torch's probabilities."""
+    import numpy as np
+
+    from dashboard import components, fast_engine, warmup
+    from xray_core.io.reader import read_image
+
+    images = tmp_path / "data" / "images"
+    images.mkdir(parents=True)
+    for index in range(3):
+        (images / f"{index}.png").write_bytes(png_bytes(gradient(72 + 8 * index, 64)))
+    warmup_env.setenv("XRAY_DATA_DIR", str(tmp_path / "data"))
+    warmup_env.setenv("XRAY_ONNX_AUTO", "1")
+    steps = warmup.warm()
+    assert "error" not in steps and "onnx_export_s" in steps, steps
+    fast = fast_engine.model()
+    assert fast is not None and fast.engine == "onnx"
+    film = read_image(images / "1.png")
+    torch_model = components.get_model()[0]
+    expected = components.predict(torch_model, "film", film).probabilities
+    actual = components.predict(fast, "film", film).probabilities
+    np.testing.assert_allclose(list(actual.values()), list(expected.values()), atol=1e-5)
+    assert "onnx_export_s" not in warmup.warm()  # the next warm-up finds the export
+
+
 def test_warm_reports_a_missing_checkpoint(warmup_env, tmp_path):
     from dashboard import components, warmup
 

@@ -30,6 +30,11 @@ def add_parser(subparsers) -> None:
         "--films", default=None, metavar="DIR", help="verification films (default: the corpus's images/ folder)"
     )
     parser.add_argument("--count", type=int, default=VERIFY_FILMS, help="how many films to verify on")
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="only when the default folder has no verified export for the checkpoint, as predict would (make run)",
+    )
     parser.set_defaults(run=_run)
 
 
@@ -38,6 +43,15 @@ def _run(args: argparse.Namespace) -> int:
     from xray_core.inference.onnx.records import OnnxUnavailable
     from xray_core.models.checkpoint import CheckpointError
 
+    if args.if_missing:
+        from xray_core.inference.onnx.auto import load_or_export
+
+        try:
+            print(load_or_export(args.checkpoint or default_checkpoint()).onnx_path)
+        except OnnxUnavailable as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     films = read_films(verification_files(args.films, args.count), lambda line: print(line, file=sys.stderr))
     if not films:
         print("error: no readable verification films; pass --films DIR", file=sys.stderr)

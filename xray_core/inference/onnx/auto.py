@@ -15,10 +15,12 @@ after one line quoting it (``export-onnx`` by hand retries). ``XRAY_ONNX_AUTO=0`
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,38 +82,56 @@ def load_or_export(
     checkpoint: str | Path,
     fallback: Sequence[XrayImage | str | Path] = (),
     notice: Callable[[str], None] | None = None,
+    threads: int = 0,
+    export: bool = True,
 ) -> OnnxModel:
     """The ONNX engine for ``checkpoint``, exporting and verifying it first when that is all it lacks.
 
     ``fallback``: verification films (or their files) when the corpus has none, e.g. the films about to be scored.
-    ``notice``: called
-    with one line before an export (default: stderr). Raises :class:`OnnxUnavailable` as ``load_onnx`` does, or
-    with the reason an automatic export failed.
+    ``notice``: called with one line before an export (default: stderr). ``threads``: ONNX Runtime intra-op
+    threads (0: its default). ``export=False`` only loads. Raises :class:`OnnxUnavailable` as ``load_onnx`` does,
+    or with the reason an automatic export failed.
     """
     from xray_core.inference.onnx.engine import load_onnx
 
     say = notice or (lambda line: print(line, file=sys.stderr))
     try:
-        return load_onnx(checkpoint)
+        return load_onnx(checkpoint, threads=threads)
     except OnnxUnavailable as why:
-        if not (why.rebuild and auto_enabled()):
+        if not (why.rebuild and export and auto_enabled()):
             raise
         failed = failure_path(checkpoint)
         if failed.is_file():
             raise OnnxUnavailable(f"the automatic ONNX export of {Path(checkpoint).name} failed earlier "
                                   f"({failed.read_text().strip()})") from why  # fmt: skip
-        say(f"note: {why.reason}; exporting it to ONNX and verifying it against torch (once, a few seconds)")
+        say(f"note: {why.reason}; exporting it to ONNX and verifying it against torch (once per checkpoint file)")
     began = time.perf_counter()
-    try:
-        _export(checkpoint, fallback)
-    except (OnnxUnavailable, ValueError, OSError) as error:  # CheckpointError and SegmenterError are ValueErrors
-        reason = " ".join(str(error).split())
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        failed.write_text(f"{reason}; retry with 'python -m xray_core export-onnx --checkpoint {checkpoint}'\n")
-        raise OnnxUnavailable(f"the automatic ONNX export failed: {reason}") from error
-    model = load_onnx(checkpoint)
+    with _exporting(cache_dir() / "onnx-export.lock"):  # one export at a time (make run, the dashboard, predict)
+        try:
+            return load_onnx(checkpoint, threads=threads)  # another process may have just made it
+        except OnnxUnavailable:
+            pass
+        try:
+            _export(checkpoint, fallback)
+        except (OnnxUnavailable, ValueError, OSError) as error:  # CheckpointError, SegmenterError: ValueErrors
+            reason = " ".join(str(error).split())
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(f"{reason}; retry with 'python -m xray_core export-onnx --checkpoint {checkpoint}'\n")
+            raise OnnxUnavailable(f"the automatic ONNX export failed: {reason}") from error
+    model = load_onnx(checkpoint, threads=threads)
     say(f"note: ONNX export verified and written in {time.perf_counter() - began:.1f} s ({model.onnx_path})")
     return model
+
+
+@contextmanager
+def _exporting(lock: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock`` (released if the process dies)."""
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _export(checkpoint: str | Path, fallback: Sequence[XrayImage | str | Path]) -> None:
