@@ -15,40 +15,21 @@ runs first) stays cheap and pulls in neither torch, scipy nor plotly until a nam
 :func:`xray_core.data.counts.class_counts` keeps any unknown label as well.
 """
 
-from __future__ import annotations
-
 from xray_core.lazy import lazy_exports
 
-#: submodule -> the names it contributes to this package (its ``__all__``, minus names another module provides).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "dataset": (
-        "CORE_COLUMNS",
-        "DatasetError",
-        "EXTERNAL_SETS",
-        "SPLITS",
-        "canonical_label",
-        "class_counts",
-        "data_summary",
-        "external_tables",
-        "load_dataset",
-        "present_labels",
-        "split_counts",
-        "tuning_tables",
-    ),
-    "torch_dataset": ("XrayDataset",),
-    "cache": ("cached_pixels", "decode_images"),
-    "image_stats": ("ANALYSIS_SIDE", "HIST_BINS", "inversion_score", "phash", "pixel_statistics", "scan_file"),
-    "scan": ("EXTRA_COLUMNS", "SCAN_COLUMNS", "scan_images"),
-    "counts": ("images_per_patient", "patients_per_class", "source_class_table", "split_class_table"),
-    "duplicates": ("DUPLICATE_DISTANCE", "duplicate_groups", "leakage"),
-    "confounders": ("DOMINANT_SHARE", "MODERATE_V", "STRONG_V", "confounding", "cramers_v"),
-    "quality": ("EXTREME_ASPECT", "INVERTED_SCORE", "NEAR_CONSTANT_STD", "outliers"),
-    "stats": ("class_histograms", "image_properties", "per_class_table", "summarize"),
-    "report": ("figures", "write_html"),
-}
-_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_HOME)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _HOME)
+_MODULES = (
+    "dataset",
+    "torch_dataset",
+    "cache",
+    "image_stats",
+    "scan",
+    "counts",
+    "duplicates",
+    "confounders",
+    "quality",
+    "stats",
+    "report",
+)
+#: the dataset's class_counts (partial labels included) is the package's; counts keeps its own.
+_KEPT_IN_MODULE = ("counts.class_counts",)
+__getattr__, __dir__ = lazy_exports(__name__, modules=_MODULES, kept=_KEPT_IN_MODULE)

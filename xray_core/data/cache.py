@@ -90,3 +90,6 @@ def cached_pixels(
     with atomic_path(file) as tmp:  # training ranks may build the same cache at once
         np.save(tmp, pixels)
     return pixels
+
+
+__all__ = ["cached_pixels", "decode_images"]

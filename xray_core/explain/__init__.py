@@ -18,56 +18,19 @@ order). ``BASELINE`` exists in both faithfulness (a method key) and localisation
 module's.
 """
 
-from __future__ import annotations
-
 from xray_core.lazy import lazy_exports
 
-#: submodule -> the names it contributes to this package (its ``__all__`` minus the clashes above).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "methods": (
-        "CAM_METHODS",
-        "DEFAULT_METHOD",
-        "FAST_METHODS",
-        "REMOVE_PERCENTILE",
-        "CamMethod",
-        "method_key",
-        "random_baseline",
-        "target_index",
-    ),
-    "cam": ("Explanation", "explain", "is_flat", "strength_label"),
-    "overlay": ("COLORMAPS", "hot_region", "outline", "to_rgb"),
-    "faithfulness": (
-        "CalibratedTarget",
-        "cam_scores",
-        "faithfulness_markdown",
-        "method_faithfulness_report",
-    ),
-    "localisation": (
-        "BASELINE_VARIANT",
-        "GOALS",
-        "bootstrap_ci",
-        "localisation_report",
-        "lung_fraction",
-        "pointing_hit",
-        "variant_map",
-    ),
-    "variants": ("VARIANTS", "MapVariant"),
-    "localisation_table": ("localisation_markdown",),
-    "lung_findings": (
-        "REASONS",
-        "FilmLungs",
-        "LungFindings",
-        "Segmentation",
-        "film_lungs",
-        "mask_and_outline",
-        "outline_thickness",
-    ),
-}
-#: names a package-level name would shadow or make ambiguous: reach them through their module.
+_MODULES = (
+    "methods",
+    "cam",
+    "overlay",
+    "faithfulness",
+    "localisation",
+    "variants",
+    "localisation_table",
+    "lung_findings",
+)
+#: left to their modules: a package-level name would shadow the submodule of the same name, and ``BASELINE``
+#: means a method key in faithfulness but a map-variant key in localisation.
 _KEPT_IN_MODULE = ("overlay", "faithfulness", "lung_findings", "BASELINE")
-_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_HOME)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _HOME)
+__getattr__, __dir__ = lazy_exports(__name__, modules=_MODULES, kept=_KEPT_IN_MODULE)

@@ -10,29 +10,10 @@
 * :mod:`~.audit`, :mod:`~.accounts` and :mod:`~.measured`: who scored what, who may sign in, and what this
   checkpoint was measured to do.
 
-Names load on first use (:mod:`xray_core.lazy`).
+Names load on first use (:mod:`xray_core.lazy`): the names of the modules below, each module's ``__all__``.
 """
 
 from xray_core.lazy import lazy_exports
 
-#: submodule -> the names it contributes to this package (its ``__all__``).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "decisions": ("CODES", "Decision", "Severity"),
-    "predict": ("Prediction", "predict_batch", "predict_image"),
-    "batch": ("Scored", "predict_sources"),
-    "refusal": ("LOW_CONFIDENCE", "OUTSIDE_LUNGS", "assess", "assess_lungs", "uncertain_threshold"),
-    "calibration": ("calibrated_softmax",),
-    "results": (
-        "DISCLAIMER",
-        "batch_row",
-        "flag_words",
-        "percentages",
-        "prediction_flags",
-        "result_json",
-        "result_record",
-        "results_csv",
-    ),
-}
-_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_HOME)
-__getattr__, __dir__ = lazy_exports(__name__, _HOME)
+_MODULES = ("decisions", "predict", "batch", "refusal", "calibration", "results")
+__getattr__, __dir__ = lazy_exports(__name__, modules=_MODULES)

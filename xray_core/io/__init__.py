@@ -14,30 +14,5 @@ Imports nothing from other ``xray_core`` subpackages except :mod:`xray_core.conf
 
 from xray_core.lazy import lazy_exports
 
-#: submodule -> the names it contributes to this package (its ``__all__``).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "image": (
-        "MIN_SIDE",
-        "NotAChestRadiograph",
-        "XrayImage",
-        "XrayInputError",
-        "check_size",
-        "normalise_pixels",
-        "scale_by_range",
-    ),
-    "reader": ("read_image", "read_image_header"),
-    "source": (
-        "DECODER_ERRORS",
-        "EXPECTED",
-        "SUPPORTED_EXTENSIONS",
-        "Source",
-        "decoding",
-        "is_supported_name",
-        "load_bytes",
-        "sniff",
-        "source_label",
-    ),
-}
-_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_HOME)
-__getattr__, __dir__ = lazy_exports(__name__, _HOME)
+_MODULES = ("image", "reader", "source")
+__getattr__, __dir__ = lazy_exports(__name__, modules=_MODULES)

@@ -5,19 +5,10 @@
 * :mod:`~xray_core.report.words`: summaries and the disclaimer worded for print (decisions: ``inference.wording``).
 * :mod:`~xray_core.report.pdf`: ``render_pdf(content) -> bytes`` over fpdf2.
 
-Names load on first use (:mod:`xray_core.lazy`).
+Names load on first use (:mod:`xray_core.lazy`): the names of the modules below, each module's ``__all__``.
 """
 
 from xray_core.lazy import lazy_exports
 
-_HOME = {
-    "DISCLAIMER": "words",
-    "label_title": "words",
-    "similar_summary": "words",
-    "DISPLAY_SIDE": "content",
-    "ReportContent": "content",
-    "build_report": "content",
-    "render_pdf": "pdf",
-}
-__all__ = sorted(_HOME)
-__getattr__, __dir__ = lazy_exports(__name__, _HOME)
+_MODULES = ("words", "content", "pdf")
+__getattr__, __dir__ = lazy_exports(__name__, modules=_MODULES)
