@@ -28,6 +28,7 @@ PAGES = {
         ),
         st.Page(VIEWS / "batch.py", title="Batch", icon=":material/stacks:", url_path="batch"),
         st.Page(VIEWS / "compare.py", title="Follow-up", icon=":material/compare:", url_path="follow-up"),
+        st.Page(VIEWS / "worklist.py", title="Worklist", icon=":material/dns:", url_path="worklist"),
     ],
     "Data and model": [
         st.Page(VIEWS / "explore.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
