@@ -44,28 +44,30 @@ def _summary(loaded: LoadedModel) -> dict[str, Any]:
 
 def _refer_text(loaded: LoadedModel) -> str:
     """The fitted 'uncertain' operating point and the coverage it leaves on the sets it was chosen on."""
-    point = (loaded.meta.operating_point or {}).get("uncertain") or {}
-    if point.get("threshold") is None:
+    point = loaded.meta.operating_point.uncertain if loaded.meta.operating_point else None
+    if point is None or point.threshold is None:
         return "not fitted (no uncertain flag)"
-    target = f"accuracy ≥ {point.get('target_accuracy', 0):.0%} kept"
-    if by_age := point.get("by_age"):  # sets -> estimated age group -> coverage
+    target = f"accuracy ≥ {point.target_accuracy or 0:.0%} kept"
+    sets = point.sets or {}
+    if by_age := point.by_age:  # sets -> estimated age group -> coverage
+        reached = point.reached or {}
         parts = [
             f"{group} films {value:.2f}"
-            + ("" if point.get("reached", {}).get(group, True) else " (target out of reach: all referred)")
+            + ("" if reached.get(group, True) else " (target out of reach: all referred)")
             + " — "
-            + ", ".join(f"{name} {v[group]['coverage']:.0%} kept" for name, v in point["sets"].items() if v[group]["n"])
+            + ", ".join(f"{name} {v[group]['coverage']:.0%} kept" for name, v in sets.items() if v[group]["n"])
             for group, value in by_age.items()
         ]
         return f"top probability per estimated age group ({target}): " + "; ".join(parts)
-    kept = ", ".join(f"{name} {v['coverage']:.0%} kept" for name, v in (point.get("sets") or {}).items())
-    return f"top probability {point['threshold']:.2f} ({target}; {kept})"
+    kept = ", ".join(f"{name} {v['coverage']:.0%} kept" for name, v in sets.items())
+    return f"top probability {point.threshold:.2f} ({target}; {kept})"
 
 
 def _age_probe_text(loaded: LoadedModel) -> str:
-    probe = loaded.meta.age_probe or {}
-    if not probe:
+    probe = loaded.meta.age_probe
+    if probe is None:
         return "not fitted (no age estimate, no age-support warning)"
-    return f"linear probe on the features, {' / '.join(probe['classes'])}; val AUC {_fmt(probe.get('val_auc'))}"
+    return f"linear probe on the features, {' / '.join(probe.classes)}; val AUC {_fmt(probe.val_auc)}"
 
 
 def _model(loaded: LoadedModel) -> None:

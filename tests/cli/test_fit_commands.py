@@ -71,8 +71,8 @@ def test_fit_uncertain_stores_the_threshold_and_keeps_the_operating_point(capsys
     loaded = load_checkpoint(checkpoint)  # the hash covers the new metadata
     assert loaded.sha256 == printed["sha256"] != before
     point = loaded.meta.operating_point
-    assert point["normal_logit_offset"] == 0.25 and point["uncertain"]["threshold"] == 0.25  # target 0: the lowest
-    assert point["uncertain"]["fitted_on"] == "val" and point["uncertain"]["sets"]["val"]["coverage"] == 1.0
+    assert point.normal_logit_offset == 0.25 and point.uncertain.threshold == 0.25  # target 0: the lowest
+    assert point.uncertain.detail["fitted_on"] == "val" and point.uncertain.sets["val"]["coverage"] == 1.0
 
 
 def test_fit_uncertain_by_age_stores_one_threshold_per_estimated_group(capsys, checkpoint, tiny_dataset, tmp_path):
@@ -85,9 +85,9 @@ def test_fit_uncertain_by_age_stores_one_threshold_per_estimated_group(capsys, c
     shutil.copytree(tiny_dataset, data / "external_adult")
     args = ["fit-uncertain", "--checkpoint", str(checkpoint), "--data", str(data), "--by-age", "--target", "0"]
     assert main(args) == 0
-    point = load_checkpoint(checkpoint).meta.operating_point["uncertain"]
-    assert point["fitted_on"] == "val+external_adult" and point["by_age"] == {"adult": 0.25}
-    assert point["threshold"] == 0.25 and point["sets"]["external_adult"]["adult"]["n"] == 96
+    point = load_checkpoint(checkpoint).meta.operating_point.uncertain
+    assert point.detail["fitted_on"] == "val+external_adult" and point.by_age == {"adult": 0.25}
+    assert point.threshold == 0.25 and point.sets["external_adult"]["adult"]["n"] == 96
 
 
 def test_fit_uncertain_refuses_an_unreachable_target(capsys, checkpoint, tiny_dataset):
@@ -102,9 +102,9 @@ def test_fit_age_probe_stores_512_weights_and_a_val_auc(capsys, checkpoint, tiny
     assert main(["fit-age-probe", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset)]) == 0
     printed = json.loads(capsys.readouterr().out)
     probe = load_checkpoint(checkpoint).meta.age_probe
-    assert len(probe["weights"]) == len(probe["mean"]) == 512 and probe["classes"] == ["adult", "pediatric"]
-    assert printed["n_features"] == 512 and printed["val_auc"] == probe["val_auc"]
-    assert 0.0 <= probe["val_auc"] <= 1.0 and sum(probe["n_train"].values()) == 48
+    assert len(probe.weights) == len(probe.mean) == 512 and probe.classes == ("adult", "pediatric")
+    assert printed["n_features"] == 512 and printed["val_auc"] == probe.val_auc
+    assert 0.0 <= probe.val_auc <= 1.0 and sum(probe.detail["n_train"].values()) == 48
 
 
 def test_operating_point_by_age_needs_the_probe_then_writes_a_head(capsys, checkpoint, tiny_dataset, tmp_path, film):
@@ -116,7 +116,7 @@ def test_operating_point_by_age_needs_the_probe_then_writes_a_head(capsys, check
     assert main([*args, "--by-age"]) == 0
     printed = json.loads(capsys.readouterr().out)
     point = load_checkpoint(out).meta.operating_point
-    assert point["age_offsets"] == printed["age_offsets"] and set(point["age_offsets"]) == {"adult", "pediatric"}
+    assert point.age_offsets == printed["age_offsets"] and set(point.age_offsets) == {"adult", "pediatric"}
     assert type(load_checkpoint(out).model.fc).__name__ == "AgeOffsetLinear"
     result = _predict(capsys, out, film)
     assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
@@ -133,4 +133,4 @@ def test_refitting_the_age_probe_drops_offsets_chosen_with_the_old_one(capsys, c
     capsys.readouterr()
     assert main(["fit-age-probe", "--checkpoint", str(checkpoint), "--data", str(tiny_dataset)]) == 0
     assert "dropped" in capsys.readouterr().err
-    assert load_checkpoint(checkpoint).meta.operating_point == {"normal_logit_offset": 0.2}
+    assert load_checkpoint(checkpoint).meta.operating_point.to_dict() == {"normal_logit_offset": 0.2}

@@ -7,7 +7,8 @@ import pytest
 
 from xray_core.evaluation.age_probe import fit_age_probe
 from xray_core.evaluation.shortcuts import fit_probe
-from xray_core.inference.age import AgeProbe, estimate_age
+from xray_core.inference.age import estimate_age
+from xray_core.models.records import AgeProbe
 
 
 def _features(n: int, seed: int, shift: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +44,7 @@ def test_estimates_name_the_more_likely_group():
     x_train, g_train = _features(200, 0)
     record = fit_age_probe(x_train, g_train, x_train, g_train)
     child, adult = x_train[g_train == "pediatric"][:1], x_train[g_train == "adult"][:1]
-    estimates = estimate_age(record, np.concatenate([child, adult]))
+    estimates = estimate_age(AgeProbe.from_dict(record), np.concatenate([child, adult]))
     assert [e.group for e in estimates] == ["pediatric", "adult"]
     assert all(0.5 <= e.probability <= 1 for e in estimates)
 

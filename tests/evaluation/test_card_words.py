@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xray_core.config import Preprocessing
 from xray_core.evaluation.card_words import operating_point_words, region_words
+from xray_core.models.records import OperatingPoint
 
 
 def test_region_names_the_crop_and_its_segmenter():
@@ -22,7 +23,7 @@ def test_operating_point_words_single_and_per_age_group():
         "fitted_on": "val+external",
         "worst_after": {"cell": "val:a/b", "recall": 0.75},
     }
-    assert operating_point_words(single) == (
+    assert operating_point_words(OperatingPoint.from_dict(single)) == (
         "normal logit -0.30 (folded into the final bias); chosen on val+external to maximise the worst cell recall "
         "(val:a/b: 0.750)"
     )
@@ -32,6 +33,6 @@ def test_operating_point_words_single_and_per_age_group():
         "normal_logit_offset_total": -0.3,
         "age_offsets": {"adult": -0.35, "pediatric": 1.2},
     }
-    words = operating_point_words(aged)
+    words = operating_point_words(OperatingPoint.from_dict(aged))
     assert words.startswith("normal logit -0.30") and "-0.35 on films the age probe calls adult" in words
     assert "+1.20 on films it calls pediatric" in words

@@ -8,6 +8,7 @@ import pytest
 from xray_core.config import LABELS
 from xray_core.evaluation import risk_coverage
 from xray_core.evaluation.risk_coverage import Scored, choose_threshold, curve, kept, markdown, scored, section
+from xray_core.models.records import UncertainThreshold
 
 
 def _probs(top: list[float], classes: list[int]) -> np.ndarray:
@@ -67,7 +68,7 @@ def test_no_threshold_when_too_few_films_would_be_kept():
 def test_section_and_card_rows():
     y_true = np.array([0, 0, 1, 1])
     probs = _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1])
-    result = section(y_true, probs, {"threshold": 0.7})
+    result = section(y_true, probs, UncertainThreshold(threshold=0.7))
     point = result["operating_point"]
     assert (point["n_kept"], point["coverage"], point["accuracy"], point["confident_wrong"]) == (3, 0.75, 1.0, 0)
     assert section(y_true, probs, None)["operating_point"] is None
@@ -81,9 +82,8 @@ def test_section_counts_the_films_predict_kept_per_age_group():
     probs = _probs([0.9, 0.6, 0.8, 0.7], [0, 1, 1, 1])  # film 1 is wrong
     kept = np.array([True, True, False, True])  # as predict flagged them (per-age thresholds, refusals)
     ages = np.array(["adult", "adult", "pediatric", "pediatric"])
-    point = section(y_true, probs, {"threshold": 0.9, "by_age": {"adult": 0.5, "pediatric": 0.75}}, kept, ages)[
-        "operating_point"
-    ]
+    fitted = UncertainThreshold(threshold=0.9, by_age={"adult": 0.5, "pediatric": 0.75})
+    point = section(y_true, probs, fitted, kept, ages)["operating_point"]
     assert (point["n_kept"], point["confident_wrong"], point["by_age"]["adult"]) == (3, 1, 0.5)
     adult, pediatric = point["per_age_group"]["adult"], point["per_age_group"]["pediatric"]
     assert (adult["n"], adult["n_kept"], adult["coverage"], adult["accuracy"], adult["confident_wrong"]) == (

@@ -8,16 +8,10 @@ import torch
 from torch import nn
 
 from xray_core.config import CLASS_NAMES
-from xray_core.inference.age import AgeProbe
-from xray_core.models.age_offsets import (
-    AgeOffsetLinear,
-    attach_age_offsets,
-    detach_age_offsets,
-    pediatric_probability,
-    probe_line,
-)
+from xray_core.models.age_offsets import AgeOffsetLinear, attach_age_offsets, detach_age_offsets
 from xray_core.models.checkpoint import CheckpointError, load_checkpoint, update_meta
 from xray_core.models.networks import build_model
+from xray_core.models.records import AgeProbe
 
 N = CLASS_NAMES.index("normal")
 
@@ -37,25 +31,26 @@ def _probe(classes=("adult", "pediatric"), d: int = 512, seed: int = 0) -> dict:
 def test_folded_line_is_the_probes_pediatric_probability(classes):
     probe = _probe(classes)
     features = np.random.default_rng(1).normal(size=(16, 512))
-    typed = AgeProbe.from_dict(probe).positive_probability(features)
-    expected = typed if classes[1] == "pediatric" else 1.0 - typed
-    np.testing.assert_allclose(pediatric_probability(probe, features), expected, rtol=1e-9, atol=1e-12)
+    typed = AgeProbe.from_dict(probe)
+    positive = typed.positive_probability(features)
+    expected = positive if classes[1] == "pediatric" else 1.0 - positive
+    np.testing.assert_allclose(typed.pediatric_probability(features), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_probe_without_a_pediatric_group_is_refused():
     with pytest.raises(ValueError, match="pediatric"):
-        probe_line({**_probe(), "classes": ["young", "old"]})
+        AgeProbe.from_dict({**_probe(), "classes": ["young", "old"]}).pediatric_line()
 
 
 def test_head_adds_the_blended_offset_to_the_normal_logit_only():
     model = build_model("resnet18").eval()
     plain = nn.Linear(512, 4)
     plain.load_state_dict(model.fc.state_dict())
-    probe = _probe()
+    probe = AgeProbe.from_dict(_probe())
     attach_age_offsets(model, probe, {"adult": -0.5, "pediatric": 2.0}, N)
     assert isinstance(model.fc, AgeOffsetLinear) and set(model.fc.state_dict()) == {"weight", "bias"}
     features = torch.randn(8, 512)
-    p = pediatric_probability(probe, features.double().numpy())
+    p = probe.pediatric_probability(features.double().numpy())
     expected = plain(features).detach().numpy().astype(np.float64)
     expected[:, N] += -0.5 + 2.5 * p
     np.testing.assert_allclose(model.fc(features).detach().numpy(), expected, atol=1e-4)

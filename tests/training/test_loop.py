@@ -12,7 +12,8 @@ from _streamlit_server import free_port
 from xray_core.config import REPO_ROOT
 from xray_core.inference.predict import predict_image
 from xray_core.io.reader import read_image
-from xray_core.models.checkpoint import load_checkpoint, weights_sha256
+from xray_core.models.checkpoint import load_checkpoint
+from xray_core.models.signed import weights_sha256
 from xray_core.training.config import TrainConfig
 from xray_core.training.loop import epoch_draws, run
 from xray_core.training.splits import SplitArrays
@@ -47,7 +48,7 @@ def test_two_epoch_smoke_run_writes_a_usable_checkpoint(tiny_dataset, tmp_path):
     loaded = load_checkpoint(path)
     assert loaded.trained and loaded.preprocessing.image_size == 32 and loaded.temperature > 0
     assert loaded.meta.data_summary["n_images"] == 72  # train + val rows
-    assert loaded.meta.ood["threshold"] > 0 and loaded.meta.input_stats["threshold"] > 0
+    assert loaded.meta.ood["threshold"] > 0 and loaded.meta.input_stats.threshold > 0
     result = predict_image(loaded, read_image(tiny_dataset / "images" / "000.png"))
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
 

@@ -8,9 +8,11 @@ is re-signed. Rerun it whenever the weights change.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from xray_core.config import default_checkpoint, default_data_dir
 
@@ -44,12 +46,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    updates = {"age_probe": record}
-    operating = dict(loaded.meta.operating_point or {})
-    if operating.pop("age_offsets", None) is not None:
+    updates: dict[str, Any] = {"age_probe": record}
+    point = loaded.meta.operating_point
+    if point is not None and point.age_offsets is not None:
         # The offsets were chosen for the old probe's P(pediatric): stale now, and so is the threshold fitted on them.
-        operating.pop("uncertain", None)
-        updates["operating_point"] = operating
+        updates["operating_point"] = dataclasses.replace(point, age_offsets=None, uncertain=None)
         print(
             "note: the per-age-group offsets and the 'uncertain' threshold were dropped (fitted with the old probe); "
             "rerun 'operating-point --by-age' and 'fit-uncertain'",

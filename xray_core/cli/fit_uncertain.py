@@ -1,7 +1,7 @@
 """``python -m xray_core fit-uncertain``: fit the 'uncertain - refer' threshold on the top probability, in place.
 
 The lowest threshold at which the films kept reach the target accuracy on the validation split and on both
-external sets (never the test split) goes into the checkpoint's ``operating_point['uncertain']``; the file is
+external sets (never the test split) goes into the checkpoint's ``operating_point.uncertain``; the file is
 re-signed. With ``--by-age`` there is one threshold per age group the checkpoint's age probe estimates, so that
 adult films, on which the model is weaker, are referred more often instead of called wrongly.
 It holds for the checkpoint's current temperature: run it after ``operating-point``, which rewrites
@@ -11,6 +11,7 @@ It holds for the checkpoint's current temperature: run it after ``operating-poin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -48,10 +49,10 @@ def _scored_sets(loaded, data: Path, by_age: bool) -> tuple[dict, dict]:
 
     from xray_core.data.dataset import tuning_tables
     from xray_core.evaluation import risk_coverage
-    from xray_core.evaluation.shortcuts import features_and_logits
     from xray_core.inference import ood
     from xray_core.inference.age import estimate_age
     from xray_core.inference.calibration import apply_temperature
+    from xray_core.inference.features import features_and_logits
 
     sets, ages = {}, {}
     for name, part in tuning_tables(data).items():
@@ -69,11 +70,12 @@ def run(args: argparse.Namespace) -> int:
     from xray_core.cli.common import load_or_report
     from xray_core.evaluation import risk_coverage
     from xray_core.models.checkpoint import update_meta
+    from xray_core.models.records import OperatingPoint, UncertainThreshold
 
     loaded = load_or_report(args.checkpoint)
     if loaded is None:
         return 2
-    if args.by_age and not loaded.meta.age_probe:
+    if args.by_age and loaded.meta.age_probe is None:
         print("error: --by-age needs the checkpoint's age probe; run 'python -m xray_core fit-age-probe' first",
               file=sys.stderr)  # fmt: skip
         return 2
@@ -89,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no threshold keeps accuracy {args.target} on {record['fitted_on']}", file=sys.stderr)
         return 1
     record["temperature"] = loaded.temperature  # the threshold is on probabilities at this temperature
-    operating = {**(loaded.meta.operating_point or {}), "uncertain": record}
-    sha = update_meta(loaded.path, operating_point=operating)
+    point = dataclasses.replace(
+        loaded.meta.operating_point or OperatingPoint(), uncertain=UncertainThreshold.from_dict(record)
+    )
+    sha = update_meta(loaded.path, operating_point=point)
     print(json.dumps({**record, "sha256": sha}, indent=2))
     return 0

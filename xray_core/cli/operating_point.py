@@ -38,8 +38,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from xray_core.data.dataset import tuning_tables
-    from xray_core.evaluation.shortcuts import features_and_logits
-    from xray_core.models.age_offsets import detach_age_offsets, pediatric_probability
+    from xray_core.inference.features import features_and_logits
+    from xray_core.models.age_offsets import detach_age_offsets
     from xray_core.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from xray_core.training import operating_point
     from xray_core.training.operating_point import LogitSet
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.by_age and not loaded.meta.age_probe:
+    probe = loaded.meta.age_probe
+    if args.by_age and probe is None:
         print(
             "error: --by-age needs the checkpoint's age probe; run 'python -m xray_core fit-age-probe' first",
             file=sys.stderr,
@@ -60,13 +61,12 @@ def run(args: argparse.Namespace) -> int:
     sets = {}
     for name, part in tuning_tables(data).items():
         features, logits = features_and_logits(loaded, part)
-        pediatric = pediatric_probability(loaded.meta.age_probe, features) if args.by_age else None
+        pediatric = probe.pediatric_probability(features) if args.by_age and probe is not None else None
         labels = part["label"].map(LABELS.index).to_numpy()
         sets[name] = LogitSet(logits, labels, part["age_group"].fillna("").astype(str).tolist(), pediatric)
-    point = loaded.meta.operating_point or {}
-    previous = point.get("normal_logit_offset_total", point.get("normal_logit_offset", 0.0))
-    if args.by_age:
-        sets, record = operating_point.apply_by_age(loaded.model, sets, loaded.meta.age_probe)
+    previous = loaded.meta.operating_point.folded_offset if loaded.meta.operating_point else 0.0
+    if args.by_age and probe is not None:
+        sets, record = operating_point.apply_by_age(loaded.model, sets, probe)
         record["normal_logit_offset"] = 0.0  # nothing more folded into the bias: the head carries the offsets
     else:
         sets, record = operating_point.apply(loaded.model, sets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -47,7 +48,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_reliability(args: argparse.Namespace) -> int:
     from xray_core.cli.common import load_or_report
-    from xray_core.evaluation.reliability.report import format_report, run_report
+    from xray_core.evaluation.reliability.report import run_report
+    from xray_core.evaluation.reliability.table import format_report
 
     loaded = load_or_report(args.checkpoint)
     if loaded is None:
@@ -111,15 +113,12 @@ def run_input_stats(args: argparse.Namespace) -> int:
         (read_image(p).pixels for p in val["path"]),
         percentile=args.percentile,
     )
-    stats["fitted_on"] = {
-        "train": int(len(train)),
-        "val": int(len(val)),
-        "data": Path(args.data or default_data_dir()).name,
-    }
+    fitted_on = {"train": int(len(train)), "val": int(len(val)), "data": Path(args.data or default_data_dir()).name}
+    stats = dataclasses.replace(stats, detail={**stats.detail, "fitted_on": fitted_on})
     checkpoint = args.checkpoint or default_checkpoint()
     sha = update_meta(checkpoint, input_stats=stats)
     print(
-        f"threshold {stats['threshold']:.2f} (val {args.percentile}th percentile; val median "
-        f"{stats['val_score_median']:.2f}) stored in {checkpoint} (new SHA-256 {sha[:12]}…)"
+        f"threshold {stats.threshold:.2f} (val {args.percentile}th percentile; val median "
+        f"{stats.val_score_median:.2f}) stored in {checkpoint} (new SHA-256 {sha[:12]}…)"
     )
     return 0

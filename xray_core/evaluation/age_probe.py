@@ -1,7 +1,7 @@
 """Fit the age-group probe a checkpoint carries for the age-support warning.
 
 The shortcut audit's linear probe (:func:`~xray_core.evaluation.shortcuts.fit_probe`) fitted on the train split's
-``age_group``, scored on val, and exported as plain numbers (:class:`~xray_core.inference.age.AgeProbe`) so that
+``age_group``, scored on val, and exported as plain numbers (:class:`~xray_core.models.records.AgeProbe`) so that
 predicting applies it with numpy. The test split is never read.
 """
 
@@ -14,8 +14,8 @@ import pandas as pd
 
 from xray_core.evaluation.metrics import safe_auc
 from xray_core.evaluation.shortcuts import features, fit_probe, probe_train_films
-from xray_core.inference.age import AgeProbe
 from xray_core.models.checkpoint import LoadedModel
+from xray_core.models.records import AgeProbe
 
 AGE_GROUPS = ("adult", "pediatric")  # films of unknown age are left out of fitting and scoring
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
+from xray_core.models.records import OperatingPoint
 
 INTENDED_USE = (
     "Decision support for exploring frontal (PA/AP) chest radiographs: it shows how strongly the image resembles "
@@ -49,19 +50,17 @@ def region_words(prep: Any) -> str:
     return "the whole film"
 
 
-def operating_point_words(point: dict[str, Any] | None) -> str:
+def operating_point_words(point: OperatingPoint | None) -> str:
     """The normal-logit offsets in words: single, or per age group through the age probe."""
-    point = point or {}
-    total = point.get("normal_logit_offset_total", point.get("normal_logit_offset", 0.0))
-    text = f"normal logit {total:+.2f} (folded into the final bias)"
-    if ages := point.get("age_offsets"):
+    point = point or OperatingPoint()
+    text = f"normal logit {point.folded_offset:+.2f} (folded into the final bias)"
+    if ages := point.age_offsets:
         text += (
             f", then {ages['adult']:+.2f} on films the age probe calls adult and {ages['pediatric']:+.2f} on films "
             "it calls pediatric (blended by its probability)"
         )
-    worst = point.get("worst_after") or {}
-    if worst:
-        text += f"; chosen on {point.get('fitted_on', 'val')} to maximise the worst cell recall ({worst['cell']}: "
+    if worst := point.worst_after:
+        text += f"; chosen on {point.fitted_on or 'val'} to maximise the worst cell recall ({worst['cell']}: "
         text += f"{worst['recall']:.3f})"
     return text
 

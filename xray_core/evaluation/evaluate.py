@@ -101,7 +101,7 @@ def split_report(loaded: LoadedModel, part: pd.DataFrame, reps: int = 500, seed:
     calibrated = apply_temperature(predicted["logits"], loaded.temperature)
     ages = part["age_group"].fillna("").astype(str).to_numpy() if "age_group" in part else np.full(len(part), "")
     kept = ~(predicted["refused"] | predicted["uncertain"])
-    point = (loaded.meta.operating_point or {}).get("uncertain")
+    point = loaded.meta.operating_point.uncertain if loaded.meta.operating_point else None
     figures, per_cohort = groups.group_figures(part, y_true, calibrated, kept if point else None, reps=reps, seed=seed)
     before = metrics.summary(y_true, apply_temperature(predicted["logits"], 1.0), names)["calibration"]
     return {

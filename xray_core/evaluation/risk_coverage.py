@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from xray_core.evaluation.metrics import label_recall
+from xray_core.models.records import UncertainThreshold
 
 GRID = np.round(np.arange(0.25, 1.0, 0.01), 2)  # candidate thresholds: 4 classes put the top probability >= 0.25
 TARGET_ACCURACY = 0.95
@@ -147,17 +148,17 @@ def _lowest_by_cell(cells: list[Scored], target: float, grid: np.ndarray, min_ke
 def section(
     y_true: np.ndarray,
     y_prob: np.ndarray,
-    point: dict[str, Any] | None,
+    point: UncertainThreshold | None,
     kept_films: np.ndarray | None = None,
     ages: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One evaluated split's curve and, when the checkpoint has an uncertain threshold (``point``, its
-    ``operating_point['uncertain']``), the films kept: ``kept_films`` (N,) bool, neither uncertain nor refused, as
+    ``operating_point.uncertain``), the films kept: ``kept_films`` (N,) bool, neither uncertain nor refused, as
     predict flagged them (per age group when the threshold is); without it, top probability >= the threshold.
     ``ages`` (N,) age group per film adds coverage and accuracy kept per group."""
     films = scored(y_true, y_prob)
-    threshold = (point or {}).get("threshold")
-    if threshold is None:
+    threshold = None if point is None else point.threshold
+    if point is None or threshold is None:
         return {**curve(films), "operating_point": None}
     keep = films.confidence >= threshold if kept_films is None else np.asarray(kept_films, bool)
     n_kept = int(keep.sum())
@@ -165,7 +166,7 @@ def section(
         **curve(films),
         "operating_point": {
             "threshold": float(threshold),
-            "by_age": point.get("by_age"),
+            "by_age": point.by_age,
             "n_kept": n_kept,
             "coverage": float(keep.mean()) if len(keep) else None,
             "accuracy": float(films.correct[keep].mean()) if n_kept else None,

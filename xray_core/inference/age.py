@@ -3,9 +3,10 @@
 The corpus confounds age and label: COVID-19 films are all adult, bacterial and viral pneumonias almost all
 pediatric. A call of COVID-19 on a child's film, or of bacterial pneumonia on an adult's, is therefore a call the
 model never learned to make. A logistic probe on the penultimate features (fitted on the train split by
-``python -m xray_core fit-age-probe`` and stored in the checkpoint's ``age_probe``) estimates the age group;
-it is applied here with numpy, so predicting needs no scikit-learn. Support is read from the checkpoint's own
-training counts per age group x label (``data_summary``), never from a list in the code.
+``python -m xray_core fit-age-probe`` and stored in the checkpoint's ``age_probe``, a
+:class:`~xray_core.models.records.AgeProbe`) estimates the age group; it is applied with numpy, so predicting needs
+no scikit-learn. Support is read from the checkpoint's own training counts per age group x label
+(``data_summary``), never from a list in the code.
 """
 
 from __future__ import annotations
@@ -15,46 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from xray_core.models.records import AgeProbe
+
 MIN_SUPPORT_SHARE = 0.05  # a class with under 5 % of its training films in an age group has no real support there
 MIN_SUPPORT_FILMS = 10  # ... nor with fewer films than this, whatever the share
-
-
-@dataclass(frozen=True)
-class AgeProbe:
-    """Standardise, then logistic regression: P(``classes[1]``) = sigmoid(((x - mean) / scale) . weights + bias)."""
-
-    classes: tuple[str, str]  # (negative, positive) age groups, e.g. ('adult', 'pediatric')
-    mean: np.ndarray  # (D,) feature means on the training films
-    scale: np.ndarray  # (D,) feature standard deviations (zeros replaced by 1)
-    weights: np.ndarray  # (D,) coefficients on standardised features
-    bias: float
-
-    def positive_probability(self, features: np.ndarray) -> np.ndarray:
-        """(N, D) penultimate features -> (N,) probability of ``classes[1]``."""
-        z = ((np.asarray(features, np.float64) - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "classes": list(self.classes),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "weights": self.weights.tolist(),
-            "bias": float(self.bias),
-        }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> AgeProbe:
-        classes = tuple(values["classes"])
-        if len(classes) != 2:
-            raise ValueError(f"an age probe separates two groups, got {classes}")
-        return cls(
-            classes=(str(classes[0]), str(classes[1])),
-            mean=np.asarray(values["mean"], np.float64),
-            scale=np.asarray(values["scale"], np.float64),
-            weights=np.asarray(values["weights"], np.float64),
-            bias=float(values["bias"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -68,14 +33,13 @@ class AgeEstimate:
         return {"group": self.group, "probability": round(self.probability, 4)}
 
 
-def estimate_age(probe: dict[str, Any] | None, features: np.ndarray | None) -> list[AgeEstimate] | None:
+def estimate_age(probe: AgeProbe | None, features: np.ndarray | None) -> list[AgeEstimate] | None:
     """One estimate per row of (N, D) ``features``; None without a probe (older checkpoints) or features."""
-    if not probe or features is None:
+    if probe is None or features is None:
         return None
-    typed = AgeProbe.from_dict(probe)
-    positive = typed.positive_probability(np.atleast_2d(features))
+    positive = probe.positive_probability(np.atleast_2d(features))
     return [
-        AgeEstimate(typed.classes[1], float(p)) if p >= 0.5 else AgeEstimate(typed.classes[0], float(1 - p))
+        AgeEstimate(probe.classes[1], float(p)) if p >= 0.5 else AgeEstimate(probe.classes[0], float(1 - p))
         for p in positive
     ]
 
@@ -102,7 +66,6 @@ __all__ = [
     "MIN_SUPPORT_FILMS",
     "MIN_SUPPORT_SHARE",
     "AgeEstimate",
-    "AgeProbe",
     "estimate_age",
     "training_support",
     "unsupported",

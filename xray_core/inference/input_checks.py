@@ -20,15 +20,16 @@ an unusual window, heavy post-processing) may score higher. The user can still a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
-from typing import Any
 
 import cv2
 import numpy as np
 
 from xray_core.inference.decisions import Decision
 from xray_core.inference.wording import worded
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
+from xray_core.models.records import InputStats
 from xray_core.models.resize import resize_square  # numpy only: the ONNX engine runs these checks without torch
 
 MIN_STD = 0.02  # [0, 1] units at 64 x 64; 99.5 % of train radiographs are above 0.1
@@ -87,44 +88,38 @@ def image_statistics(pixels: np.ndarray) -> np.ndarray:
 
 def fit(
     train_pixels: Iterable[np.ndarray], val_pixels: Iterable[np.ndarray], percentile: float = DEFAULT_PERCENTILE
-) -> dict[str, Any]:
-    """Fit mean and precision on train radiographs and the threshold on val radiographs; JSON-able dict.
+) -> InputStats:
+    """Fit mean and precision on train radiographs and the threshold on val radiographs.
 
     Each item is an H x W float image in [0, 1] (any size) or a uint8 image (divided by 255).
     """
     train = np.stack([image_statistics(_unit(p)) for p in train_pixels])
     val = np.stack([image_statistics(_unit(p)) for p in val_pixels])
     covariance = np.cov(train, rowvar=False) + 1e-6 * np.eye(train.shape[1])
-    stats: dict[str, Any] = {
+    unfitted = InputStats(mean=train.mean(axis=0), precision=np.linalg.inv(covariance), threshold=np.inf)
+    val_scores = unfitted.score(val)
+    detail = {
         "method": "mahalanobis-image-statistics",
         "features": list(FEATURE_NAMES),
         "side": STATS_SIDE,
-        "mean": train.mean(axis=0).tolist(),
-        "precision": np.linalg.inv(covariance).tolist(),
+        "percentile": percentile,
+        "n_train": len(train),
+        "n_val": len(val),
     }
-    val_scores = statistics_score(val, stats)
-    stats.update(
+    return dataclasses.replace(
+        unfitted,
         threshold=float(np.percentile(val_scores, percentile)),
-        percentile=percentile,
         val_score_median=float(np.median(val_scores)),
-        n_train=len(train),
-        n_val=len(val),
+        detail=detail,
     )
-    return stats
 
 
-def statistics_score(features: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
-    """Mahalanobis distance of (N, 12) or (12,) statistics to the radiographs' (higher = less radiograph-like)."""
-    delta = np.atleast_2d(features) - np.asarray(stats["mean"])
-    return np.sqrt(np.maximum(np.einsum("nd,de,ne->n", delta, np.asarray(stats["precision"]), delta), 0.0))
-
-
-def radiograph_score(image: XrayImage, stats: dict[str, Any] | None) -> float | None:
+def radiograph_score(image: XrayImage, stats: InputStats | None) -> float | None:
     """The image-statistics distance of one image (None without statistics)."""
-    return None if stats is None else float(statistics_score(image_statistics(image.pixels), stats)[0])
+    return None if stats is None else float(stats.score(image_statistics(image.pixels))[0])
 
 
-def input_checks(image: XrayImage, stats: dict[str, Any] | None) -> list[Decision]:
+def input_checks(image: XrayImage, stats: InputStats | None) -> list[Decision]:
     """Why this image is not a chest radiograph (empty list: no reason found), each with its numbers.
 
     ``stats``: the image statistics from :func:`fit` that travel in the checkpoint (None: that check is skipped).
@@ -139,9 +134,9 @@ def input_checks(image: XrayImage, stats: dict[str, Any] | None) -> list[Decisio
         return [worded("uniform_image", float(values[1]), MIN_STD)]
     if stats is None:
         return []
-    score = float(statistics_score(values, stats)[0])
-    if score > stats["threshold"]:
-        return [worded("image_statistics", score, float(stats["threshold"]))]
+    score = float(stats.score(values)[0])
+    if score > stats.threshold:
+        return [worded("image_statistics", score, stats.threshold)]
     return []
 
 
@@ -158,5 +153,4 @@ __all__ = [
     "image_statistics",
     "input_checks",
     "radiograph_score",
-    "statistics_score",
 ]

@@ -5,7 +5,7 @@ with the statistics that travel in the checkpoint, so what a report measures is 
 
 Two warnings read the top probability. ``low_confidence`` is a fixed floor (no class reaches 50 %), kept for the
 ``predict --json`` contract. ``uncertain`` compares it with the operating point fitted on validation and external
-films (``fit-uncertain``, stored in the checkpoint's ``operating_point['uncertain']``): under it, films kept were
+films (``fit-uncertain``, stored in the checkpoint's ``operating_point.uncertain``): under it, films kept were
 less than the target accuracy, so the film is referred. The fitted point normally lies above the floor, so a
 low-confidence film is also uncertain; pages then show the referral once (``dashboard/words.py``).
 
@@ -14,13 +14,14 @@ Every decision's ``message`` is worded by :mod:`xray_core.inference.wording`, li
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xray_core.inference import age, measured, ood
 from xray_core.inference.decisions import Decision
 from xray_core.inference.input_checks import input_checks
 from xray_core.inference.wording import worded
-from xray_core.io.reader import XrayImage
+from xray_core.io.image import XrayImage
+from xray_core.models.records import OperatingPoint
 
 if TYPE_CHECKING:  # annotations only: the ONNX engine assesses predictions without importing torch
     from xray_core.models.checkpoint import LoadedModel
@@ -28,13 +29,13 @@ if TYPE_CHECKING:  # annotations only: the ONNX engine assesses predictions with
 LOW_CONFIDENCE = 0.5  # top-class probability under this is flagged for the user
 
 
-def uncertain_threshold(operating_point: dict[str, Any] | None, group: str | None = None) -> float | None:
+def uncertain_threshold(operating_point: OperatingPoint | None, group: str | None = None) -> float | None:
     """The fitted 'uncertain' threshold on the top probability for a film of estimated age ``group``: the group's
     own when it was fitted per age group (``fit-uncertain --by-age``), else the single one (also for a film without
     an estimate, and for checkpoints fitted before per-group thresholds); None when the checkpoint has none."""
-    point = (operating_point or {}).get("uncertain") or {}
-    value = (point.get("by_age") or {}).get(group, point.get("threshold")) if group else point.get("threshold")
-    return None if value is None else float(value)
+    if operating_point is None or operating_point.uncertain is None:
+        return None
+    return operating_point.uncertain.for_group(group)
 
 
 def assess(

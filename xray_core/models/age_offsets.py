@@ -9,18 +9,16 @@ adult pneumonia recall, and back. The checkpoint's age probe (a linear probe on 
 to the normal logit. It lives inside the network's ``fc`` so every path that reads logits (predict, Grad-CAM,
 faithfulness, ONNX export, evaluation) sees the same model. It is an ``nn.Linear`` subclass with non-persistent
 buffers: the state dict keeps its plain ``fc.weight``/``fc.bias`` keys, and the offsets come back from the
-checkpoint's metadata (``operating_point['age_offsets']``) on load.
+checkpoint's metadata (``OperatingPoint.age_offsets``) on load.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-PEDIATRIC = "pediatric"
+from xray_core.models.records import PEDIATRIC, AgeProbe
 
 
 class AgeOffsetLinear(nn.Linear):
@@ -45,28 +43,13 @@ class AgeOffsetLinear(nn.Linear):
         return super().forward(features) + shift[:, None] * self.onehot
 
 
-def probe_line(probe: dict[str, Any]) -> tuple[np.ndarray, float]:
-    """(direction, intercept) of P(pediatric) = sigmoid(x . direction + intercept) from a stored age probe.
-
-    The probe standardises first ((x - mean) / scale); folding that in gives one dot product. When the probe's
-    positive class is adult, the line is negated so it always speaks of P(pediatric).
-    """
-    classes = list(probe["classes"])
-    if PEDIATRIC not in classes or len(classes) != 2:
-        raise ValueError(f"the age probe must separate 'pediatric' from one other group, got {classes}")
-    weights = np.asarray(probe["weights"], np.float64) / np.asarray(probe["scale"], np.float64)
-    intercept = float(probe["bias"]) - float(np.asarray(probe["mean"], np.float64) @ weights)
-    sign = 1.0 if classes[1] == PEDIATRIC else -1.0
-    return sign * weights, sign * intercept
-
-
-def attach_age_offsets(model: nn.Module, probe: dict[str, Any], offsets: dict[str, float], index: int) -> nn.Module:
+def attach_age_offsets(model: nn.Module, probe: AgeProbe, offsets: dict[str, float], index: int) -> nn.Module:
     """Replace ``model.fc`` (in place) by an :class:`AgeOffsetLinear` on output ``index``; returns ``model``.
 
     ``offsets``: {"adult": a, "pediatric": p}. Attaching twice replaces the first head, never stacks it.
     """
     linear = model.fc  # a plain head, or an earlier AgeOffsetLinear: its state dict is only weight and bias
-    direction, intercept = probe_line(probe)
+    direction, intercept = probe.pediatric_line()
     pair = (float(offsets["adult"]), float(offsets[PEDIATRIC]))
     model.fc = AgeOffsetLinear(linear, direction, intercept, pair, index).to(linear.weight.device)
     return model
@@ -82,24 +65,8 @@ def detach_age_offsets(model: nn.Module) -> nn.Module:
     return model
 
 
-def pediatric_probability(probe: dict[str, Any], features: np.ndarray) -> np.ndarray:
-    """(N,) P(pediatric) of (N, D) penultimate features: the number the head blends its offsets with."""
-    direction, intercept = probe_line(probe)
-    z = np.asarray(features, np.float64) @ direction + intercept
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
-
-
-def age_offsets_of(operating_point: dict[str, Any] | None) -> dict[str, float] | None:
-    """The checkpoint's per-age-group offsets ({"adult", "pediatric"}), or None when it has a single one."""
-    record = (operating_point or {}).get("age_offsets")
-    return None if not record else {"adult": float(record["adult"]), PEDIATRIC: float(record[PEDIATRIC])}
-
-
 __all__ = [
     "AgeOffsetLinear",
-    "age_offsets_of",
     "attach_age_offsets",
     "detach_age_offsets",
-    "pediatric_probability",
-    "probe_line",
 ]

@@ -27,10 +27,10 @@ import torchvision
 from torch import nn
 
 from xray_core.config import Preprocessing
-from xray_core.models.age_offsets import age_offsets_of, attach_age_offsets
+from xray_core.models.age_offsets import attach_age_offsets
 from xray_core.models.meta import CheckpointMeta
 from xray_core.models.networks import build_model
-from xray_core.models.signed import payload_sha256, read_signed, weights_sha256, write_signed
+from xray_core.models.signed import read_signed, write_signed
 
 FORMAT_NAME = "xray-core-checkpoint"
 FORMAT_VERSION = 2
@@ -129,9 +129,9 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         raise CheckpointError(
             f"{Path(path).name}: weights do not fit architecture {meta.arch}: {str(error)[:200]}"
         ) from error
-    offsets = age_offsets_of(meta.operating_point)
+    offsets = meta.operating_point.age_offsets if meta.operating_point else None
     if offsets is not None:
-        if not meta.age_probe:
+        if meta.age_probe is None:
             raise CheckpointError(f"{Path(path).name}: per-age-group offsets without the age probe they need")
         attach_age_offsets(model, meta.age_probe, offsets, meta.class_names.index("normal"))
     model.eval()
@@ -141,10 +141,13 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
 def update_meta(path: str | Path, **updates: Any) -> str:
     """Rewrite a checkpoint with changed metadata fields (weights unchanged) and re-sign it; returns the new hash.
 
+    A record may be given typed (:class:`~xray_core.models.records.OperatingPoint`, ...) or as its plain dict.
+
     Upgrades a format-1 file to format 2 on the way (its hash then covers the metadata too).
     """
     payload = read_payload(path)
-    meta = CheckpointMeta.from_dict(payload["meta"]).replace(**json.loads(json.dumps(updates)))
+    plain = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in updates.items()}
+    meta = CheckpointMeta.from_dict(payload["meta"]).replace(**json.loads(json.dumps(plain)))
     return _write(Path(path), payload["state_dict"], json.loads(json.dumps(meta.to_dict())))
 
 
@@ -157,9 +160,7 @@ __all__ = [
     "LoadedModel",
     "library_versions",
     "load_checkpoint",
-    "payload_sha256",
     "read_payload",
     "save_checkpoint",
     "update_meta",
-    "weights_sha256",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from xray_core.config import CLASS_NAMES, Preprocessing
+from xray_core.models.records import AgeProbe, InputStats, OperatingPoint
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,9 +61,9 @@ class CheckpointMeta:
     temperature: float = 1.0  # softmax(logits / T)
     calibration: dict[str, Any] = field(default_factory=dict)  # how T was chosen, ECE before/after per set
     ood: dict[str, Any] | None = None  # feature-space Mahalanobis statistics and threshold
-    input_stats: dict[str, Any] | None = None  # image-level statistics and threshold (input_checks.fit)
-    operating_point: dict[str, Any] | None = None  # normal-logit offset; 'uncertain' threshold and how it was chosen
-    age_probe: dict[str, Any] | None = None  # pediatric/adult linear probe on the features (inference.age.AgeProbe)
+    input_stats: InputStats | None = None  # image-level statistics and threshold (input_checks.fit)
+    operating_point: OperatingPoint | None = None  # normal-logit offsets; 'uncertain' threshold; how chosen
+    age_probe: AgeProbe | None = None  # pediatric/adult linear probe on the penultimate features
     metrics: dict[str, Any] = field(default_factory=dict)  # figures measured at training time (val, external)
     train_config: dict[str, Any] = field(default_factory=dict)  # the resolved TrainConfig
     training: dict[str, Any] = field(default_factory=dict)  # history, epoch kept, wall time
@@ -70,10 +71,19 @@ class CheckpointMeta:
     libraries: dict[str, str] = field(default_factory=dict)  # versions that wrote the file
     extra: dict[str, Any] = field(default_factory=dict)  # anything else (train command, notes)
 
+    def __post_init__(self) -> None:
+        """Parse the fitted records once: each may be given as the plain dict the file holds."""
+        for name, record in _RECORDS.items():
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, record.from_dict(value) if value else None)
+
     def to_dict(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         values["preprocessing"] = self.preprocessing.to_dict()
         values["class_names"] = list(self.class_names)
+        for name in _RECORDS:
+            values[name] = None if values[name] is None else values[name].to_dict()
         return values
 
     @classmethod
@@ -91,6 +101,7 @@ class CheckpointMeta:
         return cls(**kwargs)
 
     def replace(self, **changes: Any) -> CheckpointMeta:
+        """A copy with ``changes``; a record may be given typed or as its plain dict."""
         return dataclasses.replace(self, **changes)
 
     @cached_property
@@ -110,5 +121,7 @@ class CheckpointMeta:
             "checkpoint": Path(path).name,
         }
 
+
+_RECORDS: dict[str, Any] = {"input_stats": InputStats, "operating_point": OperatingPoint, "age_probe": AgeProbe}
 
 __all__ = ["CheckpointMeta", "OodStats"]

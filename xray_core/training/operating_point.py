@@ -19,6 +19,7 @@ from xray_core.config import CLASS_NAMES, LABELS
 from xray_core.evaluation import metrics
 from xray_core.inference.calibration import apply_temperature, fit_temperature_worst_ece
 from xray_core.models.age_offsets import attach_age_offsets
+from xray_core.models.records import AgeProbe
 
 OFFSETS = np.round(np.linspace(-3.0, 3.0, 121), 3)  # candidate normal-logit offsets (0.05 steps)
 MIN_CELL = 20  # cells with fewer films are too noisy to steer the choice
@@ -131,7 +132,7 @@ def choose_age_offsets(sets: dict[str, LogitSet]) -> tuple[tuple[float, float], 
 
 
 def apply_by_age(
-    model: nn.Module, sets: dict[str, LogitSet], probe: dict[str, Any]
+    model: nn.Module, sets: dict[str, LogitSet], probe: AgeProbe
 ) -> tuple[dict[str, LogitSet], dict[str, Any]]:
     """Choose (adult, pediatric) offsets, attach them as the network's head (in place); shifted sets and record."""
     pair, record = choose_age_offsets(sets)

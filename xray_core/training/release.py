@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import torch
@@ -18,6 +18,7 @@ from xray_core.inference.calibration import apply_temperature
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import save_checkpoint
 from xray_core.models.meta import CheckpointMeta
+from xray_core.models.records import InputStats
 from xray_core.training import operating_point
 from xray_core.training.config import TrainConfig
 from xray_core.training.operating_point import LogitSet
@@ -63,13 +64,14 @@ def finalize(
     return out / "model.pt"
 
 
-def fit_input_stats(table: pd.DataFrame, seed: int, n_train: int = 5000) -> dict[str, Any]:
+def fit_input_stats(table: pd.DataFrame, seed: int, n_train: int = 5000) -> InputStats:
     """Image-level refusal statistics from the original files: up to ``n_train`` train films, threshold on val."""
     train = table[table["split"] == "train"]
     train = train.sample(n=min(n_train, len(train)), random_state=seed)
     val = table[table["split"] == "val"]
     stats = input_checks.fit((read_image(p).pixels for p in train["path"]), (read_image(p).pixels for p in val["path"]))
-    return {**stats, "fitted_on": {"train": int(len(train)), "val": int(len(val))}}
+    fitted_on = {"train": int(len(train)), "val": int(len(val))}
+    return dataclasses.replace(stats, detail={**stats.detail, "fitted_on": fitted_on})
 
 
 def _version(cfg: TrainConfig, state: dict) -> str:

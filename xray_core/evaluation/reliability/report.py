@@ -22,11 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from xray_core.evaluation.reliability.inputs import Case, figure_cases, generated_cases, hostile_cases, photo_cases
-from xray_core.evaluation.reliability.table import format_report
+from xray_core.evaluation.reliability.files import Case
+from xray_core.evaluation.reliability.generated import generated_cases
+from xray_core.evaluation.reliability.hostile import hostile_cases
+from xray_core.evaluation.reliability.photos import figure_cases, photo_cases
 from xray_core.inference import wording
 from xray_core.inference.predict import Prediction, predict_batch, predict_image
-from xray_core.io.reader import XrayImage, XrayInputError, read_image
+from xray_core.io.image import XrayImage, XrayInputError
+from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import LoadedModel
 
 PHOTO_GOAL = 1.0  # share of natural photos that must be refused
@@ -205,11 +208,10 @@ def run_report(
             if progress is not None:
                 progress(family)
             results.append(run())
-    statistics = loaded.meta.input_stats or {}
     return {
         "model": loaded.identity(),
         "ood_threshold": ood.threshold(loaded.meta.ood),
-        "input_stats_threshold": statistics.get("threshold"),
+        "input_stats_threshold": loaded.meta.input_stats.threshold if loaded.meta.input_stats else None,
         "data_dir": None if data_dir is None else Path(data_dir).name,
         "n_test": n_test,
         "seed": seed,
@@ -258,12 +260,4 @@ def _goals(results: list[FamilyResult]) -> list[dict[str, Any]]:
     return goals
 
 
-__all__ = [
-    "FamilyResult",
-    "PHOTO_GOAL",
-    "RADIOGRAPH_BUDGET",
-    "format_report",
-    "radiograph_cases",
-    "run_family",
-    "run_report",
-]
+__all__ = ["FamilyResult", "PHOTO_GOAL", "RADIOGRAPH_BUDGET", "radiograph_cases", "run_family", "run_report"]
