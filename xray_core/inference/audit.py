@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from xray_core.inference.predict import Prediction
+from xray_core.models.scoring import ScoringModel
 
 ENV_VAR = "XRAY_AUDIT_LOG"
 #: The only keys a record ever has (tests assert this whitelist).
@@ -103,16 +104,18 @@ def from_env() -> AuditLog | None:
         return _SHARED.setdefault(path, AuditLog(path))
 
 
-def audit_prediction(data: bytes, prediction: Prediction, loaded: Any, user: str = "") -> dict[str, Any] | None:
+def audit_prediction(
+    data: bytes, prediction: Prediction, loaded: ScoringModel, user: str = ""
+) -> dict[str, Any] | None:
     """Log one prediction of input ``data`` when ``$XRAY_AUDIT_LOG`` is set; a no-op returning None otherwise.
 
-    ``loaded``: the :class:`~xray_core.models.checkpoint.LoadedModel` that produced ``prediction``; ``user``: who
+    ``loaded``: the model (either engine) that produced ``prediction``; ``user``: who
     asked for it (a sign-in name, never a file name).
     """
     log = from_env()
     if log is None:
         return None
-    return log.record(sha256_hex(data), prediction, loaded.version, getattr(loaded, "sha256", ""), user)
+    return log.record(sha256_hex(data), prediction, loaded.version, loaded.sha256, user)
 
 
 __all__ = ["ENV_VAR", "RECORD_KEYS", "AuditLog", "audit_prediction", "from_env", "sha256_hex"]

@@ -9,16 +9,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from xray_core.inference.predict import Prediction, predict_batch
 from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.io.reader import read_image
 from xray_core.io.source import Source
-
-if TYPE_CHECKING:
-    from xray_core.inference.onnx.engine import OnnxModel
-    from xray_core.models.checkpoint import LoadedModel
+from xray_core.models.scoring import ScoringModel
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ class Scored:
 
 
 def predict_sources(
-    loaded: LoadedModel | OnnxModel,
+    loaded: ScoringModel,
     items: Iterable[tuple[str, Source | XrayImage | XrayInputError]],
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
@@ -68,12 +64,12 @@ def _batches(items: Iterable[tuple[str, Source | XrayImage | XrayInputError]], b
 
 
 def _scored(
-    loaded: LoadedModel | OnnxModel, batches: Iterator[Pending], batch_size: int
+    loaded: ScoringModel, batches: Iterator[Pending], batch_size: int
 ) -> Iterator[tuple[Pending, list[Prediction]]]:
     """Each batch with the predictions for its images; an OnnxModel overlaps the network with the rest
     (:meth:`~xray_core.inference.onnx.engine.OnnxModel.predict_stream`), torch scores one batch at a time."""
     stream = getattr(loaded, "predict_stream", None)
-    if stream is None:
+    if stream is None:  # the torch LoadedModel: the one engine without a stream of its own
         for pending in batches:
             yield pending, predict_batch(loaded, [image for _, image, _ in pending if image is not None], batch_size)
         return

@@ -32,6 +32,7 @@ from xray_core.inference.batch import Scored, predict_sources
 from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.io.prefetch import read_ahead
 from xray_core.io.source import is_supported_name
+from xray_core.models.scoring import ScoringModel
 
 CHUNK = 256  # rows per part file: the most a kill can lose
 #: Columns that say which model scored a row and which state of the file it saw; resume compares them.
@@ -108,7 +109,7 @@ def to_row(scored: Scored) -> dict[str, Any]:
 
 
 def score_folder(
-    model: Any,
+    model: ScoringModel,
     root: str | Path,
     out: str | Path,
     recursive: bool = False,
@@ -123,20 +124,20 @@ def score_folder(
     of ``out``; returns counts (``total`` films in the tree, ``skipped`` already scored, ``scored``, ``refused``,
     ``errors`` this run). Every row carries :data:`IDENTITY`.
 
-    ``model``: a ``LoadedModel`` (torch) or an ``OnnxModel``. ``progress(done, todo)`` after each batch.
+    ``model``: the torch ``LoadedModel`` or an ``OnnxModel``. ``progress(done, todo)`` after each batch.
     Call :func:`merge` afterwards (rank 0, once every rank is done) to write ``out`` itself; hold
     :func:`output_lock` around both when another process may target the same ``out``.
     """
     files = list_films(root, recursive)
     mine = shard(files, rank, world_size)
-    model_sha256, done = str(getattr(model, "sha256", "")), scored_files(out)
+    model_sha256, done = model.sha256, scored_files(out)
     states = {name: file_state(root, name) for name in mine}
     todo = [name for name in mine if done.get(name) != (model_sha256, *states[name])]
     counts = {"total": len(files), "skipped": len(mine) - len(todo), "scored": 0, "refused": 0, "errors": 0}
     rows: list[dict[str, Any]] = []
     stamp = f"rank{rank:03d}-{time.time_ns()}"
     report = None if progress is None else (lambda done: progress(done, len(todo)))
-    identity = {"model_sha256": model_sha256, "model_version": str(getattr(model, "version", ""))}
+    identity = {"model_sha256": model_sha256, "model_version": model.version}
     for scored in predict_sources(model, decoded(root, todo, workers), batch_size, report):
         size, mtime_ns = states[scored.name]
         rows.append({**to_row(scored), **identity, "size": size, "mtime_ns": mtime_ns})

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from xray_core.models.scoring import ScoringModel
 
 REPORT_NAME = "metrics.json"
 
@@ -22,11 +24,6 @@ ADULT_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "bacterial": ("external_adult", ("group_figures", "adult_pneumonia_call_precision")),
     "viral": ("external_adult", ("group_figures", "adult_pneumonia_call_precision")),
 }
-
-
-class _Identified(Protocol):  # LoadedModel and the ONNX engine's OnnxModel both carry these
-    path: str
-    sha256: str
 
 
 def report_path(checkpoint: str | Path) -> Path:
@@ -44,9 +41,9 @@ def _read(path: str, modified_ns: int) -> dict[str, Any] | None:
     return report if isinstance(report, dict) else None
 
 
-def measured_report(loaded: _Identified) -> dict[str, Any] | None:
+def measured_report(loaded: ScoringModel) -> dict[str, Any] | None:
     """The report beside ``loaded``'s checkpoint when it scored this very checkpoint, else None."""
-    if not getattr(loaded, "path", ""):
+    if not loaded.path:
         return None
     path = report_path(loaded.path)
     try:
@@ -59,7 +56,7 @@ def measured_report(loaded: _Identified) -> dict[str, Any] | None:
     return report
 
 
-def adult_figure(loaded: _Identified, label: str) -> dict[str, Any] | None:
+def adult_figure(loaded: ScoringModel, label: str) -> dict[str, Any] | None:
     """The measured adult figure behind a ``label`` call, ``{"figure", "films", "value", "n", "n_patients",
     "interval_95", "small_sample"}``; None when ``label`` has none or this checkpoint's report lacks it."""
     if label not in ADULT_FIGURES:

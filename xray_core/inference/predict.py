@@ -14,6 +14,7 @@ from xray_core.inference.age import estimate_age
 from xray_core.inference.decisions import Decision
 from xray_core.inference.refusal import assess
 from xray_core.io.image import XrayImage
+from xray_core.models.scoring import ScoringModel
 
 if TYPE_CHECKING:  # torch loads in the functions that run the network: the ONNX engine builds Predictions without it
     import torch
@@ -115,7 +116,7 @@ def predict_image(loaded: LoadedModel, image: XrayImage) -> Prediction:
 
 
 def build_prediction(
-    loaded: LoadedModel,
+    loaded: ScoringModel,
     image: XrayImage,
     logits: np.ndarray,
     probabilities: np.ndarray,

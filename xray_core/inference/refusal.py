@@ -14,17 +14,13 @@ Every decision's ``message`` is worded by :mod:`xray_core.inference.wording`, li
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from xray_core.inference import age, measured, ood
 from xray_core.inference.decisions import Decision
 from xray_core.inference.input_checks import input_checks
 from xray_core.inference.wording import worded
 from xray_core.io.image import XrayImage
 from xray_core.models.records import OperatingPoint
-
-if TYPE_CHECKING:  # annotations only: the ONNX engine assesses predictions without importing torch
-    from xray_core.models.checkpoint import LoadedModel
+from xray_core.models.scoring import ScoringModel
 
 LOW_CONFIDENCE = 0.5  # top-class probability under this is flagged for the user
 
@@ -39,7 +35,7 @@ def uncertain_threshold(operating_point: OperatingPoint | None, group: str | Non
 
 
 def assess(
-    loaded: LoadedModel,
+    loaded: ScoringModel,
     image: XrayImage,
     ood_score: float | None,
     top_probability: float,
@@ -68,7 +64,7 @@ def assess(
     return decisions
 
 
-def _age_support(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
+def _age_support(loaded: ScoringModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
     """An ``age_support`` warning when ``label`` has no real training support in the film's estimated age group.
 
     Score: the share of the class's training films from that group; threshold: the share that counts as support.
@@ -81,7 +77,7 @@ def _age_support(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> 
     return [worded("age_support", share, age.MIN_SUPPORT_SHARE, label=label, age=estimate.to_dict())]
 
 
-def _adult_caution(loaded: LoadedModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
+def _adult_caution(loaded: ScoringModel, label: str, estimate: age.AgeEstimate) -> list[Decision]:
     """An ``adult_caution`` warning on an adult-looking film called COVID-19, bacterial or viral, carrying the
     adult figure measured for this checkpoint (score: its value; detail: value, n, interval; None when the
     checkpoint's evaluation report lacks it, so the caution still shows)."""
