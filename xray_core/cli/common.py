@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
             parser.add_argument(
                 flag, type=type(field.default), default=field.default, help=f"(default: {field.default!r})"
             )
+
+
+def emit_report(report: dict, markdown: str, json_path: str | None, markdown_path: str | None) -> None:
+    """A report command's outputs: the JSON and Markdown files when asked for, the Markdown on stdout always."""
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2))
+    if markdown_path:
+        Path(markdown_path).write_text(markdown)
+    print(markdown, end="")

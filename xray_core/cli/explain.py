@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from xray_core.cli.common import emit_report
 from xray_core.cli.segment import unique_stem
 from xray_core.config import default_checkpoint, default_data_dir
 
@@ -221,10 +222,5 @@ def run_faithfulness(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     report.update(split=args.split, data=Path(args.data or default_data_dir()).name)
-    markdown = faithfulness_markdown(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
-    if args.markdown:
-        Path(args.markdown).write_text(markdown)
-    print(markdown, end="")
+    emit_report(report, faithfulness_markdown(report), args.json, args.markdown)
     return 0

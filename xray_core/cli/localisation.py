@@ -7,10 +7,10 @@ model card), while ``explain`` explains the user's films. :func:`xray_core.cli.e
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from xray_core.cli.common import emit_report
 from xray_core.config import default_checkpoint, default_data_dir
 
 
@@ -71,10 +71,5 @@ def run_localisation(args: argparse.Namespace) -> int:
         command="python -m xray_core localisation "
         + " ".join(f"{flag} {value}" for flag, value in options if value is not None),
     )
-    markdown = localisation_markdown(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
-    if args.markdown:
-        Path(args.markdown).write_text(markdown)
-    print(markdown, end="")
+    emit_report(report, localisation_markdown(report), args.json, args.markdown)
     return 0
