@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/bench_inference.py [--checkpoint PATH] [--image FILE] [--runs 9] [--latency-runs 60]
 
-1. **Whole process.** ``python -m xray_core predict --json FILE`` (engine auto: the ONNX export, made first if
-   missing; and ``--engine torch``) against a naive torchvision script that loads the same weights and prints the
-   probabilities. Runs alternate, so background load hits all alike. Goal: CLI (auto) <= 0.5 x naive (median).
+1. **Whole process, from a fresh cache.** In an empty ``XRAY_CACHE_DIR`` (a fresh clone's state): the first
+   ``python -m xray_core predict --json FILE`` (engine auto: it exports and verifies the ONNX engine itself), the
+   second (it finds the export), then ``--runs`` alternating runs of the CLI (auto, and ``--engine torch``) and a
+   naive torchvision script that loads the same weights and prints the probabilities, so background load hits all
+   alike. Goal: the CLI after its first run <= 0.3 x naive (medians; the literal second run is printed too).
 2. **Single image, in process.** p50 of the naive eager torchvision baseline (``to_tensor`` + eager forward +
    softmax) against the project's engines doing the full prediction (preprocessing, forward, OOD score,
    decisions): torch ``predict_image`` and the ONNX engine. Goal: ONNX p50 >= 2 x faster than naive, with
@@ -12,9 +14,10 @@
 
 A lung-cropped checkpoint (``crop="lungs"``) is benched the same way: both naive baselines crop the film to the box
 of the project's torch lung segmenter (``crop.crop_box`` / ``crop.model_input``) before resizing; the ONNX engine
-uses the segmenter's ONNX export, which ``export-onnx`` writes beside the classifier's.
+uses the segmenter's ONNX export, which the export writes beside the classifier's.
 
-Prints the load average and the goals; writes ``bench/out/bench_inference.json``.
+Prints the CPU, its instruction sets and the load average beside the figures; writes
+``bench/out/bench_inference.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,11 +34,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, machine_line
 
 from xray_core.config import default_checkpoint, default_data_dir
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_inference.json"
-CLI_GOAL, LATENCY_GOAL, TOLERANCE = 0.5, 2.0, 1e-5
+CLI_GOAL, LATENCY_GOAL, TOLERANCE = 0.3, 2.0, 1e-5
 
 NAIVE_SCRIPT = """
 import json, sys
@@ -82,20 +87,8 @@ def _wall(command: list[str]) -> float:
     return time.perf_counter() - began
 
 
-def _ensure_export(checkpoint: str) -> str:
-    from xray_core.inference.onnx.engine import load_onnx
-    from xray_core.inference.onnx.records import OnnxUnavailable
-
-    try:
-        return load_onnx(checkpoint).onnx_path
-    except OnnxUnavailable as why:
-        print(f"exporting first: {why}")
-        command = [sys.executable, "-m", "xray_core", "export-onnx", "--checkpoint", checkpoint]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        return load_onnx(checkpoint).onnx_path
-
-
 def whole_process(checkpoint: str, film: Path, runs: int) -> dict:
+    """In the (fresh) cache of ``os.environ``: the CLI's first and second runs, then alternating runs."""
     with tempfile.TemporaryDirectory() as folder:
         naive = Path(folder) / "naive_predict.py"
         naive.write_text(NAIVE_SCRIPT)
@@ -105,15 +98,23 @@ def whole_process(checkpoint: str, film: Path, runs: int) -> dict:
             "cli predict (engine auto)": cli,
             "cli predict --engine torch": [*cli, "--engine", "torch"],
         }
-        for command in commands.values():  # warm the page cache once
-            _wall(command)
+        for name in ("naive torchvision script", "cli predict --engine torch"):  # warm the page cache once
+            _wall(commands[name])
+        first, second = _wall(cli), _wall(cli)  # the first exports and verifies; the second finds the export
         seconds: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(runs):
             for name, command in commands.items():
                 seconds[name].append(_wall(command))
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     base = medians["naive torchvision script"]
-    return {"seconds": seconds, "median_s": medians, "ratio_to_naive": {n: m / base for n, m in medians.items()}}
+    return {
+        "first_run_s": first,
+        "second_run_s": second,
+        "second_run_ratio_to_naive": second / base,
+        "seconds": seconds,
+        "median_s": medians,
+        "ratio_to_naive": {n: m / base for n, m in medians.items()},
+    }
 
 
 def single_image(checkpoint: str, film: Path, runs: int) -> dict:
@@ -171,15 +172,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-runs", type=int, default=60)
     args = parser.parse_args(argv)
     film = _film(args.image)
-    onnx_path = _ensure_export(args.checkpoint)
+    cache = tempfile.mkdtemp(prefix="bench-inference-cache-")  # a fresh clone's state; the children inherit it
+    os.environ.update({"XRAY_CACHE_DIR": cache, "XRAY_ONNX_AUTO": "1"})
+    os.environ.pop("XRAY_ONNX_DIR", None)
     load_before = os.getloadavg()
-    print(f"film {film}; export {onnx_path}; {os.cpu_count()} cores; load average {load_before}")
+    print(f"film {film}; fresh cache {cache}\n{machine_line()}")
     cli = whole_process(args.checkpoint, film, args.runs)
-    print(f"\nwhole process, median of {args.runs} alternating runs")
+    print(f"\nwhole process from a fresh cache: first run {cli['first_run_s']:.2f} s (exports and verifies), "
+          f"second {cli['second_run_s']:.2f} s (x{cli['second_run_ratio_to_naive']:.2f} of naive)")  # fmt: skip
+    print(f"then the median of {args.runs} alternating runs")
     for name, median in cli["median_s"].items():
         print(f"  {name:<30}{median:>8.2f} s   x{cli['ratio_to_naive'][name]:.2f} of naive")
     auto = cli["ratio_to_naive"]["cli predict (engine auto)"]
-    print(f"  goal: cli <= {CLI_GOAL} x naive -> {auto:.2f} {'MET' if auto <= CLI_GOAL else 'NOT MET'}")
+    verdict = "MET" if auto <= CLI_GOAL else "NOT MET"
+    print(f"  goal: cli after its first run <= {CLI_GOAL} x naive -> {auto:.2f} {verdict}")
     latency = single_image(args.checkpoint, film, args.latency_runs)
     print(f"\nsingle image in process, {args.latency_runs} alternating runs")
     for name, value in latency["p50_ms"].items():
@@ -194,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     load_after = os.getloadavg()
     print(f"\nload average after: {load_after}")
+    shutil.rmtree(cache, ignore_errors=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    report = {"film": str(film), "load_average": [load_before, load_after], "whole_process": cli, "single": latency}
+    report = {"film": str(film), "machine": machine(), "load_average": [load_before, load_after], "whole_process": cli,
+              "single": latency}  # fmt: skip
     OUT.write_text(json.dumps({**report, "goals": {"cli_ratio": CLI_GOAL, "latency_speedup": LATENCY_GOAL}}, indent=2))
     print(f"wrote {OUT}")
     return 0
