@@ -1,4 +1,5 @@
-"""Plotly figure builders for the dashboard: presentation only, every number comes from xray_core."""
+"""The dashboard's own Plotly figures (model card, class shares): presentation only, every number comes from
+xray_core. They share the look of :mod:`xray_core.data.plots`, whose dataset figures the explorer draws."""
 
 from __future__ import annotations
 
@@ -8,67 +9,27 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.palette import ACCENT, OTHER_COLOR, TRACK
-from xray_core.config import CLASS_COLORS, CLASS_TITLES
+from dashboard.palette import ACCENT
+from xray_core.config import TRACK
+from xray_core.data.plots import class_color, class_title, styled
 
-FONT = dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=13, color="#1f2d3d")
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-
-
-def _layout(fig: go.Figure, title: str = "", height: int = 320, **extra: Any) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=15)) if title else None,
-        height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        font=FONT,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        **extra,
-    )
-    return fig
-
-
-def title(label: str) -> str:
-    return CLASS_TITLES.get(label, label)
-
-
-def color(label: str) -> str:
-    """The label's colour in every figure of the project (xray_core's one class-colour map)."""
-    return CLASS_COLORS.get(label, OTHER_COLOR)
-
-
-def class_bars(counts: pd.DataFrame) -> go.Figure:
-    """Grouped bars: ``counts`` rows = groups (splits), columns = classes, values = images."""
-    fig = go.Figure()
-    totals = counts.sum(axis=1).replace(0, 1)
-    for label in counts.columns:
-        share = counts[label] / totals * 100
-        fig.add_bar(
-            name=title(label),
-            x=[str(i) or "(none)" for i in counts.index],
-            y=counts[label],
-            marker_color=color(label),
-            customdata=share,
-            hovertemplate=f"{title(label)}<br>%{{x}}: %{{y}} images (%{{customdata:.1f}} %)<extra></extra>",
-        )
-    fig.update_yaxes(title="images", gridcolor=TRACK)
-    return _layout(fig, "Images per class and split", barmode="group", legend=dict(orientation="h", y=-0.15))
 
 
 def class_pie(counts: pd.Series, label: str) -> go.Figure:
     """Share of each class in ``counts`` (indexed by class)."""
     fig = go.Figure(
         go.Pie(
-            labels=[title(c) for c in counts.index],
+            labels=[class_title(c) for c in counts.index],
             values=counts.to_numpy(),
             hole=0.45,
             sort=False,
-            marker=dict(colors=[color(c) for c in counts.index]),
+            marker=dict(colors=[class_color(c) for c in counts.index]),
             texttemplate="%{percent:.1%}",
             hovertemplate="%{label}: %{value} images (%{percent})<extra></extra>",
         )
     )
-    return _layout(fig, f"Class shares ({label})", legend=dict(orientation="h", y=-0.1))
+    return styled(fig, f"Class shares ({label})", legend=dict(orientation="h", y=-0.1))
 
 
 def stacked_shares(counts: pd.DataFrame, title_text: str) -> go.Figure:
@@ -78,71 +39,28 @@ def stacked_shares(counts: pd.DataFrame, title_text: str) -> go.Figure:
     for column in shares.columns:
         fig.add_bar(
             name=str(column)[:40],
-            y=[title(i) for i in shares.index],
+            y=[class_title(i) for i in shares.index],
             x=shares[column],
             orientation="h",
             customdata=counts[column],
             hovertemplate="%{y}: %{x:.1f} % (%{customdata} images)<extra></extra>",
         )
     fig.update_xaxes(ticksuffix=" %", range=[0, 100])
-    return _layout(fig, title_text, height=300, barmode="stack", legend=dict(font=dict(size=10)))
-
-
-def simple_bars(values: pd.Series, title_text: str, axis: str) -> go.Figure:
-    """One bar per label of ``values``, in the label's colour."""
-    names = [str(i) for i in values.index]
-    fig = go.Figure(go.Bar(x=[title(n) for n in names], y=values.to_numpy(), marker_color=[color(n) for n in names]))
-    fig.update_yaxes(title=axis, gridcolor=TRACK)
-    return _layout(fig, title_text, showlegend=False)
+    return styled(fig, title_text, height=300, barmode="stack", legend=dict(font=dict(size=10)))
 
 
 def histogram(values: Sequence[float], title_text: str, axis: str) -> go.Figure:
     fig = go.Figure(go.Histogram(x=list(values), marker_color=ACCENT))
     fig.update_xaxes(title=axis)
     fig.update_yaxes(title="count", type="log", gridcolor=TRACK)
-    return _layout(fig, title_text, showlegend=False, bargap=0.05)
-
-
-def size_scatter(frame: pd.DataFrame) -> go.Figure:
-    """Width vs height per image (``frame``: width, height, label), one colour per class."""
-    fig = go.Figure()
-    for label, rows in frame.groupby("label", sort=False):
-        fig.add_scattergl(
-            x=rows["width"],
-            y=rows["height"],
-            mode="markers",
-            name=title(str(label)),
-            marker=dict(size=5, opacity=0.45, color=color(str(label))),
-            hovertemplate="%{x} x %{y} px<extra>" + title(str(label)) + "</extra>",
-        )
-    fig.update_xaxes(title="width (px)")
-    fig.update_yaxes(title="height (px)", gridcolor=TRACK)
-    return _layout(fig, "Image size by class", height=380)
-
-
-def intensity_lines(histograms: dict[str, list[float] | None]) -> go.Figure:
-    """Mean intensity histogram per class (fractions over equal bins of [0, 1])."""
-    fig = go.Figure()
-    for label, values in histograms.items():
-        if values:
-            centres = [(i + 0.5) / len(values) for i in range(len(values))]
-            fig.add_scatter(
-                x=centres,
-                y=[v * 100 for v in values],
-                mode="lines",
-                name=title(label),
-                line=dict(color=color(label), width=2),
-            )
-    fig.update_xaxes(title="pixel intensity (0 = black, 1 = white)", range=[0, 1])
-    fig.update_yaxes(title="% of pixels", gridcolor=TRACK)
-    return _layout(fig, "Intensity histogram per class", height=340)
+    return styled(fig, title_text, showlegend=False, bargap=0.05)
 
 
 def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str], films: str) -> go.Figure:
     """Counts heatmap, rows = truth, columns = prediction, with row-normalised % in the hover."""
     frame = pd.DataFrame(matrix, index=names, columns=names)
     share = frame.div(frame.sum(axis=1).replace(0, 1), axis=0) * 100
-    labels = [title(n) for n in names]
+    labels = [class_title(n) for n in names]
     fig = go.Figure(
         go.Heatmap(
             z=share.to_numpy(),
@@ -160,7 +78,7 @@ def confusion(matrix: Sequence[Sequence[int]], names: Sequence[str], films: str)
     )
     fig.update_yaxes(autorange="reversed", title="truth")
     fig.update_xaxes(title="prediction")
-    return _layout(fig, f"Confusion matrix ({films} films)", height=380)
+    return styled(fig, f"Confusion matrix ({films} films)", height=380)
 
 
 def roc_curves(curves: dict[str, dict | None]) -> go.Figure:
@@ -172,12 +90,12 @@ def roc_curves(curves: dict[str, dict | None]) -> go.Figure:
                 x=curve["fpr"],
                 y=curve["tpr"],
                 mode="lines",
-                line=dict(color=color(label)),
-                name=f"{title(label)} (AUC {curve['auc']:.3f})",
+                line=dict(color=class_color(label)),
+                name=f"{class_title(label)} (AUC {curve['auc']:.3f})",
             )
     fig.update_xaxes(title="1 - specificity", range=[0, 1])
     fig.update_yaxes(title="sensitivity", range=[0, 1.01], gridcolor=TRACK)
-    return _layout(fig, "ROC curves, one class vs rest", height=380)
+    return styled(fig, "ROC curves, one class vs rest", height=380)
 
 
 def reliability(bins: Sequence[dict[str, Any]], films: str) -> go.Figure:
@@ -195,7 +113,7 @@ def reliability(bins: Sequence[dict[str, Any]], films: str) -> go.Figure:
     )
     fig.update_xaxes(title="mean top-class confidence", range=[0, 1])
     fig.update_yaxes(title="accuracy", range=[0, 1.01], gridcolor=TRACK)
-    return _layout(fig, f"Reliability diagram ({films} films)", height=380)
+    return styled(fig, f"Reliability diagram ({films} films)", height=380)
 
 
 HISTORY_CURVES = {  # per-epoch figures written by training (metrics.jsonl), drawn on the right axis
@@ -215,10 +133,10 @@ def history(rows: Sequence[dict[str, Any]]) -> go.Figure:
     for key, name in HISTORY_CURVES.items():
         if key in frame:
             fig.add_scatter(x=frame["epoch"], y=frame[key], name=name, mode="lines+markers", yaxis="y2")
-    fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="AUC / recall"))
+    fig.updatestyled(yaxis2=dict(overlaying="y", side="right", range=[0, 1], title="AUC / recall"))
     fig.update_xaxes(title="epoch", dtick=1)
     fig.update_yaxes(title="loss", gridcolor=TRACK)
-    return _layout(fig, "Training history", height=320, legend=dict(orientation="h", y=-0.25))
+    return styled(fig, "Training history", height=320, legend=dict(orientation="h", y=-0.25))
 
 
 SPLIT_COLORS = ("#0B5394", "#E69138", "#6AA84F", "#8E7CC3")  # one per evaluated set (test, external, ...)
@@ -250,4 +168,4 @@ def risk_coverage(curves: dict[str, dict[str, Any]]) -> go.Figure:
             )
     fig.update_xaxes(title="coverage (share of films kept)", range=[0, 1.01])
     fig.update_yaxes(title="error rate among films kept", rangemode="tozero", gridcolor=TRACK)
-    return _layout(fig, "Risk–coverage: refer the least confident films", height=380)
+    return styled(fig, "Risk–coverage: refer the least confident films", height=380)

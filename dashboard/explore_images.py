@@ -13,7 +13,7 @@ from dashboard import banners, charts, components
 from dashboard.display import thumbnail
 from dashboard.sampling import agrees, sample_rows
 from xray_core.config import CLASS_TITLES, LABELS
-from xray_core.data import stats
+from xray_core.data import plots, stats
 from xray_core.data.scan import scan_images
 from xray_core.inference import wording
 from xray_core.inference.predict import Prediction, predict_batch
@@ -50,7 +50,7 @@ def images(table: pd.DataFrame) -> None:
     sizes = shown.assign(
         width=pd.to_numeric(shown["width"], errors="coerce"), height=pd.to_numeric(shown["height"], errors="coerce")
     ).dropna(subset=["width", "height"])
-    st.plotly_chart(charts.size_scatter(sizes), key="ex_sizes", config=charts.CONFIG)
+    st.plotly_chart(plots.size_scatter(sizes), key="ex_sizes", config=charts.CONFIG)
     square = (sizes["width"] == sizes["height"]).groupby(sizes["label"]).mean()
     st.caption(
         "Share of square images per class: "
@@ -65,7 +65,7 @@ def images(table: pd.DataFrame) -> None:
     )
     scan = _scan(sample, True, f"{len(sample):,} images")
     st.plotly_chart(
-        charts.intensity_lines(stats.class_histograms(sample, scan)), key="ex_intensity", config=charts.CONFIG
+        plots.intensity_lines(stats.class_histograms(sample, scan)), key="ex_intensity", config=charts.CONFIG
     )
 
 

@@ -4,5 +4,3 @@ from __future__ import annotations
 
 ACCENT = "#0B5394"  # the theme's primary colour: the top class
 MUTED = "#9FB3C8"
-TRACK = "#e6ebf1"  # grid lines and empty bar tracks
-OTHER_COLOR = "#8C8C8C"  # a label the colour map lacks (it must still be told apart from the four classes)

@@ -11,8 +11,8 @@ from html import escape
 
 import streamlit as st
 
-from dashboard.palette import ACCENT, MUTED, TRACK
-from xray_core.config import CLASS_TITLES
+from dashboard.palette import ACCENT, MUTED
+from xray_core.config import CLASS_TITLES, TRACK
 
 _ROW = "display:flex;align-items:center;gap:0.6rem;margin:0.3rem 0;font-size:0.95rem"
 _NAME = "flex:0 0 10.5rem"

@@ -44,6 +44,9 @@ CLASS_COLORS: dict[str, str] = {
     "pneumonia": "#B279A2",
 }
 
+OTHER_COLOR = "#8C8C8C"  # a label the colour map lacks (it must still be told apart from the four classes)
+TRACK = "#e6ebf1"  # grid lines and empty bar tracks, in figures and on the dashboard
+
 #: Human-readable names for the UI and the model card.
 CLASS_TITLES: dict[str, str] = {
     "normal": "Normal",
@@ -162,10 +165,12 @@ __all__ = [
     "CLASS_NAMES",
     "CLASS_TITLES",
     "LABELS",
+    "OTHER_COLOR",
     "PARTIAL_LABELS",
     "Preprocessing",
     "SERVER_BUDGET",
     "ServerBudget",
+    "TRACK",
     "cache_dir",
     "default_checkpoint",
     "default_data_dir",

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import charts, components, film_input, probability_view, words
 from dashboard.display import thumbnail
 from xray_core.config import CLASS_TITLES
+from xray_core.data.plots import class_color, class_title
 from xray_core.explain.cam import Explanation
 from xray_core.explain.compare import Comparison, compare
 from xray_core.inference.results import percentages
@@ -41,9 +42,9 @@ def change_bars(change: dict[str, float]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=points,
-            y=[charts.title(n) for n in names],
+            y=[class_title(n) for n in names],
             orientation="h",
-            marker_color=[charts.color(n) for n in names],
+            marker_color=[class_color(n) for n in names],
             text=[f"{p:+.1f} pp" for p in points],
             textposition="outside",
             cliponaxis=False,

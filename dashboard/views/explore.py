@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, components, dataset_choice, explore_images
 from xray_core.config import CLASS_TITLES
-from xray_core.data import stats
+from xray_core.data import plots, stats
 from xray_core.data.dataset import ACCEPTED_LAYOUTS, split_counts
 
 TABS = ["Classes", "Splits & sources", "Patients", "Images", "Quality", "Gallery"]
@@ -48,7 +48,9 @@ def _classes(table: pd.DataFrame) -> None:
     by_split = split_counts(table)
     left, right = st.columns([3, 2])
     left.plotly_chart(
-        charts.class_bars(by_split.rename(index={"": "(no split)"})), key="ex_class_bars", config=charts.CONFIG
+        plots.class_bars(by_split.rename(index={"": "(no split)"}), "Images per class and split"),
+        key="ex_class_bars",
+        config=charts.CONFIG,
     )
     with right:
         options = ["all", *[s for s in by_split.index if s]]
@@ -92,7 +94,9 @@ def _patients(table: pd.DataFrame) -> None:
         return
     left, right = st.columns(2)
     left.plotly_chart(
-        charts.simple_bars(per_class, "Patients per class", "patients"), key="ex_patients", config=charts.CONFIG
+        plots.label_bars(per_class.to_dict(), "Patients per class", "patients"),
+        key="ex_patients",
+        config=charts.CONFIG,
     )
     right.plotly_chart(
         charts.histogram(per_patient.to_numpy(), "Images per patient", "images of one patient"),

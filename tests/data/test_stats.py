@@ -293,7 +293,7 @@ def test_cli_writes_json_and_html(dataset: pd.DataFrame, tmp_path: Path, capsys:
     page = (tmp_path / "out.html").read_text()
     assert "Plotly.newPlot" in page and "Duplicate groups across splits: 2" in page
     assert "WARNING: 1 patient(s) appear in more than one split." in capsys.readouterr().out
-    assert main([str(tmp_path / "nowhere")]) == 2
+    assert main(["stats", str(tmp_path / "nowhere")]) == 2
 
 
 @pytest.mark.corpus

@@ -1,7 +1,8 @@
-"""Plotly figures and a self-contained HTML report built from :func:`xray_core.data.stats.summarize`'s dict.
+"""The self-contained HTML report of :func:`xray_core.data.stats.summarize`'s dict, and its figures.
 
-Everything here reads only the JSON-able summary, so the dashboard can draw the same figures from a cached
-or saved summary without rescanning.
+Everything here reads only the JSON-able summary. The charts the Dataset explorer shows too (class bars, image
+sizes, intensity histograms) are :mod:`xray_core.data.plots`' builders; the confounding heatmap and the
+findings tables are the report's own.
 """
 
 from __future__ import annotations
@@ -10,50 +11,25 @@ import html
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 
-from xray_core.config import CLASS_COLORS, CLASS_TITLES
+from xray_core.data.plots import (
+    class_bars,
+    class_title,
+    intensity_lines,
+    label_bars,
+    shortened,
+    size_scatter,
+    styled,
+)
 
 TABLE_ROWS = 50  # rows shown in the duplicate / leakage / outlier tables (the JSON keeps more)
 
 
-def _title(label: str) -> str:
-    return CLASS_TITLES.get(label, label)
-
-
-def _short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _stacked(nested: dict[str, dict[str, int]], classes: list[str], title: str, horizontal: bool) -> go.Figure:
-    """One bar per key of ``nested`` ({key: {class: count}}), stacked by class."""
-    keys = list(nested)
-    figure = go.Figure()
-    for label in classes:
-        values = [nested[k].get(label, 0) for k in keys]
-        names = [_short(k) or "(none)" for k in keys]
-        x, y = (values, names) if horizontal else (names, values)
-        figure.add_bar(
-            x=x, y=y, name=_title(label), orientation="h" if horizontal else "v", marker_color=CLASS_COLORS.get(label)
-        )
-    figure.update_layout(barmode="stack", title=title, legend_title="class")
-    if horizontal:
-        figure.update_yaxes(autorange="reversed")
-    return figure
-
-
-def class_figure(summary: dict[str, Any]) -> go.Figure:
-    """Images per class."""
-    counts = summary["class_counts"]
-    figure = go.Figure(
-        go.Bar(
-            x=[_title(c) for c in counts],
-            y=list(counts.values()),
-            text=list(counts.values()),
-            marker_color=[CLASS_COLORS.get(c, "#888") for c in counts],
-        )
-    )
-    return figure.update_layout(title=f"Class distribution ({summary['n_images']:,} images)", yaxis_title="images")
+def _counts(nested: dict[str, dict[str, int]], classes: list[str]) -> pd.DataFrame:
+    """{group: {class: images}} as a table: rows = groups, columns = ``classes``."""
+    return pd.DataFrame.from_dict(nested, orient="index").reindex(columns=classes).fillna(0).astype(int)
 
 
 def confounding_figure(summary: dict[str, Any], by: str = "source") -> go.Figure | None:
@@ -68,8 +44,8 @@ def confounding_figure(summary: dict[str, Any], by: str = "source") -> go.Figure
     figure = go.Figure(
         go.Heatmap(
             z=z,
-            x=[_short(v, 30) for v in values],
-            y=[_title(c) for c in classes],
+            x=[shortened(v, 30) for v in values],
+            y=[class_title(c) for c in classes],
             zmin=0,
             zmax=1,
             colorscale="Blues",
@@ -79,44 +55,13 @@ def confounding_figure(summary: dict[str, Any], by: str = "source") -> go.Figure
         )
     )
     strength = "undefined" if v is None else f"{v:.2f}"
-    return figure.update_layout(title=f"Share of each class by {by} (Cramer's V = {strength})")
-
-
-def sizes_figure(summary: dict[str, Any]) -> go.Figure:
-    """Most common image sizes; bubble area follows the number of images."""
-    sizes = summary["image_properties"]["common_sizes"]
-    counts = [s["count"] for s in sizes]
-    biggest = max(counts, default=1)
-    figure = go.Figure(
-        go.Scatter(
-            x=[s["width"] for s in sizes],
-            y=[s["height"] for s in sizes],
-            mode="markers",
-            text=counts,
-            marker={"size": [8 + 40 * (c / biggest) ** 0.5 for c in counts], "sizemode": "diameter"},
-            hovertemplate="%{x} x %{y}: %{text} images<extra></extra>",
-        )
-    )
-    return figure.update_layout(title="Most common image sizes", xaxis_title="width (px)", yaxis_title="height (px)")
-
-
-def intensity_figure(summary: dict[str, Any]) -> go.Figure:
-    """Mean intensity histogram per class (0 = black, 1 = white)."""
-    bins = summary["intensity"]["hist_bins"]
-    centres = [(i + 0.5) / bins for i in range(bins)]
-    figure = go.Figure()
-    for label, hist in summary["intensity"]["class_histograms"].items():
-        if hist:
-            figure.add_scatter(x=centres, y=hist, mode="lines", name=_title(label), line_color=CLASS_COLORS.get(label))
-    return figure.update_layout(
-        title="Intensity histograms (mean per class)", xaxis_title="intensity", yaxis_title="share of pixels"
-    )
+    return styled(figure, f"Share of each class by {by} (Cramer's V = {strength})", height=380)
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> go.Figure:
-    cells = [[_short(str(row.get(c, "")), 60) for row in rows[:TABLE_ROWS]] for c in columns]
+    cells = [[shortened(str(row.get(c, "")), 60) for row in rows[:TABLE_ROWS]] for c in columns]
     figure = go.Figure(go.Table(header={"values": columns}, cells={"values": cells}))
-    return figure.update_layout(title=title, height=180 + 22 * min(len(rows), TABLE_ROWS))
+    return styled(figure, title, height=180 + 22 * min(len(rows), TABLE_ROWS))
 
 
 def findings_figures(summary: dict[str, Any]) -> dict[str, go.Figure]:
@@ -144,16 +89,21 @@ def findings_figures(summary: dict[str, Any]) -> dict[str, go.Figure]:
 def figures(summary: dict[str, Any]) -> dict[str, go.Figure]:
     """Dashboard-facing. Every report figure by name, in report order."""
     classes = summary["class_names"]
+    sources = _counts(summary["source_class_counts"], classes)
     result = {
-        "classes": class_figure(summary),
-        "splits": _stacked(summary["split_class_counts"], classes, "Images per split", horizontal=False),
-        "sources": _stacked(summary["source_class_counts"], classes, "Images per source", horizontal=True),
+        "classes": label_bars(
+            summary["class_counts"], f"Class distribution ({summary['n_images']:,} images)", "images"
+        ),
+        "splits": class_bars(_counts(summary["split_class_counts"], classes), "Images per split"),
+        "sources": class_bars(sources, "Images per source", horizontal=True, barmode="stack"),
     }
     for by in summary["confounding"]:
         figure = confounding_figure(summary, by)
         if figure is not None:
             result[f"confounding_{by}"] = figure
-    result.update(sizes=sizes_figure(summary), intensities=intensity_figure(summary))
+    sizes = pd.DataFrame(summary["image_properties"]["common_sizes"], columns=["width", "height", "count"])
+    intensities = intensity_lines(summary["intensity"]["class_histograms"])
+    result.update(sizes=size_scatter(sizes, "Most common image sizes"), intensities=intensities)
     return {**result, **findings_figures(summary)}
 
 
