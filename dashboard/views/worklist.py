@@ -66,13 +66,11 @@ def render() -> None:
         )
         st.stop()
     rows = [r for r in rows if status == "all" or r.scored == (status == "scored")]
-    st.caption(f"{len(rows)} studies · decision support, not a diagnosis")
+    st.caption(f"{len(rows)} {'study' if len(rows) == 1 else 'studies'} · decision support, not a diagnosis")
     if not rows:
         st.stop()
     by_uid = {row.study_uid: row for row in rows}
-    picked = st.selectbox(
-        "Study", list(by_uid), key="wl_study", format_func=lambda uid: safe_text.name(_label(by_uid[uid]))
-    )
+    picked = st.selectbox("Study", list(by_uid), key="wl_study", format_func=lambda uid: _label(by_uid[uid]))
     if st.button("Open study", key="wl_open_button", icon=":material/folder_open:"):
         _open(url, by_uid[picked])
     opened = st.session_state.get("wl_open")
