@@ -13,9 +13,9 @@ import numpy as np
 from pydicom import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from xray_core.inference import wording
 from xray_core.pacs import identity as codes
 from xray_core.report.content import ReportContent
-from xray_core.report.words import DISCLAIMER
 
 BANNER = "DERIVED - DECISION SUPPORT HEATMAP - NOT FOR PRIMARY DIAGNOSIS"
 BANNER_SHARE = 0.06  # the banner's height as a share of the image's
@@ -60,7 +60,7 @@ def build_capture(source: Dataset, report: ReportContent, method: str, instance_
     capture.BurnedInAnnotation = "YES"
     capture.Laterality = ""  # the chest holds a paired organ (Type 2C: present, empty: both lungs)
     capture.DerivationDescription = f"{method} heatmap and lung outline on the film; {BANNER.lower()}"[:1024]
-    capture.ImageComments = f"{DISCLAIMER} Derived image, not for primary diagnosis."
+    capture.ImageComments = f"{wording.DISCLAIMER} Derived image, not for primary diagnosis."
     capture.SoftwareVersions = str(report.model.get("version", ""))[:64]
     source_reference = Dataset()
     source_reference.ReferencedSOPClassUID = source.SOPClassUID

@@ -26,7 +26,6 @@ from xray_core.inference import wording
 from xray_core.inference.decisions import Decision
 from xray_core.pacs import identity as codes
 from xray_core.report.content import ReportContent
-from xray_core.report.words import DISCLAIMER
 
 CONTAINS = RelationshipTypeValues.CONTAINS
 HAS_PROPERTIES = RelationshipTypeValues.HAS_PROPERTIES
@@ -72,7 +71,7 @@ def content_items(source: Dataset, report: ReportContent, method: str) -> list:
     """The report's items, in reading order."""
     prediction, model = report.prediction, report.model
     items: list = [
-        _text(codes.STATEMENT, f"{DISCLAIMER} Not for primary diagnosis."),
+        _text(codes.STATEMENT, f"{wording.DISCLAIMER} Not for primary diagnosis."),
         CodeContentItem(codes.TOP_CLASS, codes.CLASS_CODES[prediction.label], CONTAINS),
         CodeContentItem(codes.REFUSED, codes.YES if prediction.refused else codes.NO, CONTAINS),
     ]
