@@ -12,7 +12,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit import delta_generator
 
-from dashboard import notice, sign_in, warmup  # streamlit only: the notice paints before anything else is imported
+from dashboard import notice, sign_in, warmup  # no torch: the notice paints before the model is imported
+from xray_core.inference.wording import DISCLAIMER_SHORT
 
 # `streamlit run` is never a REPL, yet Streamlit checks once per process, at the first element, with an
 # inspect.stack() that resolves the file of every loaded module: 0.3-2.5 s before the first page of a busy
@@ -42,7 +43,7 @@ def main() -> None:
         page_title="Chest X-ray decision support",
         page_icon=":material/radiology:",
         layout="wide",
-        menu_items={"About": "Chest X-ray decision support. Not a diagnosis."},
+        menu_items={"About": f"Chest X-ray decision support. {DISCLAIMER_SHORT}"},
     )
     if not sign_in.gate():  # before any page: on a network address nothing is shown until a user signs in
         st.stop()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dashboard.words import age_confounding_notes
-from xray_core.inference.results import DISCLAIMER
+from xray_core.inference.wording import DISCLAIMER
 
 if TYPE_CHECKING:  # torch behind it: the sidebar is drawn before the model has loaded
     from xray_core.models.checkpoint import LoadedModel

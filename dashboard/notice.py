@@ -1,9 +1,11 @@
-"""The first-visit notice. Deliberately light (streamlit only, no xray_core/torch import) so that it is the
-first thing a new session paints while the model loads behind it."""
+"""The first-visit notice. Deliberately light (streamlit and the wording module only, no torch import) so that it
+is the first thing a new session paints while the model loads behind it."""
 
 from __future__ import annotations
 
 import streamlit as st
+
+from xray_core.inference.wording import DISCLAIMER
 
 NOTICE = (
     "This tool shows how strongly a frontal chest radiograph resembles the normal, bacterial pneumonia, "
@@ -19,9 +21,7 @@ def acknowledged() -> bool:
         return True
     with st.container(border=True, key="notice"):
         st.markdown("### :material/info: Before you start")
-        st.markdown(
-            f"**Decision support only, not a diagnosis. A qualified clinician must interpret every image.** {NOTICE}"
-        )
+        st.markdown(f"**{DISCLAIMER}** {NOTICE}")
         st.button(
             "I understand — continue",
             key="notice_ack_button",

@@ -148,4 +148,4 @@ def test_a_name_with_two_homes_in_one_package_is_refused() -> None:
 
     with pytest.raises(ImportError, match="exported by both"):
         module_exports("xray_core.report", ("words", "words"))
-    assert "DISCLAIMER" in module_exports(xray_core.report.__name__, ("words",))
+    assert "label_title" in module_exports(xray_core.report.__name__, ("words",))

@@ -17,6 +17,7 @@ from xray_core.inference.audit import audit_prediction
 from xray_core.inference.batch import predict_sources
 from xray_core.inference.predict import Prediction
 from xray_core.inference.results import batch_row, flag_words, percentages, prediction_flags, results_csv
+from xray_core.inference.wording import DISCLAIMER_SHORT
 from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.io.reader import read_image
 from xray_core.io.uploads import MAX_ZIP_FILES, expand_uploads
@@ -197,7 +198,7 @@ def render() -> None:
     st.success(
         f"{len(stored['rows']) - failed} image(s) analysed"
         + (f", {failed} unreadable" if failed else "")
-        + ". Decision support only, not a diagnosis.",
+        + f". {DISCLAIMER_SHORT}",
         icon=":material/task_alt:",
     )
     _table(loaded, stored["rows"])

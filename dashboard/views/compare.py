@@ -15,6 +15,7 @@ from xray_core.data.plots import class_color, class_title
 from xray_core.explain.cam import Explanation
 from xray_core.explain.compare import Comparison, compare
 from xray_core.inference.results import percentages
+from xray_core.inference.wording import DISCLAIMER_SHORT
 from xray_core.io.image import XrayImage
 from xray_core.models.checkpoint import LoadedModel
 
@@ -83,7 +84,7 @@ def _explain(loaded: LoadedModel, films: dict, method: str, target: str | None) 
 
 def render() -> None:
     st.title("Follow-up comparison")
-    st.caption("Decision support only, not a diagnosis. Both films are scored by the same model.")
+    st.caption(f"{DISCLAIMER_SHORT} Both films are scored by the same model.")
     loaded, error = components.get_model()
     uploads = st.columns(2, gap="medium")
     films = {}

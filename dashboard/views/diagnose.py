@@ -16,6 +16,7 @@ from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD, REMOVE_PERCEN
 from xray_core.explain.overlay import OUTLINE_PERCENTILE
 from xray_core.inference.predict import Prediction
 from xray_core.inference.results import percentages, result_json, result_record
+from xray_core.inference.wording import DISCLAIMER_SHORT
 from xray_core.io.image import XrayImage
 
 if TYPE_CHECKING:  # torch behind these: the uploader shows before torch loads (dashboard.warmup)
@@ -226,7 +227,7 @@ def render() -> None:
     )
     picked = film_input.upload() if source == "Upload a file" else film_input.sample()
     if picked is None:
-        st.caption("Decision support only, not a diagnosis. Images stay on this server and are not stored.")
+        st.caption(f"{DISCLAIMER_SHORT} Images stay on this server and are not stored.")
         st.stop()
     loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup
     banners.model_ready(loaded, error)  # the sidebar said "Loading the model…" if app.py did not wait for it

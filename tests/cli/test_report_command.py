@@ -10,7 +10,7 @@ from _pdf import pdf_text
 from xray_core.cli.main import main
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.results import percentages
-from xray_core.report.words import DISCLAIMER
+from xray_core.inference.wording import DISCLAIMER_SHORT
 
 
 def test_report_writes_a_pdf_with_the_probabilities_and_the_disclaimer(tmp_path, monkeypatch, tiny_dataset, capsys):
@@ -26,7 +26,7 @@ def test_report_writes_a_pdf_with_the_probabilities_and_the_disclaimer(tmp_path,
     text = pdf_text(out)
     for name, share in percentages(probabilities).items():
         assert f"{CLASS_TITLES[name]} {share:.1f} %" in text
-    assert DISCLAIMER in text
+    assert DISCLAIMER_SHORT in text
     assert "003.png" not in text  # the file name only when given
     again = ["report", film, "--out", str(out), "--file-name", "film-A", "--checkpoint", checkpoint]
     assert main([*again, "--data", str(tiny_dataset)]) == 0

@@ -17,7 +17,7 @@ from _probabilities import BROWSER_ROWS
 from _streamlit_server import streamlit_server
 
 from xray_core.config import CLASS_TITLES
-from xray_core.report.words import DISCLAIMER
+from xray_core.inference.wording import DISCLAIMER_SHORT
 
 RESULT_MS = 240_000  # the similar-case index is built on the first upload
 
@@ -53,5 +53,5 @@ def test_pdf_report_downloads_with_the_probabilities(server, tiny_dataset, tmp_p
     text = pdf_text(pdf)
     for name, share in shown.items():
         assert f"{CLASS_TITLES[name]} {share:.1f} %" in text
-    assert DISCLAIMER in text
+    assert DISCLAIMER_SHORT in text
     assert "similar training films were labelled" in text

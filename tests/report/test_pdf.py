@@ -12,13 +12,12 @@ from _pdf import pdf_pages, pdf_text
 
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.results import percentages
-from xray_core.inference.wording import pdf_safe
+from xray_core.inference.wording import DISCLAIMER_SHORT, pdf_safe
 from xray_core.io.image import XrayImage
 from xray_core.io.reader import read_image
 from xray_core.models.checkpoint import load_checkpoint
 from xray_core.report.content import build_report
 from xray_core.report.pdf import render_pdf
-from xray_core.report.words import DISCLAIMER
 
 
 def _film(seed: int = 0, size: int = 96) -> np.ndarray:
@@ -49,7 +48,7 @@ def test_the_report_shows_probabilities_decisions_similar_cases_and_the_disclaim
     text = pdf_text(path)
     for name, share in percentages(content.prediction.probabilities).items():
         assert f"{CLASS_TITLES[name]} {share:.1f} %" in text
-    assert DISCLAIMER in text
+    assert DISCLAIMER_SHORT in text
     assert "my film.png" in text
     assert loaded.sha256 in text and "report-test" in text
     assert datetime.now(UTC).strftime("%Y-%m-%d") in text
@@ -70,7 +69,7 @@ def test_a_refused_film_says_so_and_shows_no_heatmap_or_similar_cases(loaded, ca
     assert "REFUSED" in text and "[uniform_image]" in text and "No similar cases for a refused input" in text
     [uniform] = [d for d in content.prediction.decisions if d.code == "uniform_image"]
     assert " ".join(pdf_safe(uniform).split()) in " ".join(text.split())  # the core's words, wrapped by the PDF
-    assert DISCLAIMER in text
+    assert DISCLAIMER_SHORT in text
     for name, share in percentages(content.prediction.probabilities).items():
         assert f"{CLASS_TITLES[name]} {share:.1f} %" in text  # on the record, marked as unreliable
     assert "not reliable" in text

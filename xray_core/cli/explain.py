@@ -16,6 +16,7 @@ from pathlib import Path
 from xray_core.cli.common import emit_report
 from xray_core.cli.segment import unique_stem
 from xray_core.config import default_checkpoint, default_data_dir
+from xray_core.inference.wording import DISCLAIMER_SHORT
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "explain",
         help="class-activation heatmaps for one or more images",
         description="Where the model looked: a Grad-CAM-family map for the predicted (or a chosen) class, its "
-        "strength and the prediction from the same pass. Decision support, not a diagnosis.",
+        f"strength and the prediction from the same pass. {DISCLAIMER_SHORT}",
     )
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--checkpoint", default=None, help=f"(default: {default_checkpoint()})")

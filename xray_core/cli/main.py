@@ -30,6 +30,7 @@ from xray_core.cli import (
     train,
     users,
 )
+from xray_core.inference.wording import DISCLAIMER_SHORT
 
 COMMANDS = (
     predict.add_parser,
@@ -56,8 +57,8 @@ COMMANDS = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m xray_core",
-        description="Chest X-ray decision support: normal, bacterial pneumonia, "
-        "viral pneumonia, COVID-19. Not a diagnosis.",
+        description=f"Chest X-ray decision support: normal, bacterial pneumonia, viral pneumonia, COVID-19. "
+        f"{DISCLAIMER_SHORT}",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:

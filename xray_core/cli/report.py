@@ -13,6 +13,7 @@ from pathlib import Path
 
 from xray_core.cli.common import load_or_report, read_bytes
 from xray_core.config import default_checkpoint, default_data_dir
+from xray_core.inference.wording import DISCLAIMER_SHORT
 
 
 def add_parser(subparsers) -> None:
@@ -20,7 +21,7 @@ def add_parser(subparsers) -> None:
         "report",
         help="PDF report of one image",
         description="Write a PDF report of FILE: film, heatmap with the lung outline, probabilities, refusal or "
-        "warnings, similar cases, model version and hash, date. Decision support, not a diagnosis.",
+        f"warnings, similar cases, model version and hash, date. {DISCLAIMER_SHORT}",
     )
     parser.add_argument("file", metavar="FILE", help="image (PNG, JPEG, TIFF or DICOM)")
     parser.add_argument("--out", required=True, help="PDF file to write")

@@ -18,9 +18,7 @@ import pandas as pd
 
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.predict import Prediction
-from xray_core.inference.wording import measured_sentence, short
-
-DISCLAIMER = "Decision support only, not a diagnosis. A qualified clinician must interpret every image."
+from xray_core.inference.wording import DISCLAIMER, measured_sentence, short
 
 
 def percentages(probabilities: dict[str, float], decimals: int = 1) -> dict[str, float]:
@@ -125,7 +123,6 @@ def results_csv(rows: Sequence[dict[str, Any]]) -> bytes:
 
 
 __all__ = [
-    "DISCLAIMER",
     "batch_row",
     "flag_words",
     "percentages",

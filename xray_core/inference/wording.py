@@ -21,6 +21,15 @@ from typing import Any
 from xray_core.config import CLASS_TITLES
 from xray_core.inference.decisions import Decision
 
+#: The disclaimer, worded once for every surface: the short form where a line is all there is (the PDF's footer,
+#: page captions, command help), the long one where it stands alone (the pages' banners, the CSV and JSON results,
+#: the PDF's first lines, with the detail there).
+DISCLAIMER_SHORT = "Decision support, not a diagnosis."
+DISCLAIMER = "Decision support only, not a diagnosis. A qualified clinician must interpret every image."
+DISCLAIMER_DETAIL = (
+    "The probabilities say which training class this film most resembles, read with the clinical picture."
+)
+
 #: code -> a few words, no numbers.
 SHORT: dict[str, str] = {
     "ood_features": "out-of-distribution",
@@ -164,6 +173,9 @@ def latin1(text: str) -> str:
 
 
 __all__ = [
+    "DISCLAIMER",
+    "DISCLAIMER_DETAIL",
+    "DISCLAIMER_SHORT",
     "FIGURE_SENTENCES",
     "NOT_MEASURED",
     "REASONS",

@@ -14,9 +14,9 @@ from PIL import Image
 from xray_core.config import CLASS_COLORS
 from xray_core.inference.results import percentages
 from xray_core.inference.similar.search import summary
-from xray_core.inference.wording import latin1, pdf_safe
+from xray_core.inference.wording import DISCLAIMER, DISCLAIMER_DETAIL, DISCLAIMER_SHORT, latin1, pdf_safe
 from xray_core.report.content import ReportContent
-from xray_core.report.words import DISCLAIMER, DISCLAIMER_DETAIL, label_title, similar_summary
+from xray_core.report.words import label_title, similar_summary
 
 WIDTH = 186  # mm of text width on A4 with 12 mm margins
 IMAGE_BOX = 88  # mm: each of the two side-by-side images fits in a square this size
@@ -28,7 +28,7 @@ class _Page(FPDF):
         self.set_y(-14)
         self.set_font("Helvetica", "I", 8)
         self.set_text_color(90, 90, 90)
-        self.cell(0, 5, latin1(f"{DISCLAIMER} Page {self.page_no()}/{{nb}}"), align="C")
+        self.cell(0, 5, latin1(f"{DISCLAIMER_SHORT} Page {self.page_no()}/{{nb}}"), align="C")
 
 
 def _text(pdf: FPDF, text: str, size: float = 10, style: str = "", height: float = 5, rgb=(0, 0, 0)) -> None:

@@ -1,6 +1,6 @@
-"""Report wording: the similar-case summary, class titles and the disclaimer.
+"""Report wording: the similar-case summary and class titles.
 
-Decisions are worded where every surface words them, :mod:`xray_core.inference.wording` (``pdf_safe``).
+Decisions and the disclaimer are worded where every surface words them, :mod:`xray_core.inference.wording`.
 """
 
 from __future__ import annotations
@@ -8,12 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from xray_core.config import CLASS_TITLES
-
-DISCLAIMER = "Decision support, not a diagnosis."
-DISCLAIMER_DETAIL = (
-    "The probabilities say which training class this film most resembles; they are not a diagnosis and must be "
-    "read with the clinical picture by a qualified clinician."
-)
 
 
 def label_title(label: str | None) -> str:
@@ -27,4 +21,4 @@ def similar_summary(summary: dict[str, Any]) -> str:
     return f"{summary['count']} of {summary['k']} similar training films were labelled {label_title(summary['label'])}."
 
 
-__all__ = ["DISCLAIMER", "label_title", "similar_summary"]
+__all__ = ["label_title", "similar_summary"]
