@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from _lung_corpus import write_lung_corpus
 from PIL import Image
 
 from xray_core.cli.main import main
@@ -115,8 +116,6 @@ def test_explain_json_says_why_lungs_are_missing(tiny_checkpoint, films, tmp_pat
 
 
 def test_evaluate_writes_report_and_card(segmenter, tmp_path, capsys):
-    from training.test_segmenter import write_lung_corpus
-
     data = write_lung_corpus(tmp_path / "cxr", counts=(("val", 2), ("test", 1)), external=2)
     out, card = tmp_path / "metrics.json", tmp_path / "CARD.md"
     assert (

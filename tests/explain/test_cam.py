@@ -9,19 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
+from _region_net import region_loaded
 from PIL import Image
-from torch import nn
 
 from xray_core.cli.main import main as cli_main
-from xray_core.config import Preprocessing
 from xray_core.explain import replicas
 from xray_core.explain.cam import explain
 from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD, FAST_METHODS, method_key
 from xray_core.explain.overlay import hot_region, outline, overlay, to_rgb
 from xray_core.inference.predict import predict_batch, predict_image
 from xray_core.io.image import XrayImage
-from xray_core.models.checkpoint import LoadedModel, load_checkpoint
-from xray_core.models.meta import CheckpointMeta
+from xray_core.models.checkpoint import load_checkpoint
 
 SIZES = [(64, 64), (37, 90), (211, 150)]  # (H, W): the input size, a wide odd one, a larger tall one
 
@@ -33,43 +31,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-
-
-class _MaskSplit(nn.Module):
-    """Two channels: the pooled image inside ``mask`` and outside it."""
-
-    def __init__(self, mask: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("mask", mask)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x * self.mask, x * (1 - self.mask)], dim=1)
-
-
-class RegionNet(nn.Module):
-    """Class 1's logit is ``gain`` x the mean of the top-left quadrant (8 x 8 cells); other logits are 0."""
-
-    def __init__(self, size: int = 64, gain: float = 20.0) -> None:
-        super().__init__()
-        mask = torch.zeros(1, 1, 8, 8)
-        mask[..., :4, :4] = 1
-        self.pool = nn.AdaptiveAvgPool2d(8)
-        self.layer3 = nn.Sequential(nn.Identity())  # a stage for layer3 methods: the pooled image itself
-        self.layer4 = nn.Sequential(_MaskSplit(mask))
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(2, 4)
-        with torch.no_grad():
-            self.fc.weight.zero_()
-            self.fc.bias.zero_()
-            self.fc.weight[1, 0] = gain
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(self.avgpool(self.layer4(self.layer3(self.pool(x)))), 1))
-
-
-def region_loaded(gain: float = 20.0) -> LoadedModel:
-    meta = CheckpointMeta(arch="regionnet", preprocessing=Preprocessing(image_size=64), trained=True)
-    return LoadedModel(model=RegionNet(gain=gain).eval(), meta=meta, sha256="")
 
 
 def textured(height: int, width: int, seed: int = 0, low: float = 0.7) -> XrayImage:

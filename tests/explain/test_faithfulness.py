@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _region_net import region_loaded
 from PIL import Image
-from test_cam import region_loaded
 
 from xray_core.cli.main import main as cli_main
 from xray_core.explain.cam import explain
