@@ -7,7 +7,7 @@
   per image, scanned in parallel and cached.
 * :mod:`~xray_core.data.counts`, :mod:`~xray_core.data.duplicates`, :mod:`~xray_core.data.confounders`,
   :mod:`~xray_core.data.quality` and :mod:`~xray_core.data.stats`: pure analyses over those tables and their
-  JSON-able summary; :mod:`~xray_core.data.report`: its plotly figures and HTML report.
+  JSON-able summary; :mod:`~xray_core.data.plots`: the dataset figures; :mod:`~xray_core.data.report`: the HTML report.
 
 Names are imported on first use (PEP 562): ``import xray_core.data`` (which every ``import xray_core.data.dataset``
 runs first) stays cheap and pulls in neither torch, scipy nor plotly until a name that needs them is used.
@@ -28,6 +28,7 @@ _MODULES = (
     "confounders",
     "quality",
     "stats",
+    "plots",
     "report",
 )
 #: the dataset's class_counts (partial labels included) is the package's; counts keeps its own.
