@@ -157,10 +157,13 @@ def to_bytes(ds: Dataset) -> bytes:
 def store(pacs: Pacs, datasets: Sequence[Dataset]) -> None:
     """STOW-RS ``datasets`` (one request); raises when the server refuses any of them.
 
-    Each is sent as a complete DICOM file (preamble and 'DICM'): the client writes datasets as they are, and
-    Orthanc returns what it stored byte for byte, which pydicom then refuses to read back as a file."""
-    files = [pydicom.dcmread(io.BytesIO(to_bytes(ds))) for ds in datasets]
-    response = pacs.client.store_instances(files)
+    Each is sent as a complete DICOM file (preamble and 'DICM'; a dataset without a preamble gets an empty one):
+    the client writes datasets as they are, and Orthanc returns what it stored byte for byte, which pydicom then
+    refuses to read back as a file."""
+    for ds in datasets:
+        if getattr(ds, "preamble", None) is None:
+            ds.preamble = b"\0" * 128
+    response = pacs.client.store_instances(list(datasets))
     failed = response.get("FailedSOPSequence")
     if failed:
         raise RuntimeError(f"the PACS refused {len(failed)} of {len(datasets)} instances")
