@@ -28,10 +28,19 @@ import time
 UNSHARE_VARIANTS = (("--user", "--map-root-user", "--net"), ("--net",))
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 _CHUNK = 1 << 16
+_PR_SET_PDEATHSIG = 1
 
 
 class NamespaceUnavailable(RuntimeError):
     """No private network namespace can be made here (no ``unshare``, or namespaces are forbidden)."""
+
+
+def die_with_parent() -> None:
+    """In a child before exec: be sent SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG), so a killed test
+    run or shell never leaves a server behind in a namespace no one can reach."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def loopback_listener(port: int = 0) -> socket.socket:
@@ -106,7 +115,7 @@ def main(argv: list[str]) -> int:
     fd, inner_port, command = int(argv[0]), int(argv[1]), argv[3:]
     _loopback_up()
     listener = socket.socket(fileno=fd)
-    server = subprocess.Popen(command)
+    server = subprocess.Popen(command, preexec_fn=die_with_parent)
 
     def stop(signum: int, frame: object) -> None:
         server.terminate()

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from xray_core.pacs.loopback import loopback_listener, relay_command
+from xray_core.pacs.loopback import die_with_parent, loopback_listener, relay_command
 
 ORTHANC = "/usr/sbin/Orthanc"
 PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
@@ -99,7 +99,11 @@ def start(port: int = 0, timeout: float = STARTUP_SECONDS, verbose_log: Path | N
         shutil.rmtree(folder, ignore_errors=True)
         raise OrthancUnavailable(str(error)) from error
     process = subprocess.Popen(
-        command, pass_fds=[listener.fileno()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        pass_fds=[listener.fileno()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     listener.close()  # the relay holds its own copy
     server = Orthanc(url, folder, process)
