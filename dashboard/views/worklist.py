@@ -42,7 +42,8 @@ def _open(url: str, row: StudyRow) -> None:
     with st.spinner("Retrieving the study…"):
         films = [pair for s in film_series(pacs, row.study_uid) for pair in retrieve_series(pacs, row.study_uid,
                                                                                           s["series_uid"])]  # fmt: skip
-    st.session_state["wl_open"] = {"study_uid": row.study_uid, "data": films[0][0] if films else None}
+    st.session_state["wl_open"] = {"study_uid": row.study_uid, "data": films[0][0] if films else None,
+                                   "films": len(films)}  # fmt: skip
 
 
 def render() -> None:
@@ -81,6 +82,8 @@ def render() -> None:
         st.warning("This study holds no film to analyse.", icon=":material/info:")
         st.stop()
     st.subheader(safe_text.name(f"{row.patient_name} · {row.study_date} · {row.accession}"))
+    if opened["films"] > 1:
+        st.caption(f"This study holds {opened['films']} films; the first is shown.")
     if pacs_film.show_film(loaded, opened["data"], "Film from the PACS") and st.button(
         "Send to PACS", key="wl_send", icon=":material/send:", help="Store the structured report and the heatmap "
         "capture in this study (a new series), marked decision support, not for primary diagnosis."

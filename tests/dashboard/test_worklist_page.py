@@ -58,5 +58,6 @@ def test_open_show_send(worklist, server, tiny_checkpoint, tmp_path):
     at.radio(key="wl_status").set_value("scored").run()
     labels = at.selectbox(key="wl_study").options
     assert any("0601" in label for label in labels) and not any("0602" in label for label in labels)
-    audit = (tmp_path / "audit.jsonl").read_bytes()
-    assert audit and b"DEMO^06" not in audit and b"DEMO06" not in audit
+    assert (tmp_path / "audit.jsonl").read_bytes()
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):  # the audit log and the app's cache
+        assert b"DEMO^06" not in path.read_bytes() and b"DEMO06" not in path.read_bytes(), path
