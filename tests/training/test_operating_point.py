@@ -8,6 +8,7 @@ import torch
 
 from xray_core.config import LABELS
 from xray_core.models.networks import build_model
+from xray_core.models.records import AgeProbe
 from xray_core.training.operating_point import (
     LogitSet,
     apply,
@@ -80,13 +81,7 @@ def test_age_offsets_need_the_probe_output():
 
 def test_apply_by_age_attaches_the_head_that_gives_the_chosen_logits():
     model = build_model("resnet18", in_channels=1).eval()
-    probe = {
-        "classes": ["adult", "pediatric"],
-        "mean": [0.0] * 512,
-        "scale": [1.0] * 512,
-        "weights": [0.0] * 512,
-        "bias": 0.0,
-    }  # P(pediatric) = 0.5 for every film
+    probe = AgeProbe(("adult", "pediatric"), np.zeros(512), np.ones(512), np.zeros(512), 0.0)  # P(pediatric) = 0.5
     sets = _two_ages()
     sets = {"val": sets["val"]._replace(pediatric=np.full(len(sets["val"].labels), 0.5))}
     shifted, record = apply_by_age(model, sets, probe)
