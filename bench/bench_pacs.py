@@ -54,7 +54,7 @@ def _listing(pacs, sha: str, runs: int, count: int) -> dict:
 
 
 def _scoring(pacs, loaded, films: int) -> dict:
-    from xray_core.explain import DEFAULT_METHOD
+    from xray_core.explain.methods import DEFAULT_METHOD
     from xray_core.pacs.scoring import score_study
 
     datasets = [dicom_film(film_pixels(path, 1024), film) for path, film in demo_films(default_data_dir(), films + 1)]

@@ -14,9 +14,9 @@ import streamlit as st
 
 from dashboard import components, film_input, probability_view, result_flags
 from xray_core.config import CLASS_TITLES
-from xray_core.explain import DEFAULT_METHOD
-from xray_core.inference import percentages
-from xray_core.io import XrayImage
+from xray_core.explain.methods import DEFAULT_METHOD
+from xray_core.inference.results import percentages
+from xray_core.io.image import XrayImage
 
 FILM_NAME = "pacs-film.dcm"  # never the patient's or the archive's names: shared caches and captions see this
 
@@ -67,7 +67,7 @@ def show_film(loaded: Any, data: bytes, title: str) -> bool:
 
 def send(url: str, loaded: Any, data: bytes) -> str:
     """Score ``data`` in the core and store its SR and heatmap capture in its study; returns what was done."""
-    from xray_core.explain import DEFAULT_METHOD as method
+    from xray_core.explain.methods import DEFAULT_METHOD as method
     from xray_core.pacs.client import connect
     from xray_core.pacs.scoring import parse_film, score_films
 

@@ -7,7 +7,7 @@ import pytest
 from _apptest import shown_percentages, start, texts
 from _orthanc import orthanc_server, study
 
-from xray_core.explain import CAM_METHODS, DEFAULT_METHOD
+from xray_core.explain.methods import CAM_METHODS, DEFAULT_METHOD
 from xray_core.pacs.client import connect, scored_studies, store
 
 pytestmark = pytest.mark.pacs

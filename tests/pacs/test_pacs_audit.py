@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from xray_core.inference import Decision
 from xray_core.inference.audit import RECORD_KEYS
+from xray_core.inference.decisions import Decision
 from xray_core.inference.predict import Prediction
 from xray_core.pacs.audit import audit_film, film_record
 

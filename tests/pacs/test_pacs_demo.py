@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from _apptest import chest_film
 
-from xray_core.io import NotAChestRadiograph, read_image
+from xray_core.io.image import NotAChestRadiograph
+from xray_core.io.reader import read_image
 from xray_core.pacs.client import to_bytes
 from xray_core.pacs.demo import TRANSFER_SYNTAXES, DemoFilm, dicom_film, out_of_scope
 

@@ -11,14 +11,14 @@ import pydicom
 import pytest
 from _orthanc import study
 
-from xray_core.inference import Decision
-from xray_core.io import read_image
+from xray_core.inference.decisions import Decision
+from xray_core.io.reader import read_image
 from xray_core.pacs import identity
 from xray_core.pacs.capture import BANNER, build_capture, with_banner
 from xray_core.pacs.client import to_bytes
 from xray_core.pacs.sr import build_sr, report_decisions
 from xray_core.pacs.sr_read import read_sr
-from xray_core.report import build_report
+from xray_core.report.content import build_report
 
 
 @pytest.fixture(scope="module")
