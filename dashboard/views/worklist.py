@@ -39,9 +39,13 @@ def _label(row: StudyRow) -> str:
 def _open(url: str, row: StudyRow) -> None:
     """Retrieve the study's first film (WADO-RS) into this session's state."""
     pacs = connect(url)
-    with st.spinner("Retrieving the study…"):
-        films = [pair for s in film_series(pacs, row.study_uid) for pair in retrieve_series(pacs, row.study_uid,
-                                                                                          s["series_uid"])]  # fmt: skip
+    try:
+        with st.spinner("Retrieving the study…"):
+            films = [pair for s in film_series(pacs, row.study_uid)
+                     for pair in retrieve_series(pacs, row.study_uid, s["series_uid"])]  # fmt: skip
+    except Exception as failure:  # the PACS is down or refuses: say so, never a stack trace
+        st.error(f"The study could not be retrieved: {type(failure).__name__}.", icon=":material/error:")
+        return
     st.session_state["wl_open"] = {"study_uid": row.study_uid, "data": films[0][0] if films else None,
                                    "films": len(films)}  # fmt: skip
 
@@ -88,8 +92,11 @@ def render() -> None:
         "Send to PACS", key="wl_send", icon=":material/send:", help="Store the structured report and the heatmap "
         "capture in this study (a new series), marked decision support, not for primary diagnosis."
     ):  # fmt: skip
-        with st.spinner("Sending…"):
-            st.success(pacs_film.send(url, loaded, opened["data"]), icon=":material/check_circle:")
+        try:
+            with st.spinner("Sending…"):
+                st.success(pacs_film.send(url, loaded, opened["data"]), icon=":material/check_circle:")
+        except Exception as failure:  # a refused STOW-RS or a dropped connection: the page stays usable
+            st.error(f"Not sent: the PACS answered {type(failure).__name__}: {failure}", icon=":material/error:")
 
 
 if __name__ == "__main__":

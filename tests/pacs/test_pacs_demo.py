@@ -38,3 +38,16 @@ def test_lateral_and_ct_are_refused_from_their_headers(decoded):
         codes.append(refusal.value.code)
     assert codes == ["dicom_view", "dicom_modality"]
     assert decoded == []  # refused before any pixel was decoded
+
+
+@pytest.mark.pacs
+@pytest.mark.corpus
+def test_demo_worklist_loads_into_orthanc(orthanc, pacs, corpus_dir):
+    from xray_core.pacs.client import list_studies
+    from xray_core.pacs.demo import load_demo
+
+    before = {row.study_uid for row in list_studies(pacs)}
+    assert load_demo(orthanc.dicomweb, corpus_dir, 3) == 5  # three films, a lateral one and a 'CT'
+    rows = [row for row in list_studies(pacs) if row.study_uid not in before]
+    assert sorted(row.patient_name for row in rows)[:3] == ["DEMO^0001", "DEMO^0002", "DEMO^0003"]
+    assert {m for row in rows for m in row.modalities} == {"CR", "DX", "CT"}
