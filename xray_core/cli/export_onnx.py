@@ -35,6 +35,13 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="only when the default folder has no verified export for the checkpoint, as predict would (make run)",
     )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="also (or only, when the fp32 export exists) the int8 export, calibrated on the corpus's training films "
+        "(predict --engine onnx-int8)",
+    )
+    parser.add_argument("--calibration", default=None, metavar="DATA", help="corpus whose train split calibrates int8")
     parser.set_defaults(run=_run)
 
 
@@ -43,6 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     from xray_core.inference.onnx.records import OnnxUnavailable
     from xray_core.models.checkpoint import CheckpointError
 
+    if args.int8:
+        return _int8(args)
     if args.if_missing:
         from xray_core.inference.onnx.auto import load_or_export
 
@@ -59,6 +68,31 @@ def _run(args: argparse.Namespace) -> int:
     try:
         report = export_onnx(args.checkpoint or default_checkpoint(), films, args.out_dir)
     except (CheckpointError, OnnxUnavailable, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _int8(args: argparse.Namespace) -> int:
+    """The fp32 export when missing (as predict makes it), then the int8 one from it."""
+    from xray_core.inference.onnx.engine import load_onnx
+    from xray_core.inference.onnx.export import export_onnx
+    from xray_core.inference.onnx.quantize import calibration_films, export_int8
+    from xray_core.inference.onnx.records import OnnxUnavailable
+
+    checkpoint = args.checkpoint or default_checkpoint()
+    films = read_films(verification_files(args.films, args.count), lambda line: print(line, file=sys.stderr))
+    if not films:
+        print("error: no readable verification films; pass --films DIR", file=sys.stderr)
+        return 2
+    try:
+        try:
+            load_onnx(checkpoint, args.out_dir)
+        except OnnxUnavailable:
+            export_onnx(checkpoint, films, args.out_dir)
+        report = export_int8(checkpoint, calibration_films(args.calibration), films, args.out_dir)
+    except (OnnxUnavailable, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2))

@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=_run)
 
 
-ENGINES = ("auto", "torch", "onnx")
+ENGINES = ("auto", "torch", "onnx", "onnx-int8")
 
 
 def load_engine(checkpoint: str | None, engine: str = "auto", files: Sequence[str] = ()) -> Any:
@@ -60,10 +60,11 @@ def load_engine(checkpoint: str | None, engine: str = "auto", files: Sequence[st
         from xray_core.inference.onnx.auto import load_or_export
         from xray_core.inference.onnx.records import OnnxUnavailable
 
+        precision = "int8" if engine == "onnx-int8" else "fp32"
         try:
-            return load_or_export(checkpoint or default_checkpoint(), files)
+            return load_or_export(checkpoint or default_checkpoint(), files, precision=precision)
         except OnnxUnavailable as why:
-            if engine == "onnx":
+            if engine != "auto":
                 print(f"error: {why}", file=sys.stderr)
                 return None
             if not why.quiet:

@@ -84,21 +84,23 @@ def load_or_export(
     notice: Callable[[str], None] | None = None,
     threads: int = 0,
     export: bool = True,
+    precision: str = "fp32",
 ) -> OnnxModel:
     """The ONNX engine for ``checkpoint``, exporting and verifying it first when that is all it lacks.
 
     ``fallback``: verification films (or their files) when the corpus has none, e.g. the films about to be scored.
     ``notice``: called with one line before an export (default: stderr). ``threads``: ONNX Runtime intra-op
-    threads (0: its default). ``export=False`` only loads. Raises :class:`OnnxUnavailable` as ``load_onnx`` does,
-    or with the reason an automatic export failed.
+    threads (0: its default). ``export=False`` only loads. ``precision="int8"``: the int8 export, which is
+    never made automatically (``export-onnx --int8``: it needs the training films). Raises
+    :class:`OnnxUnavailable` as ``load_onnx`` does, or with the reason an automatic export failed.
     """
     from xray_core.inference.onnx.engine import load_onnx
 
     say = notice or (lambda line: print(line, file=sys.stderr))
     try:
-        return load_onnx(checkpoint, threads=threads)
+        return load_onnx(checkpoint, threads=threads, precision=precision)
     except OnnxUnavailable as why:
-        if not (why.rebuild and export and auto_enabled()):
+        if not (why.rebuild and export and auto_enabled()) or precision != "fp32":
             raise
         failed = failure_path(checkpoint)
         if failed.is_file():

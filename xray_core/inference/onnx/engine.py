@@ -37,6 +37,7 @@ import numpy as np
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
 from xray_core.inference.calibration import apply_temperature
+from xray_core.inference.onnx.quantize import int8_path
 from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
 from xray_core.inference.onnx.segmenter import OnnxSegmenter, load_onnx_segmenter
 from xray_core.inference.predict import Prediction, build_prediction
@@ -154,16 +155,25 @@ class OnnxModel:
         return results
 
 
-def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threads: int = 0) -> OnnxModel:
+def load_onnx(
+    checkpoint: str | Path, directory: str | Path | None = None, threads: int = 0, precision: str = "fp32"
+) -> OnnxModel:
     """The ONNX export of ``checkpoint`` as an :class:`OnnxModel`; raises :class:`OnnxUnavailable` saying why not.
 
-    ``threads``: ONNX Runtime intra-op threads (0: its default, one per physical core).
+    ``threads``: ONNX Runtime intra-op threads (0: its default, one per physical core). ``precision``: "fp32" or
+    "int8" (:mod:`xray_core.inference.onnx.quantize`: both networks quantised, verified like the fp32 export).
     """
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise OnnxUnavailable(f"checkpoint not found: {checkpoint}", quiet=True)
     sha = file_sha256(checkpoint)
     path = export_path(checkpoint, sha, directory)
+    if precision == "int8" and path.is_file():
+        path = int8_path(path)
+        if not path.is_file():
+            reason = f"no int8 export of {checkpoint.name} yet"
+            command = f"python -m xray_core export-onnx --int8 --checkpoint {checkpoint}"
+            raise OnnxUnavailable(f"{reason}; run '{command}'", quiet=True, rebuild=True, reason=reason)
     if not path.is_file():
         _require_onnxruntime()
         stale = bool(_stale_exports(checkpoint, path))
@@ -179,8 +189,9 @@ def load_onnx(checkpoint: str | Path, directory: str | Path | None = None, threa
     session = open_session(graph, threads, path.name)
     segmenter = None
     if meta.preprocessing.crop != "none":
-        segmenter = load_onnx_segmenter(meta.preprocessing, path.parent, threads, checkpoint)
-    return OnnxModel(session, meta, header["sha256"], str(checkpoint), str(path), segmenter=segmenter)
+        segmenter = load_onnx_segmenter(meta.preprocessing, path.parent, threads, checkpoint, precision)
+    engine = "onnx" if precision == "fp32" else f"onnx-{precision}"
+    return OnnxModel(session, meta, header["sha256"], str(checkpoint), str(path), engine, segmenter)
 
 
 def _require_onnxruntime() -> Any:
@@ -207,7 +218,7 @@ def open_session(graph: bytes, threads: int = 0, name: str = "the export") -> An
 
 
 def _stale_exports(checkpoint: Path, current: Path) -> list[Path]:
-    return sorted(p for p in current.parent.glob(f"{checkpoint.stem}-*.onnx") if p != current)
+    return sorted(p for p in current.parent.glob(f"{checkpoint.stem}-*.onnx") if not p.name.startswith(current.stem))
 
 
 def _export_command(checkpoint: Path) -> str:

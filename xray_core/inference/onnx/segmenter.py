@@ -28,6 +28,7 @@ import numpy as np
 
 from xray_core.config import Preprocessing
 from xray_core.inference.lungs.masks import default_segmenter, probability_to_mask, segmenter_mismatch
+from xray_core.inference.onnx.quantize import int8_path
 from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
 from xray_core.models.pinned import check_pinned, file_sha256
 from xray_core.models.resize import cam_to_image, to_array
@@ -78,7 +79,11 @@ class OnnxSegmenter:
 
 
 def load_onnx_segmenter(
-    prep: Preprocessing, directory: str | Path, threads: int = 0, checkpoint: str | Path = "CHECKPOINT"
+    prep: Preprocessing,
+    directory: str | Path,
+    threads: int = 0,
+    checkpoint: str | Path = "CHECKPOINT",
+    precision: str = "fp32",
 ) -> OnnxSegmenter:
     """The export of the installed segmenter (:func:`~xray_core.inference.lungs.masks.default_segmenter`) for a
     cropping ``prep``, checked against ``prep.crop_segmenter``; raises ``OnnxUnavailable`` saying why not (quiet
@@ -95,6 +100,8 @@ def load_onnx_segmenter(
     except ValueError as error:
         raise OnnxUnavailable(f"{installed}: not a lung segmenter the ONNX engine can read ({error})") from error
     path = segmenter_export_path(str(header.get("sha256")), file_sha, directory)
+    if precision == "int8":
+        path = int8_path(path)
     if not path.is_file():
         if expected and list(Path(directory).glob(f"{PREFIX}-{expected[:16]}-*.onnx")):
             raise OnnxUnavailable(  # maybe the right segmenter in other bytes: torch reads the .pt and decides
