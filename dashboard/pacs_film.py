@@ -74,5 +74,5 @@ def send(url: str, loaded: Any, data: bytes) -> str:
     [outcome] = score_films(connect(url), loaded, [(data, parse_film(data))], method)
     if outcome.status == "refused" and outcome.reason.startswith("dicom_"):
         return f"Not sent: {outcome.detail}"
-    kind = "report" if outcome.status == "refused" else "report and heatmap capture"
-    return f"Sent: the decision-support {kind} is stored in this study (new series)."
+    kind = "report is" if outcome.status == "refused" else "report and heatmap capture are"
+    return f"Sent: the decision-support {kind} stored in this study (new series)."
