@@ -36,7 +36,9 @@ def add_parser(subparsers) -> None:
         "--engine",
         choices=ENGINES,
         default="auto",
-        help="auto: ONNX Runtime (exported and verified against torch on first use), else torch (default: auto)",
+        help="auto: ONNX Runtime (exported and verified against torch on first use; the lung segmenter in int8, "
+        "where parity holds), else torch (default: auto); onnx: ONNX Runtime or an error; onnx-fp32: both networks "
+        "fp32; onnx-int8: both int8 (export-onnx --int8)",
     )
     folder = parser.add_argument_group("folder scoring (predict DIR --out TABLE)")
     folder.add_argument("--out", default=None, metavar="TABLE", help="Parquet table for a folder's rows")
@@ -47,7 +49,8 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=_run)
 
 
-ENGINES = ("auto", "torch", "onnx", "onnx-int8")
+ENGINES = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
+PRECISION = {"auto": None, "onnx": None, "onnx-fp32": "fp32", "onnx-int8": "int8"}  # None: the default
 
 
 def load_engine(checkpoint: str | None, engine: str = "auto", files: Sequence[str] = ()) -> Any:
@@ -60,9 +63,8 @@ def load_engine(checkpoint: str | None, engine: str = "auto", files: Sequence[st
         from xray_core.inference.onnx.auto import load_or_export
         from xray_core.inference.onnx.records import OnnxUnavailable
 
-        precision = "int8" if engine == "onnx-int8" else "fp32"
         try:
-            return load_or_export(checkpoint or default_checkpoint(), files, precision=precision)
+            return load_or_export(checkpoint or default_checkpoint(), files, precision=PRECISION[engine])
         except OnnxUnavailable as why:
             if engine != "auto":
                 print(f"error: {why}", file=sys.stderr)

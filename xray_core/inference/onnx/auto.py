@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xray_core.config import cache_dir, default_data_dir
+from xray_core.inference.onnx.quantize import DEFAULT_PRECISION
 from xray_core.inference.onnx.records import OnnxUnavailable
 from xray_core.io.image import XrayImage, XrayInputError
 from xray_core.models.pinned import file_sha256
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # the engine imports the predict code: loaded when a model is
 
 ENV_AUTO = "XRAY_ONNX_AUTO"  # "0": never export automatically
 VERIFY_FILMS = 16  # corpus films both engines score before an export is written
+AUTO_CALIBRATION_FILMS = 128  # training films calibrating the automatic int8 segmenter (export-onnx --int8: 256)
 FAILED = "onnx-failed"  # folder under the cache directory: why a checkpoint file could not be exported
 
 
@@ -84,23 +86,41 @@ def load_or_export(
     notice: Callable[[str], None] | None = None,
     threads: int = 0,
     export: bool = True,
-    precision: str = "fp32",
+    precision: str | None = None,
 ) -> OnnxModel:
     """The ONNX engine for ``checkpoint``, exporting and verifying it first when that is all it lacks.
 
     ``fallback``: verification films (or their files) when the corpus has none, e.g. the films about to be scored.
     ``notice``: called with one line before an export (default: stderr). ``threads``: ONNX Runtime intra-op
-    threads (0: its default). ``export=False`` only loads. ``precision="int8"``: the int8 export, which is
-    never made automatically (``export-onnx --int8``: it needs the training films). Raises
+    threads (0: its default). ``export=False`` only loads. ``precision``: None for the default
+    (:data:`~xray_core.inference.onnx.quantize.DEFAULT_PRECISION` where its export is verified, made with the
+    fp32 one when the corpus's training films are there to calibrate it; else fp32), or one of ``PRECISIONS``
+    (an int8 export is never made for an explicit request: ``export-onnx --int8``). Raises
     :class:`OnnxUnavailable` as ``load_onnx`` does, or with the reason an automatic export failed.
     """
     from xray_core.inference.onnx.engine import load_onnx
 
     say = notice or (lambda line: print(line, file=sys.stderr))
-    try:
+    if precision not in (None, "fp32"):
         return load_onnx(checkpoint, threads=threads, precision=precision)
+    if precision is None:
+        try:
+            return load_onnx(checkpoint, threads=threads, precision=DEFAULT_PRECISION)
+        except OnnxUnavailable:
+            pass
+    model = _fp32(checkpoint, fallback, say, threads, export)
+    if precision is None and export and auto_enabled() and model.segmenter is not None:
+        return _int8_segmenter(checkpoint, model, say, threads)
+    return model
+
+
+def _fp32(checkpoint: str | Path, fallback, say: Callable[[str], None], threads: int, export: bool) -> OnnxModel:
+    from xray_core.inference.onnx.engine import load_onnx
+
+    try:
+        return load_onnx(checkpoint, threads=threads)
     except OnnxUnavailable as why:
-        if not (why.rebuild and export and auto_enabled()) or precision != "fp32":
+        if not (why.rebuild and export and auto_enabled()):
             raise
         failed = failure_path(checkpoint)
         if failed.is_file():
@@ -123,6 +143,35 @@ def load_or_export(
     model = load_onnx(checkpoint, threads=threads)
     say(f"note: ONNX export verified and written in {time.perf_counter() - began:.1f} s ({model.onnx_path})")
     return model
+
+
+def _int8_segmenter(checkpoint: str | Path, fp32: OnnxModel, say: Callable[[str], None], threads: int) -> OnnxModel:
+    """The default precision's export made from the verified fp32 one, calibrated on the corpus's training films;
+    ``fp32`` when there are none or it cannot be made (tried once per checkpoint file, as the fp32 export)."""
+    from xray_core.inference.onnx.engine import load_onnx
+    from xray_core.inference.onnx.quantize import calibration_films, export_int8
+
+    failed = failure_path(checkpoint).with_suffix(".int8.txt")
+    if failed.is_file():
+        return fp32
+    with _exporting(cache_dir() / "onnx-export.lock"):
+        try:
+            return load_onnx(checkpoint, threads=threads, precision=DEFAULT_PRECISION)
+        except OnnxUnavailable:
+            pass
+        try:
+            calibration = calibration_films(count=AUTO_CALIBRATION_FILMS)
+        except (OSError, ValueError):  # no corpus here (DatasetError is a ValueError): fp32 it is
+            return fp32
+        say("note: quantising the lung segmenter to int8 (once; parity in weights/int8_parity.json)")
+        try:
+            export_int8(checkpoint, calibration, read_films(verification_files()) or calibration[:16], classifier=False)
+        except (OnnxUnavailable, ValueError, OSError) as error:
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(" ".join(str(error).split()) + "\n")
+            say(f"note: the int8 export failed ({error}); scoring with the fp32 export")
+            return fp32
+    return load_onnx(checkpoint, threads=threads, precision=DEFAULT_PRECISION)
 
 
 @contextmanager

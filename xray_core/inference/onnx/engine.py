@@ -37,7 +37,7 @@ import numpy as np
 from xray_core.config import Preprocessing, cache_dir
 from xray_core.inference import ood
 from xray_core.inference.calibration import apply_temperature
-from xray_core.inference.onnx.quantize import int8_path
+from xray_core.inference.onnx.quantize import PRECISIONS, int8_path
 from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
 from xray_core.inference.onnx.segmenter import OnnxSegmenter, load_onnx_segmenter
 from xray_core.inference.predict import Prediction, build_prediction
@@ -81,6 +81,9 @@ class OnnxModel:
     onnx_path: str = ""
     engine: str = "onnx"
     segmenter: OnnxSegmenter | None = None  # the lung crop's segmenter; None for whole-film preprocessing
+    #: crop boxes post-processed on the segmenter's grid (lungs.masks.grid_box: within 2 px of the film-size steps,
+    #: the same on every corpus film measured); False: torch's film-size steps, which the export verifies against
+    grid_boxes: bool = True
 
     class_names = property(lambda self: self.meta.class_names)
     preprocessing = property(lambda self: self.meta.preprocessing)
@@ -100,7 +103,10 @@ class OnnxModel:
             return np.stack([to_array(pixels, prep) for pixels in films])
         if self.segmenter is None:
             raise OnnxUnavailable(f"crop={prep.crop!r} preprocessing needs the lung segmenter's ONNX export")
-        masks = self.segmenter.masks(films)  # one pass gives the box and, for lung-masked models, the mask
+        if prep.mask == "none" and self.grid_boxes:  # the box alone, post-processed on the segmenter's grid
+            boxes = self.segmenter.boxes(films, prep.crop_margin)
+            return np.stack([to_array(pixels, prep, box=box) for pixels, box in zip(films, boxes, strict=True)])
+        masks = self.segmenter.masks(films)  # one pass gives the box and the mask of a lung-masked model
         return np.stack(
             [
                 to_array(pixels, prep, box=box_from_mask(mask, prep.crop_margin), lung_mask=mask)
@@ -160,9 +166,12 @@ def load_onnx(
 ) -> OnnxModel:
     """The ONNX export of ``checkpoint`` as an :class:`OnnxModel`; raises :class:`OnnxUnavailable` saying why not.
 
-    ``threads``: ONNX Runtime intra-op threads (0: its default, one per physical core). ``precision``: "fp32" or
-    "int8" (:mod:`xray_core.inference.onnx.quantize`: both networks quantised, verified like the fp32 export).
+    ``threads``: ONNX Runtime intra-op threads (0: its default, one per physical core). ``precision``: one of
+    :data:`~xray_core.inference.onnx.quantize.PRECISIONS`: "fp32", "int8" (both networks quantised, verified like
+    the fp32 export) or "int8-segmenter" (the lung segmenter quantised, the classifier fp32).
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise OnnxUnavailable(f"checkpoint not found: {checkpoint}", quiet=True)
@@ -189,8 +198,11 @@ def load_onnx(
     session = open_session(graph, threads, path.name)
     segmenter = None
     if meta.preprocessing.crop != "none":
-        segmenter = load_onnx_segmenter(meta.preprocessing, path.parent, threads, checkpoint, precision)
-    engine = "onnx" if precision == "fp32" else f"onnx-{precision}"
+        segmenter_precision = "fp32" if precision == "fp32" else "int8"
+        segmenter = load_onnx_segmenter(meta.preprocessing, path.parent, threads, checkpoint, segmenter_precision)
+    engine = (
+        "onnx" if precision == "fp32" or (precision == "int8-segmenter" and segmenter is None) else f"onnx-{precision}"
+    )
     return OnnxModel(session, meta, header["sha256"], str(checkpoint), str(path), engine, segmenter)
 
 

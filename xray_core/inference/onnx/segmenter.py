@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from xray_core.config import Preprocessing
-from xray_core.inference.lungs.masks import default_segmenter, probability_to_mask, segmenter_mismatch
+from xray_core.inference.lungs.masks import default_segmenter, grid_box, probability_to_mask, segmenter_mismatch
 from xray_core.inference.onnx.quantize import int8_path
 from xray_core.inference.onnx.records import OnnxUnavailable, verified_graph
 from xray_core.models.pinned import check_pinned, file_sha256
@@ -64,13 +64,26 @@ class OnnxSegmenter:
     def threshold(self) -> float:
         return float(self.meta.get("threshold", 0.5))
 
+    def grids(self, films: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, S, S) float32 lung probability of each H x W film on the network's own grid (one forward pass)."""
+        batch = np.stack([to_array(pixels, self.preprocessing) for pixels in films])
+        return self.session.run([OUTPUT], {INPUT: batch})[0][:, 0]
+
     def probabilities(self, films: Sequence[np.ndarray]) -> list[np.ndarray]:
         """H x W float32 lung probability of each H x W film at its own size (``lungs.lung_probability``)."""
         if not films:
             return []
-        batch = np.stack([to_array(pixels, self.preprocessing) for pixels in films])
-        maps = self.session.run([OUTPUT], {INPUT: batch})[0][:, 0]
-        return [cam_to_image(lung, *pixels.shape) for lung, pixels in zip(maps, films, strict=True)]
+        return [cam_to_image(lung, *pixels.shape) for lung, pixels in zip(self.grids(films), films, strict=True)]
+
+    def boxes(self, films: Sequence[np.ndarray], margin: float) -> list[tuple[int, int, int, int]]:
+        """The crop box of each film (:func:`~xray_core.inference.lungs.masks.grid_box`), from one forward pass."""
+        if not films:
+            return []
+        settings = self.meta.get("postprocess", {})
+        return [
+            grid_box(grid, *pixels.shape, self.threshold, settings, margin)
+            for grid, pixels in zip(self.grids(films), films, strict=True)
+        ]
 
     def masks(self, films: Sequence[np.ndarray]) -> list[np.ndarray]:
         """H x W bool lung mask of each film (``lungs.segment``), from one forward pass."""

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from xray_core.inference.lungs.masks import probability_to_mask
+from xray_core.inference.lungs.masks import grid_box, probability_to_mask
 from xray_core.inference.lungs.segment import lung_probability
 from xray_core.inference.onnx.engine import open_session
 from xray_core.inference.onnx.records import record_export
@@ -36,6 +36,7 @@ from xray_core.models.resize import box_from_mask
 from xray_core.models.unet import LoadedSegmenter
 
 TOLERANCE = 1e-5  # largest accepted |torch - onnx| lung probability, at the film's own size
+GRID_BOX_TOLERANCE_PX = 2  # largest accepted shift of a grid box (what scoring crops to) from torch's box
 
 
 class _Probability(nn.Module):
@@ -72,7 +73,11 @@ def export_segmenter(
         session = open_session(graph, name=path.name)
         engine = OnnxSegmenter(session, segmenter.meta.to_dict(), segmenter.sha256, segmenter.path, str(path))
         differences = compare_segmenters(segmenter, engine, [film.pixels for film in films])
-        if differences["probability"] > tolerance or not differences["same_boxes"]:
+        if (
+            differences["probability"] > tolerance
+            or not differences["same_boxes"]
+            or differences["grid_box_shift_px"] > GRID_BOX_TOLERANCE_PX
+        ):
             raise ValueError(f"the segmenter's ONNX export disagrees with torch: {differences}; nothing written")
         return differences
 
@@ -89,7 +94,8 @@ def compare_segmenters(
     segmenter: LoadedSegmenter, engine: OnnxSegmenter, films: Sequence[np.ndarray]
 ) -> dict[str, Any]:
     """Torch against ONNX on H x W films: largest lung-probability difference (at the film's size), lung pixels
-    that differ, and whether every crop box (the mask's bounding box, or the whole film) is the same."""
+    that differ, whether every crop box (the mask's bounding box, or the whole film) is the same, and how far the
+    engine's grid boxes (:func:`~xray_core.inference.lungs.masks.grid_box`) are from torch's, in pixels."""
     expected = [lung_probability(segmenter, pixels) for pixels in films]  # one film at a time, as crop.crop_box
     actual = engine.probabilities(films)
     settings = segmenter.meta.postprocess
@@ -101,6 +107,13 @@ def compare_segmenters(
         "probability": float(max(np.max(np.abs(a - b)) for a, b in zip(expected, actual, strict=True))),
         "mask_pixels": int(sum(np.count_nonzero(a != b) for a, b in masks)),
         "same_boxes": all(box_from_mask(a, 0.0) == box_from_mask(b, 0.0) for a, b in masks),
+        "grid_box_shift_px": max(
+            max(
+                abs(x - y)
+                for x, y in zip(box_from_mask(a, 0.0), grid_box(g, *p.shape, engine.threshold, settings, 0.0))
+            )
+            for (a, _), g, p in zip(masks, engine.grids(films), films, strict=True)
+        ),
     }
 
 
