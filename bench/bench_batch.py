@@ -23,6 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+from _common import machine, machine_line
+
 from xray_core.config import default_checkpoint, default_data_dir
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_batch.json"
@@ -67,15 +70,18 @@ def _command(root: Path, out: Path, checkpoint: str, engine: str, workers: int) 
 
 
 def _network_ceiling(files: list[Path], checkpoint: str, batch: int = 64) -> dict[str, float]:
-    """Per-film milliseconds of the two networks alone on ONNX Runtime (the lung segmenter's pass, with its mask,
-    and the classifier on the cropped batch), each the median of 3 passes over ``batch`` decoded films, and the
-    films/s they allow with nothing else to do: the ceiling of folder scoring on this machine."""
-    from xray_core.inference.onnx.engine import load_onnx
+    """Per-film milliseconds of the two networks alone on ONNX Runtime, as ``predict --engine onnx`` runs them (the
+    default precision: the lung segmenter in int8, the classifier fp32), each the median of 3 passes over ``batch``
+    prepared inputs, and the films/s they allow with nothing else to do: the ceiling of folder scoring here."""
+    from xray_core.inference.onnx.auto import load_or_export
     from xray_core.io.reader import read_image
+    from xray_core.models.resize import to_array
 
-    engine = load_onnx(checkpoint)
+    engine = load_or_export(checkpoint, export=False)
     films = [read_image(file) for file in files[:batch]]
     pixels = [film.pixels for film in films]
+    if engine.segmenter is not None:
+        grid_input = np.stack([to_array(p, engine.segmenter.preprocessing) for p in pixels])
 
     def per_film(step) -> float:
         times = []
@@ -86,9 +92,12 @@ def _network_ceiling(files: list[Path], checkpoint: str, batch: int = 64) -> dic
         return statistics.median(times)
 
     inputs = engine.inputs(films)
-    segmenter = per_film(lambda: engine.segmenter.masks(pixels)) if engine.segmenter is not None else 0.0
+    segmenter = 0.0
+    if engine.segmenter is not None:
+        segmenter = per_film(lambda: engine.segmenter.session.run(None, {"input": grid_input}))
     classifier = per_film(lambda: engine.forward(inputs))
-    return {"segmenter_ms": segmenter, "classifier_ms": classifier, "ceiling": 1000 / (segmenter + classifier)}
+    return {"engine": engine.engine, "segmenter_ms": segmenter, "classifier_ms": classifier,
+            "ceiling": 1000 / (segmenter + classifier)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,10 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--films", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch"])
+    parser.add_argument(
+        "--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "onnx-fp32", "onnx-int8", "torch"]
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
-    print(f"{args.films} films, {os.cpu_count()} cores, {args.workers} decoding workers; load average {load_before}")
+    print(f"{args.films} films, {args.workers} decoding workers\n{machine_line()}")
     rates: dict[str, list[float]] = {"naive loop (torch, in process)": []}
     with tempfile.TemporaryDirectory() as folder:
         files = _tree(Path(folder) / "films", args.films)
@@ -111,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                                           engine, args.workers)  # fmt: skip
                 rates.setdefault(f"predict DIR --engine {engine} (whole process)", []).append(whole)
                 rates.setdefault(f"predict DIR --engine {engine} (scoring phase)", []).append(scoring)
-        ceiling = _network_ceiling(files, args.checkpoint) if "onnx" in args.engines else None
+        ceiling = _network_ceiling(files, args.checkpoint)
     medians = {name: statistics.median(values) for name, values in rates.items()}
     base = medians["naive loop (torch, in process)"]
     print(f"\nfilms per second, median of {args.runs} alternating runs")
@@ -121,14 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  goal: >= {GOAL:.0f} films/s -> best whole-process {best:.1f} {'MET' if best >= GOAL else 'NOT MET'}")
     if ceiling:
         print(
-            f"  the networks alone (ONNX Runtime, batches of 64): segmenter {ceiling['segmenter_ms']:.1f} ms/film + "
-            f"classifier {ceiling['classifier_ms']:.1f} ms/film -> at most {ceiling['ceiling']:.1f} films/s"
+            f"  the networks alone ({ceiling['engine']}, batches of 64): segmenter {ceiling['segmenter_ms']:.1f} "
+            f"ms/film + classifier {ceiling['classifier_ms']:.1f} ms/film -> at most {ceiling['ceiling']:.1f} films/s"
         )
     load_after = os.getloadavg()
     print(f"load average after: {load_after}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     report = {"films": args.films, "workers": args.workers, "rates": rates, "median": medians, "goal": GOAL,
-              "networks_alone": ceiling}  # fmt: skip
+              "networks_alone": ceiling, "machine": machine()}  # fmt: skip
     OUT.write_text(json.dumps({**report, "load_average": [load_before, load_after]}, indent=2))
     print(f"wrote {OUT}")
     return 0

@@ -21,6 +21,7 @@ from xray_core.io.image import XrayImage
 
 if TYPE_CHECKING:  # torch behind these: the uploader shows before torch loads (dashboard.warmup)
     from xray_core.explain.cam import Explanation
+    from xray_core.inference.onnx.engine import OnnxModel
     from xray_core.models.checkpoint import LoadedModel
 
 META_FIELDS = (
@@ -40,7 +41,7 @@ META_FIELDS = (
 )
 
 
-def _results(loaded: LoadedModel, prediction: Prediction, key: str) -> bool:
+def _results(loaded: LoadedModel | OnnxModel, prediction: Prediction, key: str) -> bool:
     """Banners and the probability bars; False when an out-of-distribution refusal is not overridden."""
     if prediction.refused:
         st.error(
@@ -204,12 +205,11 @@ def _downloads(
     )
 
 
-def _prediction(loaded: LoadedModel, key: str, image: XrayImage) -> Prediction:
-    """The ONNX engine's prediction once dashboard.warmup has loaded it (tens of milliseconds, no torch), else the
-    one from the heatmap's own forward pass (one pass, not two), else a plain prediction."""
-    fast = fast_engine.model()
-    if fast is not None:
-        return components.predict(fast, key, image)
+def _prediction(loaded: LoadedModel | OnnxModel, key: str, image: XrayImage) -> Prediction:
+    """The ONNX engine's prediction (tens of milliseconds, no torch), else the one from the heatmap's own forward
+    pass (one pass, not two), else a plain prediction."""
+    if hasattr(loaded, "predict_batch"):  # the ONNX engine (dashboard.fast_engine)
+        return components.predict(loaded, key, image)
     method = st.session_state.get("dx_method", DEFAULT_METHOD)  # the heatmap widgets' values, before they are drawn
     target = st.session_state.get("dx_target", "auto")
     explanation, _ = components.explain(loaded, key, image, method, None if target == "auto" else target)
@@ -229,9 +229,12 @@ def render() -> None:
     if picked is None:
         st.caption(f"{DISCLAIMER_SHORT} Images stay on this server and are not stored.")
         st.stop()
-    loaded, error = components.get_model()  # after the uploader: it may wait for dashboard.warmup
-    banners.model_ready(loaded, error)  # the sidebar said "Loading the model…" if app.py did not wait for it
-    banners.untrained_banner(loaded)  # when app.py could not draw it yet
+    # The probabilities come from the ONNX engine once dashboard.warmup has loaded it (no torch, loaded first), so
+    # they show while torch, which the heatmap, the lungs and the PDF need, may still be loading.
+    fast = fast_engine.model()
+    scorer, error = (fast, "") if fast is not None else components.get_model()  # may wait for dashboard.warmup
+    banners.model_ready(scorer, error)  # the sidebar said "Loading the model…" if app.py did not wait for it
+    banners.untrained_banner(scorer)  # when app.py could not draw it yet
     image, problem = components.decode(*picked)
     if image is None:
         st.error(f"**This file cannot be analysed.** {problem}", icon=":material/broken_image:")
@@ -246,13 +249,17 @@ def render() -> None:
             film_input.show(display, caption)
         with st.expander("Image details", icon=":material/info:"):
             st.json({k: image.meta[k] for k in META_FIELDS if k in image.meta}, expanded=True)
-    if loaded is None:
+    if scorer is None:
         result_col.error(error, icon=":material/error:")
         st.stop()
-    prediction = _prediction(loaded, key, image)
-    components.audit_once(picked[1], prediction, loaded, key)
+    prediction = _prediction(scorer, key, image)
+    components.audit_once(picked[1], prediction, scorer, key)
     with result_col:
-        shown = _results(loaded, prediction, key)
+        shown = _results(scorer, prediction, key)
+    loaded, error = components.get_model() if fast is not None else (scorer, error)  # torch: drawn above already
+    if loaded is None:
+        heat_col.error(error, icon=":material/error:")
+        st.stop()
     rgb, summary = None, None
     with heat_col:
         if shown:
