@@ -16,8 +16,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	cat requirements.txt pyproject.toml > $(STAMP)
 
+# The verified ONNX export (the dashboard's probabilities, torch-free predict) is made in the background the first
+# time; the dashboard's own warm-up waits for it rather than making a second one.
 run: $(STAMP)
-	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+	nice $(PY) -m xray_core export-onnx --if-missing >/dev/null & $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
 
 # Debian's Chromium for the real-browser tests (Playwright drives it; it never downloads a browser) and
 # poppler-utils (pdftotext, pdftoppm) for reading the PDF reports back in tests.
