@@ -1,16 +1,18 @@
 """Real-browser benchmark of the dashboard (headless Debian Chromium driven by Playwright).
 
-    python bench/bench_dashboard.py [--rounds 9] [--uploads 3] [--checkpoint PATH] [--screenshots DIR]
+    python bench/bench_dashboard.py [--rounds 9] [--uploads 3] [--impatient-rounds 3] [--checkpoint PATH]
+                                    [--screenshots DIR]
 
 Each round starts a fresh ``streamlit run dashboard/app.py`` and a fresh browser, and measures:
-- cold start to upload-ready: ``streamlit run`` launched -> the first-visit notice painted -> its button clicked
+- launch to upload-ready: ``streamlit run`` launched -> the first-visit notice painted -> its button clicked
   at once (the bench reads nothing: a user's reading time is not counted, the notice's round trip is) -> the
-  Diagnose uploader shown. Goal <= 4 s;
-- first upload: once the server has logged the end of its background warm-up (dashboard.warmup, started by
-  the first page view; a user reading the notice gives it that time), the first film handed to the uploader ->
-  probability chart and Grad-CAM image drawn. Goal <= 1.5 s. Also reported, without a goal: how long the
-  warm-up took after launch, and one extra round whose first upload starts at once at upload-ready;
-- later uploads: ``--uploads`` more distinct films in the same session (cache misses). Goal: median <= 0.6 s.
+  Diagnose uploader shown. Goal <= 2.0 s;
+- the impatient person (``--impatient-rounds`` cold starts): the first film handed to the uploader the moment it
+  shows, warm-up finished or not -> probability chart (reported alone too: it comes from the ONNX engine, before
+  torch has loaded) and Grad-CAM image drawn. Goal <= 1.5 s;
+- the patient person: once the server has logged the end of its background warm-up (dashboard.warmup), the first
+  film -> chart and heatmap (no goal; how long the warm-up took after launch is reported too);
+- later uploads: ``--uploads`` more distinct films in the same session (cache misses). Goal: median <= 0.30 s.
 Medians over ``--rounds`` rounds (>= 9); the load average is printed, because other jobs share the 2 cores.
 Writes bench/out/dashboard.json. The checkpoint: --checkpoint, else $XRAY_CHECKPOINT, else
 weights/xray_resnet.pt, else an untrained 128 px placeholder (timing is the same; the figures are not).
@@ -29,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _common import CHROMIUM, ROOT, chromium_missing, save_result
+from _common import CHROMIUM, ROOT, chromium_missing, machine, machine_line, save_result
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,7 +42,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-GOALS = {"cold_start_to_upload_ready_s": 4.0, "first_upload_s": 1.5, "later_upload_median_s": 0.6}
+GOALS = {  # the impatient person: uploads the moment the uploader shows, whether the warm-up has finished or not
+    "cold_start_to_upload_ready_s": 2.0,
+    "first_upload_at_once_s": 1.5,
+    "later_upload_median_s": 0.30,
+}
 CHART = ".st-key-dx_probabilities .dx-prob"  # the probability bars (dashboard.probability_view)
 HEATMAP = ".st-key-dx_heatmap img"
 UPLOADER = "[data-testid='stFileUploaderDropzoneInput']"
@@ -93,12 +99,15 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def _one_upload(page, image: Path) -> tuple[float, bool]:
-    """Seconds from handing ``image`` to the uploader until chart and heatmap are drawn; whether refused."""
+def _one_upload(page, image: Path, timings: dict | None = None) -> tuple[float, bool]:
+    """Seconds from handing ``image`` to the uploader until chart and heatmap are drawn; whether refused.
+    ``timings`` gets ``probabilities_s``: until the chart (or the refusal) alone is drawn."""
     began = time.perf_counter()
     page.locator(UPLOADER).set_input_files(str(image))
     refusal = page.get_by_text("Show the prediction anyway")
     page.locator(CHART).first.or_(refusal).first.wait_for(state="visible")
+    if timings is not None:
+        timings["probabilities_s"] = time.perf_counter() - began
     refused = refusal.is_visible()
     if refused:  # an out-of-distribution refusal is the result; show the rest to keep the page comparable
         refusal.click()
@@ -170,7 +179,9 @@ def _round(playwright, checkpoint: Path, images: list[Path], impatient: bool, sc
             if not impatient:
                 result["warmup_line"] = _wait_for_line(log_path, WARM_LINE, server).split("finished", 1)[1]
                 result["cold_start_to_warm_s"] = time.perf_counter() - began
-            uploads = [_one_upload(page, image) for image in images]
+            timings: dict = {}
+            uploads = [_one_upload(page, images[0], timings)] + [_one_upload(page, image) for image in images[1:]]
+            result["first_probabilities_s"] = timings["probabilities_s"]
             result["first_upload_s"], result["later_uploads_s"] = uploads[0][0], [t for t, _ in uploads[1:]]
             result["refused"] = sum(refused for _, refused in uploads)
             if screenshots:
@@ -195,7 +206,10 @@ def run(args: argparse.Namespace) -> dict:
             chunk = images[index * per_round : (index + 1) * per_round]
             rounds.append(_round(playwright, checkpoint, chunk, False, args.screenshots if index == 0 else None))
             print(f"round {index + 1}/{args.rounds}: {_brief(rounds[-1])}", file=sys.stderr, flush=True)
-        impatient = _round(playwright, checkpoint, images[-per_round:][:1], True, None)
+        impatient = []
+        for index in range(args.impatient_rounds):  # upload the moment the uploader shows, warm-up or not
+            impatient.append(_round(playwright, checkpoint, [images[-1 - index]], True, None))
+            print(f"impatient round {index + 1}: {_brief(impatient[-1])}", file=sys.stderr, flush=True)
     later = [t for r in rounds for t in r["later_uploads_s"]]
 
     def median(key: str) -> float:
@@ -213,7 +227,12 @@ def run(args: argparse.Namespace) -> dict:
         "cold_start_to_upload_ready_s": median("cold_start_to_upload_ready_s"),
         "cold_start_to_warm_s": median("cold_start_to_warm_s"),
         "first_upload_s": median("first_upload_s"),
-        "first_upload_at_once_s": round(impatient["first_upload_s"], 3),
+        "impatient_launch_to_upload_ready_s": round(
+            statistics.median(r["cold_start_to_upload_ready_s"] for r in impatient), 3
+        ),
+        "first_upload_at_once_s": round(statistics.median(r["first_upload_s"] for r in impatient), 3),
+        "first_probabilities_at_once_s": round(statistics.median(r["first_probabilities_s"] for r in impatient), 3),
+        "impatient_rounds": len(impatient),
         "later_upload_median_s": round(statistics.median(later), 3),
         "later_uploads": len(later),
         "later_upload_range_s": [round(min(later), 3), round(max(later), 3)],
@@ -233,11 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--rounds", type=int, default=9, help="cold starts (fresh server and browser); >= 9")
     parser.add_argument("--uploads", type=int, default=3, help="later uploads per round (distinct films)")
+    parser.add_argument(
+        "--impatient-rounds", type=int, default=3, help="cold starts whose first film is uploaded at upload-ready"
+    )
     parser.add_argument("--screenshots", default=None, metavar="DIR", help="also save a screenshot of each page")
     args = parser.parse_args(argv)
     if chromium_missing():
         return 2
-    result = run(args)
+    print(machine_line())
+    result = {**run(args), "machine": machine()}
     save_result(result, "dashboard.json", details="per_round")
     for key, goal in GOALS.items():
         print(f"{key}: {result[key]:.3f} s (goal <= {goal} s) {'met' if result[key] <= goal else 'NOT met'}")
