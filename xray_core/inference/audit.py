@@ -48,6 +48,23 @@ def sha256_hex(data: bytes | bytearray | memoryview) -> str:
     return hashlib.sha256(bytes(data)).hexdigest()
 
 
+def now() -> str:
+    """A record's UTC time, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def prediction_fields(prediction: Prediction) -> dict[str, Any]:
+    """What a record says of a prediction: top class, rounded probabilities, refusal, OOD score, decision codes."""
+    return {
+        "label": prediction.label,
+        "probabilities": {name: round(float(p), 6) for name, p in prediction.probabilities.items()},
+        "refused": bool(prediction.refused),
+        "ood_score": None if prediction.ood_score is None else round(float(prediction.ood_score), 4),
+        "ood_threshold": None if prediction.ood_threshold is None else round(float(prediction.ood_threshold), 4),
+        "decisions": [{"code": d.code, "score": d.score, "threshold": d.threshold} for d in prediction.decisions],
+    }
+
+
 class AuditLog:
     """Append-only JSON-lines audit log at ``path`` (parent folders are created on first write)."""
 
@@ -62,18 +79,18 @@ class AuditLog:
         if len(input_sha256) != 64 or any(c not in "0123456789abcdef" for c in input_sha256):
             raise ValueError("input_sha256 must be a 64-character lower-case hex SHA-256 (use sha256_hex(bytes))")
         entry = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "time": now(),
             "user": str(user),
             "input_sha256": input_sha256,
             "model_version": str(model_version),
             "model_sha256": str(model_sha256),
-            "label": prediction.label,
-            "probabilities": {name: round(float(p), 6) for name, p in prediction.probabilities.items()},
-            "refused": bool(prediction.refused),
-            "ood_score": None if prediction.ood_score is None else round(float(prediction.ood_score), 4),
-            "ood_threshold": None if prediction.ood_threshold is None else round(float(prediction.ood_threshold), 4),
-            "decisions": [{"code": d.code, "score": d.score, "threshold": d.threshold} for d in prediction.decisions],
+            **prediction_fields(prediction),
         }
+        self.append(entry)
+        return entry
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Write ``entry`` as one line: one ``os.write`` on an ``O_APPEND`` file, under this log's thread lock."""
         line = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +99,6 @@ class AuditLog:
                 os.write(descriptor, line)
             finally:
                 os.close(descriptor)
-        return entry
 
     def read(self) -> list[dict[str, Any]]:
         """Every record so far (empty when the file does not exist yet)."""
@@ -118,4 +134,13 @@ def audit_prediction(
     return log.record(sha256_hex(data), prediction, loaded.version, loaded.sha256, user)
 
 
-__all__ = ["ENV_VAR", "RECORD_KEYS", "AuditLog", "audit_prediction", "from_env", "sha256_hex"]
+__all__ = [
+    "ENV_VAR",
+    "RECORD_KEYS",
+    "AuditLog",
+    "audit_prediction",
+    "from_env",
+    "now",
+    "prediction_fields",
+    "sha256_hex",
+]

@@ -9,12 +9,9 @@ probabilities, decisions) plus ``source`` and ``sop_instance_uid``, to the same 
 
 from __future__ import annotations
 
-import json
-import os
-from datetime import UTC, datetime
 from typing import Any
 
-from xray_core.inference.audit import from_env, sha256_hex
+from xray_core.inference.audit import from_env, now, prediction_fields, sha256_hex
 
 SOURCE = "pacs"
 
@@ -29,7 +26,7 @@ def film_record(
     """The line for one film: its ``prediction`` (a :class:`~xray_core.inference.Prediction`), or the header
     ``refusal`` (``{'code', 'field', 'value'}``) that stopped it before one was made."""
     record: dict[str, Any] = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": now(),
         "user": "",
         "source": SOURCE,
         "sop_instance_uid": str(sop_instance_uid),
@@ -42,16 +39,7 @@ def film_record(
         return {**record, "label": None, "probabilities": {}, "refused": True, "ood_score": None,
                 "ood_threshold": None, "decisions": [{"code": refusal.get("code", "input_error"), "score": None,
                                                       "threshold": None, "field": refusal.get("field")}]}  # fmt: skip
-    decisions = [{"code": d.code, "score": d.score, "threshold": d.threshold} for d in prediction.decisions]
-    return {
-        **record,
-        "label": prediction.label,
-        "probabilities": {name: round(float(p), 6) for name, p in prediction.probabilities.items()},
-        "refused": bool(prediction.refused),
-        "ood_score": None if prediction.ood_score is None else round(float(prediction.ood_score), 4),
-        "ood_threshold": None if prediction.ood_threshold is None else round(float(prediction.ood_threshold), 4),
-        "decisions": decisions,
-    }
+    return {**record, **prediction_fields(prediction)}
 
 
 def audit_film(record: dict[str, Any]) -> bool:
@@ -59,13 +47,7 @@ def audit_film(record: dict[str, Any]) -> bool:
     log = from_env()
     if log is None:
         return False
-    line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
-    log.path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(log.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(descriptor, line)
-    finally:
-        os.close(descriptor)
+    log.append(record)
     return True
 
 
